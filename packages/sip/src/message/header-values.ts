@@ -1,0 +1,406 @@
+/**
+ * Structured values of the headers a SIP stack relies on, with their parsers and formatters (RFC 3261 §20, §25).
+ * Parsers take a header value that has already been unfolded and trimmed; they throw `SipParseError` (400).
+ */
+import { SipParseError } from '../errors.js';
+import { formatUri, parseHostPort, parseUri, type Uri } from './uri.js';
+
+export type HeaderParams = Map<string, string | null>;
+
+export interface Via {
+  /** `SIP/2.0` as written, white space removed. */
+  readonly protocol: string;
+  /** Upper-case transport: UDP, TCP, TLS, SCTP, WS, WSS, or any extension token. */
+  readonly transport: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  /** branch, received, rport, maddr, ttl... by lower-case name. */
+  readonly params: HeaderParams;
+}
+
+/** From, To, Contact, Route, Record-Route... (`[display-name] <uri>;params` or `uri;params`). */
+export interface NameAddr {
+  /** Display name, unquoted and unescaped. */
+  readonly displayName: string | undefined;
+  readonly uri: Uri;
+  readonly params: HeaderParams;
+}
+
+/** A Contact value: an address, or `*` in a REGISTER that removes every binding. */
+export type ContactValue = NameAddr | '*';
+
+export interface CSeq {
+  readonly seq: number;
+  readonly method: string;
+}
+
+export interface ContentType {
+  /** `type/subtype`, lower case. */
+  readonly mediaType: string;
+  readonly params: HeaderParams;
+}
+
+/** WWW-Authenticate, Proxy-Authenticate, Authorization, Proxy-Authorization. */
+export interface AuthValue {
+  /** As written (`Digest`); compare case-insensitively. */
+  readonly scheme: string;
+  /** Parameters by lower-case name; quoted values unquoted and unescaped. */
+  readonly params: Map<string, string>;
+}
+
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+function bad(what: string, value: string): SipParseError {
+  return new SipParseError(`invalid ${what}: ${JSON.stringify(value.length > 200 ? value.slice(0, 200) + '…' : value)}`);
+}
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Index of the quote closing the quoted string that opens at `open`, honouring backslash escapes; -1 if none. */
+function closingQuote(text: string, open: number): number {
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92 /* \ */) i++;
+    else if (c === 34 /* " */) return i;
+  }
+  return -1;
+}
+
+function unquote(quoted: string): string {
+  return quoted.indexOf('\\') === -1 ? quoted : quoted.replace(/\\(.)/gs, '$1');
+}
+
+function quote(text: string): string {
+  return '"' + text.replace(/(["\\])/g, '\\$1') + '"';
+}
+
+/**
+ * Splits a list header value at top-level commas (not inside quotes or `<>`). Empty elements are an error:
+ * RFC 4475 §3.1.2.1 expects `Via: SIP/2.0/UDP 192.0.2.15;;,;,,` to be rejected.
+ */
+export function splitList(value: string): string[] {
+  if (value.indexOf(',') === -1) return [value];
+  const out: string[] = [];
+  let start = 0;
+  let angle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 34) {
+      const close = closingQuote(value, i);
+      if (close === -1) throw bad('quoted string', value);
+      i = close;
+    } else if (c === 60 /* < */) angle = true;
+    else if (c === 62 /* > */) angle = false;
+    else if (c === 44 /* , */ && !angle) {
+      out.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(value.slice(start).trim());
+  for (const element of out) if (element.length === 0) throw bad('list (empty element)', value);
+  return out;
+}
+
+/**
+ * Parses `;name=value;name` header parameters starting at `from` (which must be a ';' or the end).
+ * Values may be tokens, hosts or quoted strings (quotes kept, so they re-serialize as written).
+ */
+export function parseParams(text: string, from: number, params: HeaderParams = new Map()): HeaderParams {
+  let i = from;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (text.charCodeAt(i) !== 59 /* ; */) throw bad('parameters', text);
+    i++;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    let j = i;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 61 || c === 59 || isWs(c)) break;
+      j++;
+    }
+    const name = text.slice(i, j);
+    if (!isToken(name)) throw bad('parameter name', text);
+    i = j;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    if (i < n && text.charCodeAt(i) === 61 /* = */) {
+      i++;
+      while (i < n && isWs(text.charCodeAt(i))) i++;
+      let value: string;
+      if (i < n && text.charCodeAt(i) === 34) {
+        const close = closingQuote(text, i);
+        if (close === -1) throw bad('quoted parameter', text);
+        value = text.slice(i, close + 1);
+        i = close + 1;
+      } else {
+        j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === 59 || isWs(c)) break;
+          j++;
+        }
+        value = text.slice(i, j);
+        // gen-value = token / host / quoted-string; a host may be an IPv6 reference.
+        if (value.length === 0 || (!isToken(value) && !/^\[[0-9a-fA-F:.]+\]$/.test(value) && !/^[A-Za-z0-9:.\-]+$/.test(value))) {
+          throw bad('parameter value', text);
+        }
+        i = j;
+      }
+      params.set(name.toLowerCase(), value);
+    } else {
+      params.set(name.toLowerCase(), null);
+    }
+  }
+  return params;
+}
+
+export function formatParams(params: HeaderParams): string {
+  let out = '';
+  for (const [name, value] of params) out += value === null ? ';' + name : ';' + name + '=' + value;
+  return out;
+}
+
+// ---- Via (RFC 3261 §20.42) ----
+
+export function parseVia(value: string): Via {
+  let protocol: string;
+  let transport: string;
+  let i: number;
+  // Almost every Via is written `SIP/2.0/UDP host...`; the general path handles LWS around the slashes (RFC 4475 §3.1.1.1).
+  const fast = /^SIP\/2\.0\/([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+/.exec(value);
+  if (fast) {
+    protocol = 'SIP/2.0';
+    transport = fast[1]!.toUpperCase();
+    i = fast[0].length;
+  } else {
+    const slow = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+/.exec(value);
+    if (!slow) throw bad('Via', value);
+    protocol = `${slow[1]!.toUpperCase()}/${slow[2]}`;
+    transport = slow[3]!.toUpperCase();
+    i = slow[0].length;
+  }
+  let j = i;
+  const n = value.length;
+  if (value.charCodeAt(j) === 91) {
+    j = value.indexOf(']', j);
+    if (j === -1) throw bad('Via', value);
+  }
+  while (j < n) {
+    const c = value.charCodeAt(j);
+    if (c === 59 || isWs(c)) break;
+    j++;
+  }
+  let sentBy = value.slice(i, j);
+  // LWS is allowed around the ':' of sent-by.
+  let k = j;
+  while (k < n && isWs(value.charCodeAt(k))) k++;
+  if (k < n && value.charCodeAt(k) === 58) {
+    k++;
+    while (k < n && isWs(value.charCodeAt(k))) k++;
+    let e = k;
+    while (e < n && value.charCodeAt(e) >= 48 && value.charCodeAt(e) <= 57) e++;
+    sentBy += ':' + value.slice(k, e);
+    j = e;
+  }
+  const { host, port } = parseHostPort(sentBy, value);
+  const params = parseParams(value, j);
+  return { protocol, transport, host, port, params };
+}
+
+export function formatVia(via: Via): string {
+  return `${via.protocol}/${via.transport} ${via.host}${via.port === undefined ? '' : ':' + via.port}${formatParams(via.params)}`;
+}
+
+// ---- name-addr / addr-spec (RFC 3261 §25.1) ----
+
+export function parseNameAddr(value: string): NameAddr {
+  let displayName: string | undefined;
+  let uriText: string;
+  let rest: number;
+  const first = value.charCodeAt(0);
+  if (first === 34 /* " */) {
+    const close = closingQuote(value, 0);
+    if (close === -1) throw bad('display name (unterminated quote)', value);
+    displayName = unquote(value.slice(1, close));
+    let i = close + 1;
+    while (i < value.length && isWs(value.charCodeAt(i))) i++;
+    if (value.charCodeAt(i) !== 60) throw bad('name-addr', value);
+    const gt = value.indexOf('>', i);
+    if (gt === -1) throw bad('name-addr', value);
+    uriText = value.slice(i + 1, gt);
+    rest = gt + 1;
+  } else if (first === 60 /* < */) {
+    const gt = value.indexOf('>');
+    if (gt === -1) throw bad('name-addr', value);
+    uriText = value.slice(1, gt);
+    rest = gt + 1;
+  } else {
+    const lt = value.indexOf('<');
+    const semi = value.indexOf(';');
+    if (lt !== -1 && (semi === -1 || lt < semi)) {
+      // Unquoted display name: tokens separated by LWS (RFC 4475 §3.1.1.6 allows no LWS before '<'; §3.1.2.15 forbids commas).
+      const name = value.slice(0, lt).trim();
+      for (const word of name.split(/[ \t]+/)) if (!isToken(word)) throw bad('display name', value);
+      displayName = name;
+      const gt = value.indexOf('>', lt);
+      if (gt === -1) throw bad('name-addr', value);
+      uriText = value.slice(lt + 1, gt);
+      rest = gt + 1;
+    } else {
+      // addr-spec: the URI ends at the first ';' and may not contain '?' or ',' (RFC 3261 §20.10, RFC 4475 §3.1.2.13).
+      let end = semi === -1 ? value.length : semi;
+      while (end > 0 && isWs(value.charCodeAt(end - 1))) end--;
+      uriText = value.slice(0, end);
+      if (uriText.indexOf('?') !== -1 || uriText.indexOf(',') !== -1) throw bad('addr-spec (needs <>)', value);
+      rest = end;
+    }
+  }
+  const uri = parseUri(uriText);
+  const params = parseParams(value, rest);
+  return { displayName, uri, params };
+}
+
+export function formatNameAddr(value: NameAddr): string {
+  const display = value.displayName === undefined ? '' : (isToken(value.displayName) ? value.displayName : quote(value.displayName)) + ' ';
+  return `${display}<${formatUri(value.uri)}>${formatParams(value.params)}`;
+}
+
+export function parseContact(value: string): ContactValue {
+  return value === '*' ? '*' : parseNameAddr(value);
+}
+
+export function formatContact(value: ContactValue): string {
+  return value === '*' ? '*' : formatNameAddr(value);
+}
+
+// ---- scalars ----
+
+const MAX_UINT32 = 4294967295;
+
+/** A decimal number within [0, max]; leading zeros allowed (RFC 4475 §3.1.1.1), overlarge values rejected (§3.1.2.4). */
+export function parseDecimal(value: string, max: number, what: string): number {
+  if (value.length === 0 || value.length > 12) throw bad(what, value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) throw bad(what, value);
+  }
+  const n = Number(value);
+  if (n > max) throw bad(what, value);
+  return n;
+}
+
+export function parseCSeq(value: string): CSeq {
+  const m = /^([0-9]+)[ \t]+(\S+)$/.exec(value);
+  if (!m) throw bad('CSeq', value);
+  const method = m[2]!;
+  if (!isToken(method)) throw bad('CSeq method', value);
+  return { seq: parseDecimal(m[1]!, MAX_UINT32, 'CSeq number'), method };
+}
+
+export function formatCSeq(value: CSeq): string {
+  return `${value.seq} ${value.method}`;
+}
+
+export const parseMaxForwards = (value: string): number => parseDecimal(value, 255, 'Max-Forwards');
+export const parseContentLength = (value: string): number => parseDecimal(value, MAX_UINT32, 'Content-Length');
+export const parseDeltaSeconds = (value: string): number => parseDecimal(value, MAX_UINT32, 'delta-seconds');
+
+// Call-ID = word [ "@" word ] (RFC 3261 §25.1): word characters include <, >, " and brackets.
+const CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
+
+export function parseCallId(value: string): string {
+  if (!CALL_ID.test(value)) throw bad('Call-ID', value);
+  return value;
+}
+
+export function parseContentType(value: string): ContentType {
+  const semi = value.indexOf(';');
+  const media = (semi === -1 ? value : value.slice(0, semi)).trim();
+  const m = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)$/.exec(media);
+  if (!m || !isToken(m[1]!) || !isToken(m[2]!)) throw bad('Content-Type', value);
+  const params = semi === -1 ? new Map<string, string | null>() : parseParams(value, semi);
+  return { mediaType: `${m[1]!.toLowerCase()}/${m[2]!.toLowerCase()}`, params };
+}
+
+export function formatContentType(value: ContentType): string {
+  return value.mediaType + formatParams(value.params);
+}
+
+export function parseToken(value: string): string {
+  if (!isToken(value)) throw bad('token', value);
+  return value;
+}
+
+const DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT$/;
+
+/** SIP-date (RFC 3261 §20.17): RFC 1123 form, and the zone must be GMT (RFC 4475 §3.1.2.12). */
+export function parseDate(value: string): Date {
+  const m = DATE.exec(value);
+  if (!m) throw bad('Date', value);
+  const date = new Date(`${m[2]} ${m[3]} ${m[4]} ${m[5]}:${m[6]}:${m[7]} GMT`);
+  if (Number.isNaN(date.getTime())) throw bad('Date', value);
+  return date;
+}
+
+// ---- authentication (RFC 3261 §20.7, §20.27, §20.28, §20.44; RFC 7616) ----
+
+export function parseAuth(value: string): AuthValue {
+  const m = /^([A-Za-z0-9\-.!%*_+`'~]+)(?:[ \t]+|$)/.exec(value);
+  if (!m) throw bad('authentication header', value);
+  const scheme = m[1]!;
+  const params = new Map<string, string>();
+  let i = m[0].length;
+  const n = value.length;
+  while (i < n) {
+    while (i < n && (isWs(value.charCodeAt(i)) || value.charCodeAt(i) === 44)) i++;
+    if (i >= n) break;
+    const eq = value.indexOf('=', i);
+    if (eq === -1) throw bad('authentication parameter', value);
+    const name = value.slice(i, eq).trim();
+    if (!isToken(name)) throw bad('authentication parameter', value);
+    i = eq + 1;
+    while (i < n && isWs(value.charCodeAt(i))) i++;
+    let paramValue: string;
+    if (value.charCodeAt(i) === 34) {
+      const close = closingQuote(value, i);
+      if (close === -1) throw bad('authentication parameter (unterminated quote)', value);
+      paramValue = unquote(value.slice(i + 1, close));
+      i = close + 1;
+    } else {
+      let j = i;
+      while (j < n && value.charCodeAt(j) !== 44 && !isWs(value.charCodeAt(j))) j++;
+      paramValue = value.slice(i, j);
+      i = j;
+    }
+    params.set(name.toLowerCase(), paramValue);
+    while (i < n && isWs(value.charCodeAt(i))) i++;
+    if (i < n && value.charCodeAt(i) !== 44) throw bad('authentication parameters', value);
+  }
+  return { scheme, params };
+}
+
+/** Parameters that RFC 7616 / RFC 3261 write as tokens, never quoted. */
+const UNQUOTED_AUTH_PARAMS = new Set(['algorithm', 'stale', 'nc', 'qop-token']);
+
+export function formatAuth(value: AuthValue): string {
+  const parts: string[] = [];
+  for (const [name, paramValue] of value.params) {
+    // In a challenge qop is a quoted list; in credentials it is a bare token. The caller's spelling decides.
+    const bare = UNQUOTED_AUTH_PARAMS.has(name) || (name === 'qop' && value.params.has('response'));
+    parts.push(bare ? `${name}=${paramValue}` : `${name}=${quote(paramValue)}`);
+  }
+  return parts.length === 0 ? value.scheme : `${value.scheme} ${parts.join(', ')}`;
+}

@@ -1,0 +1,278 @@
+/**
+ * SIP requests and responses (RFC 3261 §7).
+ *
+ * Every header is kept as a field with its canonical name, its text and, for the headers a stack relies on, a
+ * structured value parsed when the message is parsed. Fields are changed only through `set`/`append`/`prepend`/
+ * `remove`, which keep text and structure in step, so serializing is a concatenation of text that is already there.
+ * Structured values are immutable: to change one, set a new one.
+ */
+import { SipError } from '../errors.js';
+import { codecFor, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
+import { canonicalHeaderName, headerKey, LIST_HEADERS } from './header-names.js';
+import { splitList, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
+import { reasonFor } from './status-reasons.js';
+import { formatUri, type Uri } from './uri.js';
+
+export interface HeaderField {
+  /** Canonical spelling (`Call-ID`, `Via`; compact forms expanded). */
+  readonly name: string;
+  /** Lower-case canonical name, used for lookups. */
+  readonly key: string;
+  /** The value's text, unfolded and trimmed. */
+  readonly value: string;
+  /** Structured value for known headers; `undefined` for the rest. */
+  readonly parsed: unknown;
+}
+
+type HeaderInput<K extends string> = K extends KnownHeaderName ? KnownHeaderValues[K] | string : string | number;
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
+export function makeFields(name: string, value: unknown): HeaderField[] {
+  const canonical = canonicalHeaderName(name);
+  const key = headerKey(name);
+  const codec = codecFor(key);
+  if (typeof value !== 'string') {
+    if (codec === undefined) return [{ name: canonical, key, value: String(value), parsed: undefined }];
+    return [{ name: canonical, key, value: codec.format(value), parsed: value }];
+  }
+  const elements = LIST_HEADERS.has(key) ? splitList(value) : [value];
+  return elements.map((text) => ({ name: canonical, key, value: text, parsed: codec === undefined ? undefined : codec.parse(text) }));
+}
+
+export abstract class SipMessage {
+  headers: HeaderField[] = [];
+  body: Uint8Array = EMPTY;
+
+  abstract startLine(): string;
+
+  /** Text of the first field with this name. */
+  get(name: string): string | undefined {
+    const key = headerKey(name);
+    for (const field of this.headers) if (field.key === key) return field.value;
+    return undefined;
+  }
+
+  getAll(name: string): string[] {
+    const key = headerKey(name);
+    const out: string[] = [];
+    for (const field of this.headers) if (field.key === key) out.push(field.value);
+    return out;
+  }
+
+  has(name: string): boolean {
+    const key = headerKey(name);
+    return this.headers.some((field) => field.key === key);
+  }
+
+  /** Structured value of the first field with this name. */
+  parsed<K extends KnownHeaderName>(name: K): KnownHeaderValues[K] | undefined {
+    for (const field of this.headers) if (field.key === name) return field.parsed as KnownHeaderValues[K];
+    return undefined;
+  }
+
+  parsedAll<K extends KnownHeaderName>(name: K): KnownHeaderValues[K][] {
+    const out: KnownHeaderValues[K][] = [];
+    for (const field of this.headers) if (field.key === name) out.push(field.parsed as KnownHeaderValues[K]);
+    return out;
+  }
+
+  /** Replaces every field of this name, in the place of the first one (or at the end). */
+  set<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
+    const key = headerKey(name);
+    const fields = values.flatMap((value) => makeFields(name, value));
+    const at = this.headers.findIndex((field) => field.key === key);
+    const kept = this.headers.filter((field) => field.key !== key);
+    kept.splice(at === -1 ? kept.length : at, 0, ...fields);
+    this.headers = kept;
+    return this;
+  }
+
+  append<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
+    for (const value of values) this.headers.push(...makeFields(name, value));
+    return this;
+  }
+
+  /** Inserts before the first field of this name (or at the top): how a Via or a Route is pushed. */
+  prepend<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
+    const key = headerKey(name);
+    const fields = values.flatMap((value) => makeFields(name, value));
+    const at = this.headers.findIndex((field) => field.key === key);
+    this.headers.splice(at === -1 ? 0 : at, 0, ...fields);
+    return this;
+  }
+
+  /** Removes every field of this name; returns how many. */
+  remove(name: string): number {
+    const key = headerKey(name);
+    const before = this.headers.length;
+    this.headers = this.headers.filter((field) => field.key !== key);
+    return before - this.headers.length;
+  }
+
+  /** Removes the first field of this name (the top Via, the first Route). */
+  removeFirst(name: string): boolean {
+    const key = headerKey(name);
+    const at = this.headers.findIndex((field) => field.key === key);
+    if (at === -1) return false;
+    this.headers.splice(at, 1);
+    return true;
+  }
+
+  get via(): Via | undefined { return this.parsed('via'); }
+  get vias(): Via[] { return this.parsedAll('via'); }
+  get from(): NameAddr | undefined { return this.parsed('from'); }
+  get to(): NameAddr | undefined { return this.parsed('to'); }
+  get callId(): string | undefined { return this.parsed('call-id'); }
+  get cseq(): CSeq | undefined { return this.parsed('cseq'); }
+  get contacts(): ContactValue[] { return this.parsedAll('contact'); }
+  get maxForwards(): number | undefined { return this.parsed('max-forwards'); }
+  get contentType(): ContentType | undefined { return this.parsed('content-type'); }
+  get fromTag(): string | undefined { return this.from?.params.get('tag') ?? undefined; }
+  get toTag(): string | undefined { return this.to?.params.get('tag') ?? undefined; }
+
+  get bodyText(): string {
+    return this.body.length === 0 ? '' : decoder.decode(this.body);
+  }
+
+  /** Sets the body; with a content type, sets Content-Type too (or removes it for an empty body). */
+  setBody(body: Uint8Array | string, contentType?: string): this {
+    this.body = typeof body === 'string' ? encoder.encode(body) : body;
+    if (contentType !== undefined) {
+      if (this.body.length === 0) this.remove('Content-Type');
+      else this.set('Content-Type', contentType);
+    }
+    return this;
+  }
+
+  /** Start line and headers up to and including the blank line; Content-Length always states the body's length. */
+  head(): string {
+    let out = this.startLine() + '\r\n';
+    let wroteLength = false;
+    const length = String(this.body.length);
+    for (const field of this.headers) {
+      if (field.key === 'content-length') {
+        if (wroteLength) continue;
+        wroteLength = true;
+        out += 'Content-Length: ' + length + '\r\n';
+      } else {
+        out += field.name + ': ' + field.value + '\r\n';
+      }
+    }
+    if (!wroteLength) out += 'Content-Length: ' + length + '\r\n';
+    return out + '\r\n';
+  }
+
+  /** The message as it goes on the wire. Binary-safe. */
+  serialize(): Uint8Array {
+    const head = encoder.encode(this.head());
+    if (this.body.length === 0) return head;
+    const out = new Uint8Array(head.length + this.body.length);
+    out.set(head, 0);
+    out.set(this.body, head.length);
+    return out;
+  }
+
+  /** The message as text (body decoded as UTF-8: use `serialize()` for binary bodies). */
+  toString(): string {
+    return this.head() + this.bodyText;
+  }
+
+  protected copyInto<T extends SipMessage>(target: T): T {
+    target.headers = this.headers.slice();
+    target.body = this.body;
+    return target;
+  }
+}
+
+export class SipRequest extends SipMessage {
+  readonly method: string;
+  private uriValue: Uri;
+  private uriText: string | undefined;
+
+  constructor(method: string, uri: Uri, uriText?: string) {
+    super();
+    this.method = method;
+    this.uriValue = uri;
+    this.uriText = uriText;
+  }
+
+  get uri(): Uri { return this.uriValue; }
+  set uri(uri: Uri) {
+    this.uriValue = uri;
+    this.uriText = undefined;
+  }
+
+  startLine(): string {
+    this.uriText ??= formatUri(this.uriValue);
+    return `${this.method} ${this.uriText} SIP/2.0`;
+  }
+
+  clone(): SipRequest {
+    return this.copyInto(new SipRequest(this.method, this.uriValue, this.uriText));
+  }
+
+  /**
+   * A response to this request as RFC 3261 §8.2.6.2 builds it: Via, From, To, Call-ID, CSeq copied, and a To tag
+   * added when given and the To has none. Record-Route is copied into 1xx/2xx (§12.1.1).
+   */
+  createResponse(status: number, reason: string = reasonFor(status), options: { toTag?: string } = {}): SipResponse {
+    if (!Number.isInteger(status) || status < 100 || status > 699) {
+      throw new SipError('invalid-argument', `status must be an integer from 100 to 699, not ${status}`);
+    }
+    const response = new SipResponse(status, reason);
+    for (const field of this.headers) {
+      switch (field.key) {
+        case 'via': case 'from': case 'call-id': case 'cseq':
+          response.headers.push(field);
+          break;
+        case 'to': {
+          const to = field.parsed as NameAddr;
+          if (options.toTag !== undefined && status !== 100 && !to.params.has('tag')) {
+            const params = new Map(to.params);
+            params.set('tag', options.toTag);
+            response.headers.push(...makeFields('To', { ...to, params }));
+          } else response.headers.push(field);
+          break;
+        }
+        case 'record-route':
+          if (status < 300 && status !== 100) response.headers.push(field);
+          break;
+        case 'timestamp':
+          if (status === 100) response.headers.push(field);
+          break;
+      }
+    }
+    return response;
+  }
+}
+
+export class SipResponse extends SipMessage {
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(status: number, reason: string = reasonFor(status)) {
+    super();
+    this.status = status;
+    this.reason = reason;
+  }
+
+  startLine(): string {
+    return `SIP/2.0 ${this.status} ${this.reason}`;
+  }
+
+  clone(): SipResponse {
+    return this.copyInto(new SipResponse(this.status, this.reason));
+  }
+}
+
+export function isRequest(message: SipMessage): message is SipRequest {
+  return message instanceof SipRequest;
+}
+
+export function isResponse(message: SipMessage): message is SipResponse {
+  return message instanceof SipResponse;
+}

@@ -1,0 +1,238 @@
+/**
+ * SIP, SIPS and tel URIs (RFC 3261 §19.1, RFC 3966) and any other absolute URI kept opaque (RFC 4475 §3.3.2-4).
+ * Parts keep their %-escapes as written so a URI re-serializes to the same text; `uriEquals` compares them the
+ * RFC 3261 §19.1.4 way, unescaped.
+ */
+import { SipParseError } from '../errors.js';
+
+export type UriParams = Map<string, string | null>;
+
+export interface SipUri {
+  readonly type: 'sip';
+  readonly scheme: 'sip' | 'sips';
+  /** User part, %-escapes as written. */
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  /** Host as written; IPv6 references keep their brackets. */
+  readonly host: string;
+  readonly port: number | undefined;
+  /** Parameters by lower-case name; `null` for a parameter with no value (`;lr`). */
+  readonly params: UriParams;
+  /** Header fields (`?name=value`), escapes as written. */
+  readonly headers: Map<string, string>;
+}
+
+export interface TelUri {
+  readonly type: 'tel';
+  readonly scheme: 'tel';
+  readonly number: string;
+  readonly params: UriParams;
+}
+
+/** A URI of a scheme SIP does not interpret: kept as scheme + opaque text. */
+export interface AbsoluteUri {
+  readonly type: 'absolute';
+  readonly scheme: string;
+  readonly opaque: string;
+}
+
+export type Uri = SipUri | TelUri | AbsoluteUri;
+
+// Characters that may appear anywhere in a URI as written in a SIP message (RFC 3261 §25.1 unreserved, reserved,
+// escaped, plus brackets for IPv6 references). White space, quotes, angle brackets and controls never may.
+const URI_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()%;/?:@&=+$,[]#") {
+  URI_CHAR[c.charCodeAt(0)] = 1;
+}
+const HOST_CHAR = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.') HOST_CHAR[c.charCodeAt(0)] = 1;
+
+function bad(what: string, text: string): SipParseError {
+  return new SipParseError(`invalid ${what}: ${JSON.stringify(text.length > 200 ? text.slice(0, 200) + '…' : text)}`);
+}
+
+function checkUriChars(text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Non-ASCII is tolerated (UTF-8 in user parts is common in the wild); ASCII must be a URI character.
+    if (c < 128 && URI_CHAR[c] === 0) throw bad('URI', text);
+  }
+}
+
+/** Parses a URI. Throws `SipParseError` (400) when it is not one. */
+export function parseUri(text: string): Uri {
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw bad('URI', text);
+  checkUriChars(text);
+  const scheme = text.slice(0, colon).toLowerCase();
+  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(text, scheme, colon + 1);
+  if (scheme === 'tel') return parseTelUri(text, colon + 1);
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme) || colon + 1 >= text.length) throw bad('URI', text);
+  return { type: 'absolute', scheme, opaque: text.slice(colon + 1) };
+}
+
+function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
+  // No part of a SIP URI but the userinfo delimiter may hold an unescaped '@', while the user part may hold '?', ';'
+  // and '/' (RFC 4475 §3.1.1.2, §3.1.1.9): so the first '@' ends the userinfo, and '?' is looked for after the host.
+  const at = text.indexOf('@', start);
+  let user: string | undefined;
+  let password: string | undefined;
+  let hostStart = start;
+  if (at !== -1) {
+    const userinfo = text.slice(start, at);
+    const pw = userinfo.indexOf(':');
+    if (pw === -1) user = userinfo;
+    else {
+      user = userinfo.slice(0, pw);
+      password = userinfo.slice(pw + 1);
+    }
+    if (user.length === 0) throw bad('SIP URI user part', text);
+    hostStart = at + 1;
+  }
+  const question = text.indexOf('?', hostStart);
+  const end = question === -1 ? text.length : question;
+  const semi = text.indexOf(';', hostStart);
+  const hostportEnd = semi === -1 || semi > end ? end : semi;
+  const { host, port } = parseHostPort(text.slice(hostStart, hostportEnd), text);
+  const params = hostportEnd < end ? parseUriParams(text.slice(hostportEnd + 1, end), text) : new Map<string, string | null>();
+  const headers = new Map<string, string>();
+  if (question !== -1) {
+    for (const pair of text.slice(question + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw bad('SIP URI header', text);
+      headers.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  return { type: 'sip', scheme, user, password, host, port, params, headers };
+}
+
+function parseUriParams(text: string, whole: string): UriParams {
+  const params: UriParams = new Map();
+  for (const part of text.split(';')) {
+    if (part.length === 0) throw bad('URI parameter', whole);
+    const eq = part.indexOf('=');
+    if (eq === -1) params.set(part.toLowerCase(), null);
+    else {
+      if (eq === 0) throw bad('URI parameter', whole);
+      params.set(part.slice(0, eq).toLowerCase(), part.slice(eq + 1));
+    }
+  }
+  return params;
+}
+
+/** Splits `host[:port]`, validating both. Shared with Via's sent-by. */
+export function parseHostPort(text: string, context: string = text): { host: string; port: number | undefined } {
+  let host: string;
+  let rest: string;
+  if (text.charCodeAt(0) === 91 /* [ */) {
+    const close = text.indexOf(']');
+    if (close === -1) throw bad('IPv6 reference', context);
+    host = text.slice(0, close + 1);
+    if (!/^\[[0-9a-fA-F:.]+\]$/.test(host) || host.indexOf(':') === -1) throw bad('IPv6 reference', context);
+    rest = text.slice(close + 1);
+    if (rest.length > 0 && rest.charCodeAt(0) !== 58 /* : */) throw bad('host', context);
+  } else {
+    const colon = text.indexOf(':');
+    host = colon === -1 ? text : text.slice(0, colon);
+    rest = colon === -1 ? '' : text.slice(colon);
+    if (host.length === 0) throw bad('host', context);
+    for (let i = 0; i < host.length; i++) {
+      const c = host.charCodeAt(i);
+      if (c >= 128 || HOST_CHAR[c] === 0) throw bad('host', context);
+    }
+  }
+  let port: number | undefined;
+  if (rest.length > 0) {
+    const digits = rest.slice(1);
+    if (!/^[0-9]{1,5}$/.test(digits)) throw bad('port', context);
+    port = Number(digits);
+    if (port > 65535) throw bad('port', context);
+  }
+  return { host, port };
+}
+
+function parseTelUri(text: string, start: number): TelUri {
+  const semi = text.indexOf(';', start);
+  const number = semi === -1 ? text.slice(start) : text.slice(start, semi);
+  if (!/^\+?[0-9A-Fa-f*#().\-]+$/.test(number) || !/[0-9A-Fa-f*#]/.test(number)) throw bad('tel URI', text);
+  const params = semi === -1 ? new Map<string, string | null>() : parseUriParams(text.slice(semi + 1), text);
+  return { type: 'tel', scheme: 'tel', number, params };
+}
+
+function formatParams(params: UriParams): string {
+  let out = '';
+  for (const [name, value] of params) out += value === null ? `;${name}` : `;${name}=${value}`;
+  return out;
+}
+
+export function formatUri(uri: Uri): string {
+  switch (uri.type) {
+    case 'sip': {
+      let out = uri.scheme + ':';
+      if (uri.user !== undefined) {
+        out += uri.user;
+        if (uri.password !== undefined) out += ':' + uri.password;
+        out += '@';
+      }
+      out += uri.host;
+      if (uri.port !== undefined) out += ':' + uri.port;
+      out += formatParams(uri.params);
+      let first = true;
+      for (const [name, value] of uri.headers) {
+        out += (first ? '?' : '&') + name + '=' + value;
+        first = false;
+      }
+      return out;
+    }
+    case 'tel':
+      return 'tel:' + uri.number + formatParams(uri.params);
+    case 'absolute':
+      return uri.scheme + ':' + uri.opaque;
+  }
+}
+
+/** Decodes %-escapes (RFC 3261 §19.1.4 compares URI parts unescaped). Malformed escapes are kept literally. */
+export function unescapeUriPart(text: string): string {
+  if (text.indexOf('%') === -1) return text;
+  return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+const SIGNIFICANT_PARAMS = ['user', 'ttl', 'method', 'maddr', 'transport'];
+
+/** URI equality per RFC 3261 §19.1.4. */
+export function uriEquals(a: Uri, b: Uri): boolean {
+  if (a.type !== b.type || a.scheme !== b.scheme) return false;
+  if (a.type === 'absolute') return a.opaque === (b as AbsoluteUri).opaque;
+  if (a.type === 'tel') {
+    const bt = b as TelUri;
+    return a.number.replace(/[-.()]/g, '').toLowerCase() === bt.number.replace(/[-.()]/g, '').toLowerCase() &&
+      paramsMatch(a.params, bt.params, []);
+  }
+  const bs = b as SipUri;
+  if (unescapeUriPart(a.user ?? '') !== unescapeUriPart(bs.user ?? '')) return false;
+  if ((a.user === undefined) !== (bs.user === undefined)) return false;
+  if (unescapeUriPart(a.password ?? '') !== unescapeUriPart(bs.password ?? '')) return false;
+  if (a.host.toLowerCase() !== bs.host.toLowerCase() || a.port !== bs.port) return false;
+  if (!paramsMatch(a.params, bs.params, SIGNIFICANT_PARAMS)) return false;
+  if (a.headers.size !== bs.headers.size) return false;
+  for (const [name, value] of a.headers) {
+    let found = false;
+    for (const [otherName, otherValue] of bs.headers) {
+      if (otherName.toLowerCase() === name.toLowerCase() && unescapeUriPart(otherValue) === unescapeUriPart(value)) found = true;
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+function paramsMatch(a: UriParams, b: UriParams, mustBeInBoth: string[]): boolean {
+  for (const name of mustBeInBoth) if (a.has(name) !== b.has(name)) return false;
+  for (const [name, value] of a) {
+    if (!b.has(name)) continue;
+    const other = b.get(name) ?? null;
+    if (value === null || other === null) {
+      if (value !== other) return false;
+    } else if (unescapeUriPart(value).toLowerCase() !== unescapeUriPart(other).toLowerCase()) return false;
+  }
+  return true;
+}
