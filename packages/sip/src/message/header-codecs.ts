@@ -8,6 +8,7 @@ import {
   parseNameAddr, parseToken, parseVia,
   type AuthValue, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via,
 } from './header-values.js';
+import { canonicalHeaderName, COMPACT_FORMS, KNOWN_KEYS, LIST_HEADERS } from './header-names.js';
 
 /** Structured value of each known header, by lower-case name. */
 export interface KnownHeaderValues {
@@ -51,7 +52,9 @@ interface Codec<T> {
 }
 
 const nameAddr: Codec<NameAddr> = { parse: parseNameAddr, format: formatNameAddr };
-const token: Codec<string> = { parse: parseToken, format: (v) => v };
+/** The codec of option-tag and method lists; the parser recognises it to validate a whole list at once. */
+export const TOKEN_CODEC: Codec<unknown> = { parse: parseToken, format: (v) => v as string };
+const token = TOKEN_CODEC as Codec<string>;
 const auth: Codec<AuthValue> = { parse: parseAuth, format: formatAuth };
 const deltaSeconds: Codec<number> = { parse: parseDeltaSeconds, format: String };
 
@@ -93,4 +96,60 @@ const CODEC_BY_KEY = new Map<string, Codec<unknown>>(Object.entries(HEADER_CODEC
 
 export function codecFor(key: string): Codec<unknown> | undefined {
   return CODEC_BY_KEY.get(key);
+}
+
+/** Everything the parser needs to know about a header name, found with one lookup. */
+export interface HeaderInfo {
+  readonly name: string;
+  readonly key: string;
+  readonly list: boolean;
+  readonly codec: Codec<unknown> | undefined;
+  /** False for names this stack has no definition of (their spelling is still checked to be a token). */
+  readonly known: boolean;
+  /** The value's parser rejects control characters itself, so the value needs no separate scan. */
+  readonly selfValidating: boolean;
+}
+
+// Headers whose parsers' patterns exclude control characters (CR included).
+const SELF_VALIDATING = new Set(['via', 'from', 'to', 'contact', 'route', 'record-route', 'call-id', 'cseq', 'content-length',
+  'max-forwards', 'expires', 'content-type', 'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate',
+  'require', 'supported', 'allow', 'proxy-require', 'unsupported']);
+
+// Known headers under their canonical spelling, lower case and compact form: the spelling on the wire is almost
+// always one of these, so the common case is a single Map hit with no case conversion.
+const INFO_BY_SPELLING = new Map<string, HeaderInfo>();
+for (const key of new Set([...CODEC_BY_KEY.keys(), ...LIST_HEADERS, ...KNOWN_KEYS])) {
+  const name = canonicalHeaderName(key);
+  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key), codec: CODEC_BY_KEY.get(key), known: true, selfValidating: SELF_VALIDATING.has(key) };
+  INFO_BY_SPELLING.set(name, info);
+  INFO_BY_SPELLING.set(key, info);
+}
+for (const [letter, name] of COMPACT_FORMS) INFO_BY_SPELLING.set(letter, INFO_BY_SPELLING.get(name.toLowerCase())!);
+
+// The same spellings grouped by length and first character, so that a name can be recognised in place, without
+// cutting it out of the line and hashing it.
+const INFO_BY_SHAPE = new Map<number, [string, HeaderInfo][]>();
+for (const [spelling, info] of INFO_BY_SPELLING) {
+  const shape = spelling.length * 128 + spelling.charCodeAt(0);
+  let list = INFO_BY_SHAPE.get(shape);
+  if (list === undefined) INFO_BY_SHAPE.set(shape, (list = []));
+  list.push([spelling, info]);
+}
+
+/** Info of the known header whose name, as written, is `text.slice(start, start + length)`; undefined if none is. */
+export function knownHeaderAt(text: string, start: number, length: number): HeaderInfo | undefined {
+  const candidates = INFO_BY_SHAPE.get(length * 128 + text.charCodeAt(start));
+  if (candidates === undefined) return undefined;
+  for (const [spelling, info] of candidates) if (text.startsWith(spelling, start)) return info;
+  return undefined;
+}
+
+/** Header info by name as written; unknown names keep their spelling and get no codec. */
+export function headerInfo(name: string): HeaderInfo {
+  const known = INFO_BY_SPELLING.get(name);
+  if (known !== undefined) return known;
+  const lower = name.toLowerCase();
+  const info = INFO_BY_SPELLING.get(lower);
+  if (info !== undefined) return info;
+  return { name, key: lower, list: false, codec: undefined, known: false, selfValidating: false };
 }

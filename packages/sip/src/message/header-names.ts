@@ -37,6 +37,10 @@ const COMPACT: Record<string, string> = {
   y: 'Identity',
 };
 
+export const COMPACT_FORMS: ReadonlyMap<string, string> = new Map(Object.entries(COMPACT));
+/** Lower-case names of every header with a canonical spelling. */
+export const KNOWN_KEYS: readonly string[] = CANONICAL.map((name) => name.toLowerCase());
+
 const byLowerCase = new Map<string, string>();
 for (const name of CANONICAL) byLowerCase.set(name.toLowerCase(), name);
 for (const [letter, name] of Object.entries(COMPACT)) byLowerCase.set(letter, name);

@@ -3,9 +3,9 @@
  * Parsers take a header value that has already been unfolded and trimmed; they throw `SipParseError` (400).
  */
 import { SipParseError } from '../errors.js';
-import { formatUri, parseHostPort, parseUri, type Uri } from './uri.js';
+import { formatUri, NO_PARAMS, parseHostPort, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch, splitSimpleParams, type Uri } from './uri.js';
 
-export type HeaderParams = Map<string, string | null>;
+export type HeaderParams = ReadonlyMap<string, string | null>;
 
 export interface Via {
   /** `SIP/2.0` as written, white space removed. */
@@ -64,6 +64,19 @@ function bad(what: string, value: string): SipParseError {
   return new SipParseError(`invalid ${what}: ${JSON.stringify(value.length > 200 ? value.slice(0, 200) + '…' : value)}`);
 }
 
+/** A control character other than HT, unless escaped as a quoted-pair (RFC 3261 §25.1 allows a backslash before any character but CR and LF). */
+export function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 92) {
+      const next = value.charCodeAt(i + 1);
+      if (next === 13 || next === 10) return true;
+      i++;
+    } else if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
+}
+
 function isWs(c: number): boolean {
   return c === 32 || c === 9;
 }
@@ -92,6 +105,15 @@ function quote(text: string): string {
  */
 export function splitList(value: string): string[] {
   if (value.indexOf(',') === -1) return [value];
+  if (value.indexOf('"') === -1 && value.indexOf('<') === -1) {
+    const out = value.split(',');
+    for (let i = 0; i < out.length; i++) {
+      const element = out[i]!.trim();
+      if (element.length === 0) throw bad('list (empty element)', value);
+      out[i] = element;
+    }
+    return out;
+  }
   const out: string[] = [];
   let start = 0;
   let angle = false;
@@ -117,9 +139,11 @@ export function splitList(value: string): string[] {
  * Parses `;name=value;name` header parameters starting at `from` (which must be a ';' or the end).
  * Values may be tokens, hosts or quoted strings (quotes kept, so they re-serialize as written).
  */
-export function parseParams(text: string, from: number, params: HeaderParams = new Map()): HeaderParams {
+export function parseParams(text: string, from: number): HeaderParams {
   let i = from;
   const n = text.length;
+  if (i >= n) return NO_PARAMS;
+  const params = new Map<string, string | null>();
   while (i < n) {
     while (i < n && isWs(text.charCodeAt(i))) i++;
     if (i >= n) break;
@@ -175,7 +199,23 @@ export function formatParams(params: HeaderParams): string {
 
 // ---- Via (RFC 3261 §20.42) ----
 
+// Simple parameters: token names, values that are tokens, host names with ':' or IPv6 references (what the general
+// parser accepts without quotes or white space).
+const SIMPLE_PARAMS = "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?:[A-Za-z0-9\\-.!%*_+`'~]+|[A-Za-z0-9:.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\]))?)*)$";
+const VIA_FAST = new RegExp("^SIP/2\\.0/([A-Za-z]+)[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + SIMPLE_PARAMS);
+
 export function parseVia(value: string): Via {
+  const m = VIA_FAST.exec(value);
+  if (m !== null) {
+    const port = m[3] === undefined ? undefined : Number(m[3]);
+    if (port !== undefined && port > 65535) throw bad('Via port', value);
+    return { protocol: 'SIP/2.0', transport: m[1]!.toUpperCase(), host: m[2]!, port, params: splitSimpleParams(m[4]!) };
+  }
+  return parseViaGeneral(value);
+}
+
+function parseViaGeneral(value: string): Via {
+  if (hasControl(value)) throw bad('Via (control character)', value);
   let protocol: string;
   let transport: string;
   let i: number;
@@ -226,7 +266,22 @@ export function formatVia(via: Via): string {
 
 // ---- name-addr / addr-spec (RFC 3261 §25.1) ----
 
+// With a SIP URI of the common shape inside the brackets, one match reads the whole value (groups 3-8 are the
+// URI's); any other URI is group 9 and parsed on its own.
+const NAME_ADDR_FAST = new RegExp("^(?:\"((?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\uffff])*)\"[ \\t]*|([A-Za-z0-9\\-.!%*_+`'~]+(?:[ \\t]+[A-Za-z0-9\\-.!%*_+`'~]+)*)[ \\t]*)?<(?:" + SIP_URI_FAST_SOURCE + "|([^<>\\s\"]+))>" + SIMPLE_PARAMS);
+
 export function parseNameAddr(value: string): NameAddr {
+  const m = NAME_ADDR_FAST.exec(value);
+  if (m !== null) {
+    const displayName = m[1] !== undefined ? unquote(m[1]) : m[2];
+    const uri = m[9] === undefined ? sipUriFromMatch(m, 3, value) : parseUri(m[9]);
+    return { displayName, uri, params: splitSimpleParams(m[10]!) };
+  }
+  return parseNameAddrGeneral(value);
+}
+
+function parseNameAddrGeneral(value: string): NameAddr {
+  if (hasControl(value)) throw bad('address (control character)', value);
   let displayName: string | undefined;
   let uriText: string;
   let rest: number;
@@ -331,7 +386,7 @@ export function parseContentType(value: string): ContentType {
   const media = (semi === -1 ? value : value.slice(0, semi)).trim();
   const m = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)$/.exec(media);
   if (!m || !isToken(m[1]!) || !isToken(m[2]!)) throw bad('Content-Type', value);
-  const params = semi === -1 ? new Map<string, string | null>() : parseParams(value, semi);
+  const params = semi === -1 ? NO_PARAMS : parseParams(value, semi);
   return { mediaType: `${m[1]!.toLowerCase()}/${m[2]!.toLowerCase()}`, params };
 }
 
@@ -357,43 +412,31 @@ export function parseDate(value: string): Date {
 
 // ---- authentication (RFC 3261 §20.7, §20.27, §20.28, §20.44; RFC 7616) ----
 
+// One auth-param: token = token / quoted-string, then a comma or the end. Unquoted values may be token68-like
+// (nc=00000001, algorithm=SHA-256, base64 with '/').
+const AUTH_PARAM = /[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*=[ \t]*(?:"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*)"|([A-Za-z0-9\-.!%*_+`'~/:@]+))[ \t]*(?:,|$)/y;
+const AUTH_SCHEME = /^([A-Za-z0-9\-.!%*_+`'~]+)(?:[ \t]+|$)/;
+
 export function parseAuth(value: string): AuthValue {
-  const m = /^([A-Za-z0-9\-.!%*_+`'~]+)(?:[ \t]+|$)/.exec(value);
+  const m = AUTH_SCHEME.exec(value);
   if (!m) throw bad('authentication header', value);
   const scheme = m[1]!;
   const params = new Map<string, string>();
   let i = m[0].length;
   const n = value.length;
   while (i < n) {
-    while (i < n && (isWs(value.charCodeAt(i)) || value.charCodeAt(i) === 44)) i++;
-    if (i >= n) break;
-    const eq = value.indexOf('=', i);
-    if (eq === -1) throw bad('authentication parameter', value);
-    const name = value.slice(i, eq).trim();
-    if (!isToken(name)) throw bad('authentication parameter', value);
-    i = eq + 1;
-    while (i < n && isWs(value.charCodeAt(i))) i++;
-    let paramValue: string;
-    if (value.charCodeAt(i) === 34) {
-      const close = closingQuote(value, i);
-      if (close === -1) throw bad('authentication parameter (unterminated quote)', value);
-      paramValue = unquote(value.slice(i + 1, close));
-      i = close + 1;
-    } else {
-      let j = i;
-      while (j < n && value.charCodeAt(j) !== 44 && !isWs(value.charCodeAt(j))) j++;
-      paramValue = value.slice(i, j);
-      i = j;
-    }
-    params.set(name.toLowerCase(), paramValue);
-    while (i < n && isWs(value.charCodeAt(i))) i++;
-    if (i < n && value.charCodeAt(i) !== 44) throw bad('authentication parameters', value);
+    AUTH_PARAM.lastIndex = i;
+    const p = AUTH_PARAM.exec(value);
+    if (p === null) throw bad('authentication parameter', value);
+    const quoted = p[2];
+    params.set(p[1]!.toLowerCase(), quoted === undefined ? p[3]! : unquote(quoted));
+    i = AUTH_PARAM.lastIndex;
   }
   return { scheme, params };
 }
 
 /** Parameters that RFC 7616 / RFC 3261 write as tokens, never quoted. */
-const UNQUOTED_AUTH_PARAMS = new Set(['algorithm', 'stale', 'nc', 'qop-token']);
+const UNQUOTED_AUTH_PARAMS = new Set(['algorithm', 'stale', 'nc', 'charset', 'userhash']);
 
 export function formatAuth(value: AuthValue): string {
   const parts: string[] = [];

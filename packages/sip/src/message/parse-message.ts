@@ -4,9 +4,9 @@
  * `SipParseError` carrying the status a UAS should answer with; nothing else is ever thrown.
  */
 import { SipParseError } from '../errors.js';
-import { canonicalHeaderName, headerKey, LIST_HEADERS } from './header-names.js';
-import { isToken } from './header-values.js';
-import { makeFields, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
+import { headerInfo, knownHeaderAt, TOKEN_CODEC, type HeaderInfo } from './header-codecs.js';
+import { hasControl, isToken, splitList } from './header-values.js';
+import { SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { parseUri } from './uri.js';
 
 export interface ParseLimits {
@@ -29,7 +29,6 @@ export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = {
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 // List headers whose grammar allows an empty value (`Supported:` means "none").
 const EMPTY_ALLOWED = new Set(['supported', 'require', 'allow', 'accept', 'accept-encoding', 'accept-language', 'unsupported', 'proxy-require', 'allow-events']);
@@ -39,42 +38,59 @@ const EMPTY_ALLOWED = new Set(['supported', 'require', 'allow', 'accept', 'accep
  * with Content-Length the body is that many bytes and anything after it is discarded (RFC 4475 §3.1.1.8);
  * a Content-Length larger than what follows is an error (§3.1.2.2); without one the body is the rest.
  */
-export function parseMessage(data: Uint8Array | string, limits: Partial<ParseLimits> = {}): SipRequest | SipResponse {
-  const lim = limits === undefined || Object.keys(limits).length === 0 ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...limits };
-  let headText: string;
-  let rest: Uint8Array;
-  if (typeof data === 'string') {
-    if (data.length > lim.maxMessageSize) throw tooLarge(lim);
-    let end = data.indexOf('\r\n\r\n');
-    if (end === -1 && data.endsWith('\r\n')) end = data.length - 2;
-    if (end === -1) throw new SipParseError('no empty line after the headers');
-    headText = data.slice(0, end);
-    rest = end + 4 >= data.length ? EMPTY : encoder.encode(data.slice(end + 4));
-  } else {
-    if (data.length > lim.maxMessageSize) throw tooLarge(lim);
-    let end = findHeaderEnd(data, 0);
-    // A datagram that ends right after its last header line has an empty body; tolerate the missing blank line.
-    if (end === -1 && data.length >= 2 && data[data.length - 2] === 13 && data[data.length - 1] === 10) end = data.length - 2;
-    if (end === -1) throw new SipParseError('no empty line after the headers');
-    headText = decoder.decode(data.subarray(0, end));
-    rest = end + 4 >= data.length ? EMPTY : data.subarray(end + 4);
-  }
-  const message = parseHead(headText, lim);
-  const contentLength = message.parsed('content-length');
-  if (contentLength === undefined) {
-    message.body = rest.length === 0 ? EMPTY : rest.slice();
-  } else {
-    if (contentLength > rest.length) {
-      throw new SipParseError(`Content-Length ${contentLength} is larger than the ${rest.length} bytes of body received`);
-    }
-    message.body = contentLength === 0 ? EMPTY : rest.slice(0, contentLength);
-  }
-  if (message.body.length > lim.maxBodySize) throw new SipParseError(`body larger than ${lim.maxBodySize} bytes`, 413);
+export function parseMessage(data: Uint8Array | string, limits?: Partial<ParseLimits>): SipRequest | SipResponse {
+  const lim = limits === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...limits };
+  if (data.length > lim.maxMessageSize) throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes`, 513);
+  return typeof data === 'string' ? parseText(data, lim) : parseBytes(data, lim);
+}
+
+function parseBytes(data: Uint8Array, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
+  let end = findHeaderEnd(data, 0);
+  // A datagram that ends right after its last header line has an empty body; tolerate the missing blank line.
+  if (end === -1 && data.length >= 2 && data[data.length - 2] === 13 && data[data.length - 1] === 10) end = data.length - 2;
+  if (end === -1) throw new SipParseError('no empty line after the headers');
+  const message = parseHead(decoder.decode(data.subarray(0, end)), lim);
+  const available = Math.max(0, data.length - end - 4);
+  const length = bodyLength(message, available, lim);
+  // Uint8Array's slice copies (a Node Buffer's would share memory with the datagram).
+  if (length > 0) message.body = Uint8Array.prototype.slice.call(data, end + 4, end + 4 + length);
   return message;
 }
 
-function tooLarge(lim: ParseLimits): SipParseError {
-  return new SipParseError(`message larger than ${lim.maxMessageSize} bytes`, 513);
+// Text input is taken as already-decoded characters. While the body is ASCII, characters are bytes and the body
+// can stay a string; otherwise it is encoded so that Content-Length counts bytes.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
+  let end = data.indexOf('\r\n\r\n');
+  if (end === -1 && data.endsWith('\r\n')) end = data.length - 2;
+  if (end === -1) throw new SipParseError('no empty line after the headers');
+  const message = parseHead(data.slice(0, end), lim);
+  if (end + 4 >= data.length) {
+    bodyLength(message, 0, lim);
+    return message;
+  }
+  const rest = data.slice(end + 4);
+  if (NON_ASCII.test(rest)) {
+    const bytes = encoder.encode(rest);
+    const length = bodyLength(message, bytes.length, lim);
+    if (length > 0) message.body = bytes.slice(0, length);
+  } else {
+    const length = bodyLength(message, rest.length, lim);
+    if (length > 0) message.setBodyText(length === rest.length ? rest : rest.slice(0, length), length);
+  }
+  return message;
+}
+
+/** How many of the `available` bytes after the headers are the body. */
+function bodyLength(message: SipMessage, available: number, lim: Readonly<ParseLimits>): number {
+  const contentLength = message.parsed('content-length');
+  const length = contentLength ?? available;
+  if (contentLength !== undefined && contentLength > available) {
+    throw new SipParseError(`Content-Length ${contentLength} is larger than the ${available} bytes of body received`);
+  }
+  if (length > lim.maxBodySize) throw new SipParseError(`body larger than ${lim.maxBodySize} bytes`, 413);
+  return length;
 }
 
 /** Offset of the CRLFCRLF that ends the headers, or -1. */
@@ -86,76 +102,106 @@ export function findHeaderEnd(data: Uint8Array, from: number): number {
   return -1;
 }
 
+const FOLD = /\r\n[ \t]+/g;
+
+// Control characters other than HT, CR and LF, and CR or LF outside a CRLF pair: rare, so the whole head is scanned
+// once and only a head that has one is checked line by line (a quoted-pair may legitimately escape one).
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * End of the line that starts at `from`: the index of its CR, or `text.length` for the last line. Lines end in CRLF;
+ * a bare LF is refused here, and a bare CR never gets past the value checks.
+ */
+function lineEnd(text: string, from: number): number {
+  const lf = text.indexOf('\n', from);
+  if (lf === -1) return text.length;
+  if (lf === 0 || text.charCodeAt(lf - 1) !== 13) throw new SipParseError('LF without CR in the header section');
+  return lf - 1;
+}
+
 /** Parses the start line and headers (text up to, not including, the blank line). Body left empty. */
 export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_PARSE_LIMITS): SipRequest | SipResponse {
-  let lineEnd = text.indexOf('\r\n');
-  if (lineEnd === -1) lineEnd = text.length;
-  const message = parseStartLine(text.slice(0, lineEnd));
+  const firstEnd = lineEnd(text, 0);
+  const message = parseStartLine(text.slice(0, firstEnd));
   const headers: HeaderField[] = [];
-  let pos = lineEnd + 2;
+  let pos = firstEnd + 2;
   const n = text.length;
-  while (pos < n) {
-    let end = text.indexOf('\r\n', pos);
-    if (end === -1) end = n;
-    let line = text.slice(pos, end);
-    // Folded continuation lines (RFC 3261 §7.3.1): CRLF followed by white space is white space.
-    while (end < n) {
-      const next = text.charCodeAt(end + 2);
-      if (next !== 32 && next !== 9) break;
-      let contEnd = text.indexOf('\r\n', end + 2);
-      if (contEnd === -1) contEnd = n;
-      line += ' ' + text.slice(end + 2, contEnd).trim();
-      end = contEnd;
+  let lengths = 0;
+  let info: HeaderInfo | undefined;
+  try {
+    while (pos < n) {
+      let end = lineEnd(text, pos);
+      // Folded continuation lines (RFC 3261 §7.3.1): CRLF followed by white space is white space.
+      let folded = false;
+      while (end < n) {
+        const next = text.charCodeAt(end + 2);
+        if (next !== 32 && next !== 9) break;
+        folded = true;
+        end = lineEnd(text, end + 2);
+      }
+      if (end - pos > limits.maxLineLength) throw new SipParseError(`header line longer than ${limits.maxLineLength} characters`);
+      // Positions are taken in the head text itself; only a folded line is first copied out and unfolded.
+      let line = text;
+      let lineStart = pos;
+      let lineStop = end;
+      if (folded) {
+        line = text.slice(pos, end).replace(FOLD, ' ');
+        lineStart = 0;
+        lineStop = line.length;
+      }
+      pos = end + 2;
+      const colon = line.indexOf(':', lineStart);
+      if (colon <= lineStart || colon >= lineStop) {
+        throw new SipParseError(`header line without a name and colon: ${JSON.stringify(line.slice(lineStart, Math.min(lineStop, lineStart + 80)))}`);
+      }
+      let nameEnd = colon;
+      while (nameEnd > lineStart && isWs(line.charCodeAt(nameEnd - 1))) nameEnd--;
+      let valueStart = colon + 1;
+      while (valueStart < lineStop && isWs(line.charCodeAt(valueStart))) valueStart++;
+      let valueEnd = lineStop;
+      while (valueEnd > valueStart && isWs(line.charCodeAt(valueEnd - 1))) valueEnd--;
+      const value = line.slice(valueStart, valueEnd);
+      info = knownHeaderAt(line, lineStart, nameEnd - lineStart) ?? headerInfo(line.slice(lineStart, nameEnd));
+      if (!info.selfValidating && CONTROL_CHARACTER.test(value) && hasControl(value)) {
+        throw new SipParseError(`control character in header ${info.name}`);
+      }
+      const codec = info.codec;
+      if (!info.list) {
+        if (!info.known && !isToken(info.name)) {
+          throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
+        }
+        if (info.key === 'content-length') lengths++;
+        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value) });
+      } else if (value.length === 0) {
+        if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
+      } else if (codec === TOKEN_CODEC && TOKEN_LIST.test(value)) {
+        // A list of option tags or methods: validated in one pass, split without re-checking each element.
+        for (const element of value.split(LIST_SEPARATOR)) headers.push({ name: info.name, key: info.key, value: element, parsed: element });
+      } else {
+        for (const element of splitList(value)) {
+          headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element) });
+        }
+      }
+      info = undefined;
+      if (headers.length > limits.maxHeaderCount) throw new SipParseError(`more than ${limits.maxHeaderCount} header fields`);
     }
-    pos = end + 2;
-    if (line.length > limits.maxLineLength) throw new SipParseError(`header line longer than ${limits.maxLineLength} characters`);
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new SipParseError(`header line without a name and colon: ${JSON.stringify(line.slice(0, 80))}`);
-    let nameEnd = colon;
-    while (nameEnd > 0 && (line.charCodeAt(nameEnd - 1) === 32 || line.charCodeAt(nameEnd - 1) === 9)) nameEnd--;
-    const name = line.slice(0, nameEnd);
-    if (!isToken(name)) throw new SipParseError(`invalid header name: ${JSON.stringify(name.slice(0, 80))}`);
-    const value = line.slice(colon + 1).trim();
-    if (hasControl(value)) throw new SipParseError(`control character in header ${name}`);
-    appendFields(headers, name, value);
-    if (headers.length > limits.maxHeaderCount) throw new SipParseError(`more than ${limits.maxHeaderCount} header fields`);
+  } catch (error) {
+    // Name the header whose value failed, so that the 400's reason says what was wrong.
+    if (info === undefined) throw error;
+    if (error instanceof SipParseError) throw new SipParseError(`${info.name}: ${error.message}`, error.status, error.reason, error);
+    throw new SipParseError(`${info.name}: cannot parse`, 400, undefined, error);
   }
   message.headers = headers;
-  let lengths = 0;
-  for (const field of headers) if (field.key === 'content-length') lengths++;
   if (lengths > 1) throw new SipParseError('more than one Content-Length (RFC 4475 §3.3.9)');
   return message;
 }
 
-function appendFields(headers: HeaderField[], name: string, value: string): void {
-  const key = headerKey(name);
-  if (value.length === 0 && LIST_HEADERS.has(key)) {
-    if (EMPTY_ALLOWED.has(key)) return;
-    throw new SipParseError(`empty ${canonicalHeaderName(name)} header`);
-  }
-  try {
-    const fields = makeFields(name, value);
-    for (const field of fields) headers.push(field);
-  } catch (error) {
-    if (error instanceof SipParseError) {
-      throw new SipParseError(`${canonicalHeaderName(name)}: ${error.message}`, error.status, error.reason, error);
-    }
-    throw new SipParseError(`${canonicalHeaderName(name)}: cannot parse`, 400, undefined, error);
-  }
+function isWs(c: number): boolean {
+  return c === 32 || c === 9;
 }
 
-/** A control character other than HT, unless escaped as a quoted-pair (RFC 3261 §25.1 allows `\` + any but CR/LF). */
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 92) {
-      const next = value.charCodeAt(i + 1);
-      if (next === 13 || next === 10) return true;
-      i++;
-    } else if ((c < 32 && c !== 9) || c === 127) return true;
-  }
-  return false;
-}
+const TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*,[ \t]*[A-Za-z0-9\-.!%*_+`'~]+)*$/;
+const LIST_SEPARATOR = /[ \t]*,[ \t]*/;
 
 const VERSION = /^SIP\/[0-9]+\.[0-9]+$/i;
 
@@ -168,8 +214,10 @@ function checkVersion(version: string): void {
   throw new SipParseError(`invalid SIP version ${JSON.stringify(version.slice(0, 40))}`);
 }
 
+const START_LINE_CONTROL = /[\x00-\x1f\x7f]/;
+
 function parseStartLine(line: string): SipRequest | SipResponse {
-  if (hasControl(line)) throw new SipParseError('control character in the start line');
+  if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if (line.startsWith('SIP/') || line.startsWith('sip/')) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
     const sp1 = line.indexOf(' ');
@@ -181,12 +229,15 @@ function parseStartLine(line: string): SipRequest | SipResponse {
     return new SipResponse(Number(code), sp2 === -1 ? '' : line.slice(sp2 + 1));
   }
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP each (RFC 4475 §3.1.2.7-10).
-  const parts = line.split(' ');
-  if (parts.length !== 3) {
-    if (parts.length === 2 && parts[1]!.length > 0) throw new SipParseError('request line without a SIP version');
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1 || sp1 === 0 || sp2 === sp1 + 1 || sp2 === line.length - 1) {
+    if (sp1 > 0 && sp2 === -1 && sp1 < line.length - 1) throw new SipParseError('request line without a SIP version');
     throw new SipParseError('request line must be "Method SP Request-URI SP SIP-Version"');
   }
-  const [method, uriText, version] = parts as [string, string, string];
+  const method = line.slice(0, sp1);
+  const uriText = line.slice(sp1 + 1, sp2);
+  const version = line.slice(sp2 + 1);
   if (!isToken(method)) throw new SipParseError(`invalid method ${JSON.stringify(method.slice(0, 40))}`);
   checkVersion(version);
   if (uriText.charCodeAt(0) === 60) throw new SipParseError('Request-URI must not be enclosed in <>');

@@ -7,8 +7,8 @@
  * Structured values are immutable: to change one, set a new one.
  */
 import { SipError } from '../errors.js';
-import { codecFor, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
-import { canonicalHeaderName, headerKey, LIST_HEADERS } from './header-names.js';
+import { headerInfo, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
+import { headerKey } from './header-names.js';
 import { splitList, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
 import { reasonFor } from './status-reasons.js';
 import { formatUri, type Uri } from './uri.js';
@@ -32,20 +32,43 @@ const decoder = new TextDecoder();
 
 /** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
 export function makeFields(name: string, value: unknown): HeaderField[] {
-  const canonical = canonicalHeaderName(name);
-  const key = headerKey(name);
-  const codec = codecFor(key);
+  const { name: canonical, key, codec, list } = headerInfo(name);
   if (typeof value !== 'string') {
     if (codec === undefined) return [{ name: canonical, key, value: String(value), parsed: undefined }];
     return [{ name: canonical, key, value: codec.format(value), parsed: value }];
   }
-  const elements = LIST_HEADERS.has(key) ? splitList(value) : [value];
-  return elements.map((text) => ({ name: canonical, key, value: text, parsed: codec === undefined ? undefined : codec.parse(text) }));
+  if (!list) return [{ name: canonical, key, value, parsed: codec === undefined ? undefined : codec.parse(value) }];
+  return splitList(value).map((text) => ({ name: canonical, key, value: text, parsed: codec === undefined ? undefined : codec.parse(text) }));
 }
 
 export abstract class SipMessage {
   headers: HeaderField[] = [];
-  body: Uint8Array = EMPTY;
+  // The body is held as bytes, as text, or both: a message parsed from text keeps its body as text until someone
+  // asks for bytes, so parsing and re-serializing text never round-trips through an encoder.
+  private bodyBytes: Uint8Array | undefined = EMPTY;
+  private bodyString: string | undefined = '';
+  private bodyByteLength = 0;
+
+  get body(): Uint8Array {
+    return (this.bodyBytes ??= encoder.encode(this.bodyString!));
+  }
+
+  set body(bytes: Uint8Array) {
+    this.bodyBytes = bytes;
+    this.bodyString = undefined;
+    this.bodyByteLength = bytes.length;
+  }
+
+  /** Sets a body given as text whose UTF-8 length is already known. */
+  setBodyText(text: string, byteLength: number): void {
+    this.bodyString = text;
+    this.bodyBytes = undefined;
+    this.bodyByteLength = byteLength;
+  }
+
+  get bodyLength(): number {
+    return this.bodyByteLength;
+  }
 
   abstract startLine(): string;
 
@@ -135,14 +158,14 @@ export abstract class SipMessage {
   get toTag(): string | undefined { return this.to?.params.get('tag') ?? undefined; }
 
   get bodyText(): string {
-    return this.body.length === 0 ? '' : decoder.decode(this.body);
+    return (this.bodyString ??= decoder.decode(this.bodyBytes!));
   }
 
   /** Sets the body; with a content type, sets Content-Type too (or removes it for an empty body). */
   setBody(body: Uint8Array | string, contentType?: string): this {
     this.body = typeof body === 'string' ? encoder.encode(body) : body;
     if (contentType !== undefined) {
-      if (this.body.length === 0) this.remove('Content-Type');
+      if (this.bodyByteLength === 0) this.remove('Content-Type');
       else this.set('Content-Type', contentType);
     }
     return this;
@@ -152,7 +175,7 @@ export abstract class SipMessage {
   head(): string {
     let out = this.startLine() + '\r\n';
     let wroteLength = false;
-    const length = String(this.body.length);
+    const length = String(this.bodyByteLength);
     for (const field of this.headers) {
       if (field.key === 'content-length') {
         if (wroteLength) continue;
@@ -169,21 +192,24 @@ export abstract class SipMessage {
   /** The message as it goes on the wire. Binary-safe. */
   serialize(): Uint8Array {
     const head = encoder.encode(this.head());
-    if (this.body.length === 0) return head;
-    const out = new Uint8Array(head.length + this.body.length);
+    if (this.bodyByteLength === 0) return head;
+    const body = this.body;
+    const out = new Uint8Array(head.length + body.length);
     out.set(head, 0);
-    out.set(this.body, head.length);
+    out.set(body, head.length);
     return out;
   }
 
   /** The message as text (body decoded as UTF-8: use `serialize()` for binary bodies). */
   toString(): string {
-    return this.head() + this.bodyText;
+    return this.bodyByteLength === 0 ? this.head() : this.head() + this.bodyText;
   }
 
   protected copyInto<T extends SipMessage>(target: T): T {
     target.headers = this.headers.slice();
-    target.body = this.body;
+    target.bodyBytes = this.bodyBytes;
+    target.bodyString = this.bodyString;
+    target.bodyByteLength = this.bodyByteLength;
     return target;
   }
 }
@@ -191,28 +217,37 @@ export abstract class SipMessage {
 export class SipRequest extends SipMessage {
   readonly method: string;
   private uriValue: Uri;
-  private uriText: string | undefined;
+  private uriTextValue: string | undefined;
 
   constructor(method: string, uri: Uri, uriText?: string) {
     super();
     this.method = method;
     this.uriValue = uri;
-    this.uriText = uriText;
+    this.uriTextValue = uriText;
   }
 
   get uri(): Uri { return this.uriValue; }
   set uri(uri: Uri) {
     this.uriValue = uri;
-    this.uriText = undefined;
+    this.uriTextValue = undefined;
+  }
+
+  /** The Request-URI as written (or as formatted, once set): ACK and CANCEL must repeat it exactly (§9.1, §17.1.1.3). */
+  get uriText(): string {
+    return (this.uriTextValue ??= formatUri(this.uriValue));
   }
 
   startLine(): string {
-    this.uriText ??= formatUri(this.uriValue);
     return `${this.method} ${this.uriText} SIP/2.0`;
   }
 
+  /** A new request of another method with this one's Request-URI, text and all; no headers. */
+  withMethod(method: string): SipRequest {
+    return new SipRequest(method, this.uriValue, this.uriText);
+  }
+
   clone(): SipRequest {
-    return this.copyInto(new SipRequest(this.method, this.uriValue, this.uriText));
+    return this.copyInto(new SipRequest(this.method, this.uriValue, this.uriTextValue));
   }
 
   /**

@@ -1,0 +1,246 @@
+/**
+ * The parsers under test, each behind the same small interface. Each one is loaded only in the child process that
+ * measures it, so one library's modules and JIT state never share a heap with another's.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+export type ParserId = 'switchboard' | 'switchboard-bytes' | 'sip' | 'sip-parse-only' | 'jssip' | 'sipjs';
+
+/** What a parser made of one message, for the correctness check that runs before any timing. */
+export interface Seen {
+  method: string | undefined;
+  status: number | undefined;
+  callId: string | undefined;
+  /** The parser's own serialization, when it has one. */
+  serialized?: string;
+  /** Problems the parser reported on its own (logger warnings, rejected headers). */
+  complaints: string[];
+}
+
+export interface ParserUnderTest {
+  readonly id: ParserId;
+  readonly label: string;
+  readonly packageName: string;
+  readonly version: string;
+  /** What one "message" costs for this parser, as printed in the table. */
+  readonly work: string;
+  readonly serializes: boolean;
+  /**
+   * The timed operation. Returns a number taken from the result so the work cannot be optimised away; it is also
+   * what proves, after a run, that every call produced a message.
+   */
+  run(input: string): number;
+  inspect(input: string): Seen;
+  /** Compares a message with its own re-parsed serialization; returns what differs. */
+  roundTrip?(input: string): string[];
+}
+
+/**
+ * Serializers that build text by concatenation return a rope that V8 flattens only when something reads it, as a
+ * socket write would. Reading one character flattens it here, so that cost is inside the timed work.
+ */
+function flat(text: string): number {
+  return text.charCodeAt(text.length - 1);
+}
+
+function versionOf(packageName: string): string {
+  // Walks up from the entry point: a package with an "exports" map does not export its package.json.
+  let dir = dirname(require.resolve(packageName));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === packageName) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
+/** The first four are the comparison; the last two are context (our datagram path, and `sip` the way it was measured before). */
+export const PARSER_IDS: readonly ParserId[] = ['switchboard', 'sip', 'jssip', 'sipjs', 'switchboard-bytes', 'sip-parse-only'];
+
+export async function loadParser(id: ParserId): Promise<ParserUnderTest> {
+  switch (id) {
+    case 'switchboard': return loadSwitchboard(false);
+    case 'switchboard-bytes': return loadSwitchboard(true);
+    case 'sip': return loadSipNpm(true);
+    case 'sip-parse-only': return loadSipNpm(false);
+    case 'jssip': return loadJsSip();
+    case 'sipjs': return loadSipJs();
+  }
+}
+
+async function loadSwitchboard(bytes: boolean): Promise<ParserUnderTest> {
+  const { parseMessage, SipRequest } = await import('@switchboard/sip');
+  type Parsed = ReturnType<typeof parseMessage>;
+  const version = versionOf('@switchboard/sip');
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  // The bytes variant is the path a UDP datagram takes: Buffer in, Uint8Array out. Encoding the fixture is done
+  // once, outside the timed loop, by caching per input string.
+  const encoded = new Map<string, Uint8Array>();
+  const asInput = (text: string): string | Uint8Array => {
+    if (!bytes) return text;
+    let data = encoded.get(text);
+    if (data === undefined) encoded.set(text, (data = encoder.encode(text)));
+    return data;
+  };
+  const describe = (m: Parsed, serialized: string | undefined): Seen => ({
+    method: m instanceof SipRequest ? m.method : undefined,
+    status: m instanceof SipRequest ? undefined : m.status,
+    callId: m.callId,
+    serialized,
+    complaints: [],
+  });
+  const text = (m: Parsed): string => (bytes ? decoder.decode(m.serialize()) : m.toString());
+  return {
+    id: bytes ? 'switchboard-bytes' : 'switchboard',
+    label: bytes ? '@switchboard/sip, bytes' : '@switchboard/sip (ours)',
+    packageName: '@switchboard/sip',
+    version,
+    work: bytes ? 'parseMessage(Uint8Array) + serialize()' : 'parseMessage(string) + toString(), flattened',
+    serializes: true,
+    run: bytes
+      ? (input) => parseMessage(asInput(input)).serialize().length
+      : (input) => flat(parseMessage(input).toString()),
+    inspect(input) {
+      const m = parseMessage(asInput(input));
+      return describe(m, text(m));
+    },
+    roundTrip(input) {
+      const first = parseMessage(asInput(input));
+      const again = parseMessage(text(first));
+      const diffs: string[] = [];
+      if (first.startLine() !== again.startLine()) diffs.push('start line');
+      const a = first.headers.map((f) => `${f.key}: ${f.value}`);
+      const b = again.headers.map((f) => `${f.key}: ${f.value}`);
+      if (a.join('\n') !== b.join('\n')) diffs.push('headers');
+      if (first.bodyText !== again.bodyText) diffs.push('body');
+      return diffs;
+    },
+  };
+}
+
+interface SipNpmMessage {
+  method?: string;
+  status?: number;
+  headers: Record<string, unknown>;
+  content?: string;
+}
+
+function loadSipNpm(stringify: boolean): ParserUnderTest {
+  const sip = require('sip') as { parse(s: string): SipNpmMessage | undefined; stringify(m: SipNpmMessage): string };
+  const parse = (input: string): SipNpmMessage => {
+    const m = sip.parse(input);
+    if (m === undefined) throw new Error('sip.parse returned undefined');
+    return m;
+  };
+  return {
+    id: stringify ? 'sip' : 'sip-parse-only',
+    label: stringify ? 'sip' : 'sip, parse only',
+    packageName: 'sip',
+    version: versionOf('sip'),
+    work: stringify ? 'parse() + stringify(), flattened' : 'parse() only',
+    serializes: true,
+    run: stringify
+      ? (input) => flat(sip.stringify(sip.parse(input)!))
+      : (input) => (sip.parse(input)!.headers['call-id'] as string).length,
+    inspect(input) {
+      const m = parse(input);
+      const seen: Seen = {
+        method: m.method,
+        status: m.status,
+        callId: typeof m.headers['call-id'] === 'string' ? m.headers['call-id'] : undefined,
+        complaints: [],
+      };
+      seen.serialized = sip.stringify(parse(input));
+      return seen;
+    },
+    roundTrip(input) {
+      const first = parse(input);
+      const again = parse(sip.stringify(parse(input)));
+      const diffs: string[] = [];
+      if (first.method !== again.method || first.status !== again.status) diffs.push('start line');
+      if (JSON.stringify(first.headers) !== JSON.stringify(again.headers)) diffs.push('headers');
+      if (first.content !== again.content) diffs.push('body');
+      return diffs;
+    },
+  };
+}
+
+interface JsSipMessage {
+  method: string | null;
+  /** Only on responses (IncomingResponse). */
+  status_code?: number | null;
+  call_id: string | null;
+  toString(): string;
+}
+
+function loadJsSip(): ParserUnderTest {
+  const Parser = require('jssip/lib/Parser.js') as { parseMessage(data: string, ua: unknown): JsSipMessage | undefined };
+  // Parsing only stores the UA on incoming requests (for replying later); it never reads it.
+  const ua = Object.freeze({ configuration: Object.freeze({}) });
+  return {
+    id: 'jssip',
+    label: 'JsSIP',
+    packageName: 'jssip',
+    version: versionOf('jssip'),
+    // IncomingMessage.toString() returns the received text unchanged: there is no serializer to time.
+    work: 'Parser.parseMessage() only',
+    serializes: false,
+    run: (input) => Parser.parseMessage(input, ua)!.call_id!.length,
+    inspect(input) {
+      const m = Parser.parseMessage(input, ua);
+      if (m === undefined) return { method: undefined, status: undefined, callId: undefined, complaints: ['parseMessage returned undefined'] };
+      const response = m.status_code !== undefined;
+      return {
+        method: response ? undefined : m.method ?? undefined,
+        status: response ? m.status_code ?? undefined : undefined,
+        callId: m.call_id ?? undefined,
+        complaints: [],
+      };
+    },
+  };
+}
+
+interface SipJsMessage {
+  method: string;
+  statusCode?: number;
+  callId: string;
+}
+
+async function loadSipJs(): Promise<ParserUnderTest> {
+  const { Parser } = (await import('sip.js/lib/core/messages/parser.js')) as unknown as {
+    Parser: { parseMessage(data: string, logger: unknown): SipJsMessage | undefined };
+  };
+  const { IncomingResponseMessage } = (await import('sip.js/lib/core/messages/incoming-response-message.js')) as unknown as {
+    IncomingResponseMessage: new () => unknown;
+  };
+  const complaints: string[] = [];
+  const note = (level: string) => (...args: unknown[]): void => { complaints.push(`${level}: ${args.map(String).join(' ')}`); };
+  const logger = { error: note('error'), warn: note('warn'), log: () => {}, debug: () => {} };
+  return {
+    id: 'sipjs',
+    label: 'SIP.js',
+    packageName: 'sip.js',
+    version: versionOf('sip.js'),
+    // Incoming messages' toString() returns the received text unchanged: there is no serializer to time.
+    work: 'Parser.parseMessage() only',
+    serializes: false,
+    run: (input) => Parser.parseMessage(input, logger)!.callId.length,
+    inspect(input) {
+      complaints.length = 0;
+      const m = Parser.parseMessage(input, logger);
+      const own = complaints.splice(0);
+      if (m === undefined) return { method: undefined, status: undefined, callId: undefined, complaints: ['parseMessage returned undefined', ...own] };
+      const response = m instanceof IncomingResponseMessage;
+      return { method: response ? undefined : m.method, status: response ? m.statusCode : undefined, callId: m.callId, complaints: own };
+    },
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * SIP over TCP and TLS (RFC 3261 §18, RFC 5626 §4.4.1). Every connection, inbound or outbound, gets its own
+ * framer. Outgoing connections are kept by remote address and reused; a response goes back on the connection
+ * its request came in on (named by `connectionId`), and only when that one has gone is a new one opened to the
+ * destination given (RFC 3261 §18.2.2). A stream that cannot be framed is closed, since where the next message
+ * starts is unknown; a message that frames but does not parse is answered on the same connection.
+ *
+ * Bounded: connections (inbound and outbound together, TLS handshakes in progress included), time to connect or
+ * handshake, time without traffic, bytes queued for a slow reader, and message sizes through the framer.
+ */
+import { connect as netConnect, createServer as netCreateServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import { SipError } from '../errors.js';
+import { buildErrorResponse } from '../framing/error-response.js';
+import { StreamFramer, type FramerLimits } from '../framing/stream-framer.js';
+import type { SipMessage } from '../message/sip-message.js';
+import type { SipTransport, TransportAddress } from '../transport/transport.js';
+import {
+  addressKey, checkDestination, connectionIdFactory, CRLF, NodeTransport, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
+  type TransportOptions,
+} from './transport-base.js';
+
+interface Connection {
+  readonly id: string;
+  readonly socket: Socket;
+  readonly framer: StreamFramer;
+  readonly remote: TransportAddress;
+  readonly key: string;
+  readonly inbound: boolean;
+  /** Settles once connected (and, for TLS, after the handshake). */
+  readonly ready: Promise<void>;
+  announced: boolean;
+  closed: boolean;
+}
+
+type Resolved = ReturnType<typeof resolvedOptions>;
+
+export class StreamTransport extends NodeTransport implements SipTransport {
+  readonly protocol: 'tcp' | 'tls';
+  readonly reliable = true;
+  private readonly options: Resolved;
+  private readonly limits: Partial<FramerLimits>;
+  private readonly server: Server;
+  private readonly nextId: () => string;
+  private readonly byId = new Map<string, Connection>();
+  private readonly byKey = new Map<string, Connection>();
+  /** Every accepted socket, TLS handshakes in progress included, so `close()` can end them all. */
+  private readonly accepted = new Set<Socket>();
+  private closed: Promise<void> | undefined;
+
+  private constructor(options: TransportOptions & { protocol: 'tcp' | 'tls' }) {
+    super(options.protocol, normalizeHost(options.host));
+    this.protocol = options.protocol;
+    this.options = resolvedOptions(options);
+    this.limits = options.limits ?? {};
+    this.nextId = connectionIdFactory(options.protocol);
+    if (options.protocol === 'tls') {
+      const tls = options.tls;
+      if (tls === undefined) throw new SipError('invalid-argument', 'a TLS transport needs tls.key and tls.cert');
+      this.server = tlsCreateServer({
+        key: toPem(tls.key), cert: toPem(tls.cert), ...(tls.ca === undefined ? {} : { ca: toPemList(tls.ca) }),
+        handshakeTimeout: this.options.connectTimeout,
+      });
+      this.server.on('secureConnection', (socket: TLSSocket) => this.adopt(socket));
+      // Failed handshakes destroy their socket; there is nothing more to do than not crash.
+      this.server.on('tlsClientError', () => undefined);
+    } else {
+      this.server = netCreateServer((socket) => this.adopt(socket));
+    }
+    this.server.maxConnections = this.options.maxConnections;
+    this.server.on('connection', (socket: Socket) => {
+      this.accepted.add(socket);
+      socket.once('close', () => this.accepted.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    this.server.on('error', (error) => this.deliver('error', { error: transportError(`${this.protocol} server error`, error) }));
+  }
+
+  static async listen(options: TransportOptions & { protocol: 'tcp' | 'tls' }): Promise<StreamTransport> {
+    const transport = new StreamTransport(options);
+    await transport.bind(options.port);
+    return transport;
+  }
+
+  private bind(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(transportError(`cannot listen on ${this.protocol} ${this.localAddress.host}:${port}`, error));
+      this.server.once('error', onError);
+      this.server.listen({ host: this.localAddress.host, port, exclusive: true }, () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        if (address !== null && typeof address === 'object') this.localAddress = { ...this.localAddress, port: address.port };
+        resolve();
+      });
+    });
+  }
+
+  /** Open connections, inbound and outbound. */
+  get connectionCount(): number {
+    return this.byId.size;
+  }
+
+  async send(message: SipMessage, destination: TransportAddress, connectionId?: string): Promise<void> {
+    this.assertOpen();
+    const bytes = message.serialize();
+    let connection = connectionId === undefined ? undefined : this.byId.get(connectionId);
+    if (connection === undefined || connection.closed) {
+      checkDestination(destination);
+      connection = this.connectionTo(destination);
+    }
+    await connection.ready;
+    await this.write(connection, bytes);
+  }
+
+  private connectionTo(destination: TransportAddress): Connection {
+    const key = addressKey(destination.host, destination.port);
+    const existing = this.byKey.get(key);
+    if (existing !== undefined && !existing.closed) return existing;
+    if (this.byId.size >= this.options.maxConnections) {
+      throw new SipError('transport', `${this.protocol}: ${this.options.maxConnections} connections already open`);
+    }
+    const host = normalizeHost(destination.host);
+    const port = destination.port;
+    const readyEvent = this.protocol === 'tls' ? 'secureConnect' : 'connect';
+    let socket: Socket;
+    try {
+      socket = this.openSocket(host, port);
+    } catch (error) {
+      throw transportError(`${this.protocol}: cannot connect to ${host}:${port}`, error);
+    }
+    const remote: TransportAddress = { protocol: this.protocol, host, port };
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy(new SipError('transport', `${this.protocol}: connecting to ${host}:${port} timed out`));
+      }, this.options.connectTimeout);
+      const settle = (error?: Error): void => {
+        clearTimeout(timer);
+        socket.off(readyEvent, onReady);
+        socket.off('error', settle);
+        socket.off('close', onClose);
+        if (error === undefined) resolve();
+        else reject(transportError(`${this.protocol}: cannot connect to ${host}:${port}`, error));
+      };
+      const onReady = (): void => settle();
+      const onClose = (): void => settle(new Error('connection closed'));
+      socket.once(readyEvent, onReady);
+      socket.once('error', settle);
+      socket.once('close', onClose);
+    });
+    // A send that gives up on `ready` reports the failure; nobody else may be listening.
+    ready.catch(() => undefined);
+    const connection = this.track(socket, remote, key, false, ready);
+    ready.then(() => this.announce(connection), () => undefined);
+    return connection;
+  }
+
+  private openSocket(host: string, port: number): Socket {
+    if (this.protocol === 'tcp') return netConnect({ host, port });
+    const tls = this.options.tls!;
+    const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
+    return tlsConnect({
+      host, port, key: toPem(tls.key), cert: toPem(tls.cert),
+      ...(tls.ca === undefined ? {} : { ca: toPemList(tls.ca) }),
+      ...(servername === undefined ? {} : { servername }),
+      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    });
+  }
+
+  private adopt(socket: Socket): void {
+    if (this.closing || socket.remoteAddress === undefined || socket.remotePort === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.byId.size >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    const remote: TransportAddress = { protocol: this.protocol, host: normalizeHost(socket.remoteAddress), port: socket.remotePort };
+    const connection = this.track(socket, remote, addressKey(remote.host, remote.port), true, Promise.resolve());
+    this.announce(connection);
+  }
+
+  private track(socket: Socket, remote: TransportAddress, key: string, inbound: boolean, ready: Promise<void>): Connection {
+    const connection: Connection = {
+      id: this.nextId(), socket, framer: new StreamFramer(this.limits), remote, key, inbound, ready,
+      announced: false, closed: false,
+    };
+    this.byId.set(connection.id, connection);
+    // Outbound connections own their destination's key; an inbound one is found by its address only if none does.
+    if (!inbound || !this.byKey.has(key)) this.byKey.set(key, connection);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.setTimeout(this.options.idleTimeout, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.forget(connection));
+    return connection;
+  }
+
+  private announce(connection: Connection): void {
+    if (connection.closed || connection.announced) return;
+    connection.announced = true;
+    this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'open' });
+  }
+
+  private forget(connection: Connection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    connection.framer.close();
+    this.byId.delete(connection.id);
+    if (this.byKey.get(connection.key) === connection) this.byKey.delete(connection.key);
+    if (connection.announced) this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'closed' });
+  }
+
+  private onData(connection: Connection, chunk: Buffer): void {
+    if (connection.closed) return;
+    const { remote: source, id: connectionId } = connection;
+    for (const item of connection.framer.push(chunk)) {
+      if (connection.closed || this.closing) return;
+      switch (item.type) {
+        case 'message':
+          this.deliver('message', { message: item.message, source, connectionId });
+          break;
+        case 'invalid': {
+          const response = buildErrorResponse(item.raw, item.error);
+          if (response !== null) this.write(connection, response).catch(() => undefined);
+          this.deliver('invalid', { source, error: item.error });
+          break;
+        }
+        case 'ping':
+          this.write(connection, CRLF).catch(() => undefined);
+          break;
+        case 'pong':
+          break;
+        case 'error':
+          connection.socket.destroy();
+          this.deliver('invalid', { source, error: item.error });
+          break;
+      }
+    }
+  }
+
+  private write(connection: Connection, bytes: Uint8Array): Promise<void> {
+    const { socket } = connection;
+    if (connection.closed || socket.destroyed || !socket.writable) {
+      return Promise.reject(new SipError('transport', `${this.protocol}: connection ${connection.id} is closed`));
+    }
+    if (socket.writableLength > this.options.maxWriteBuffer) {
+      return Promise.reject(new SipError('transport', `${this.protocol}: connection ${connection.id} is not draining`));
+    }
+    return new Promise((resolve, reject) => {
+      socket.write(bytes, (error) => {
+        if (error) reject(transportError(`${this.protocol}: write on ${connection.id} failed`, error));
+        else resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed !== undefined) return this.closed;
+    this.closing = true;
+    const sockets = new Set<Socket>([...this.accepted, ...[...this.byId.values()].map((c) => c.socket)]);
+    const waits = [...sockets].map((socket) => new Promise<void>((resolve) => {
+      if (socket.closed) resolve();
+      else socket.once('close', () => resolve());
+      socket.destroy();
+    }));
+    waits.push(new Promise<void>((resolve) => this.server.close(() => resolve())));
+    this.closed = Promise.all(waits).then(() => undefined);
+    return this.closed;
+  }
+}

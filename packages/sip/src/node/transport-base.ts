@@ -1,0 +1,144 @@
+/**
+ * What the Node transports share: options and their defaults, address normalisation, and event delivery that
+ * never lets a throwing listener unwind into a socket callback (where it would become an uncaught exception).
+ */
+import { isIP } from 'node:net';
+import { SipError } from '../errors.js';
+import type { FramerLimits } from '../framing/stream-framer.js';
+import type { TransportAddress, TransportEvents, TransportProtocol } from '../transport/transport.js';
+import { TypedEmitter } from '../typed-emitter.js';
+
+export interface TransportTlsOptions {
+  /** PEM private key and certificate this side presents (server certificate; client certificate if asked). */
+  key: string | Uint8Array;
+  cert: string | Uint8Array;
+  /** Trusted CAs for verifying peers; the system store when absent. */
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+  /** Verify the server's certificate on outgoing connections. Default true. */
+  rejectUnauthorized?: boolean;
+  /** Name to verify (and send as SNI) on outgoing connections instead of the destination host. */
+  servername?: string;
+}
+
+export interface TransportOptions {
+  protocol: TransportProtocol;
+  /** Address to bind: an IPv4 or IPv6 literal ('0.0.0.0', '::', '127.0.0.1', '::1'). */
+  host: string;
+  /** Port to bind; 0 picks a free one (read it back from `local`). */
+  port: number;
+  /** Required for 'tls' and 'wss'. */
+  tls?: TransportTlsOptions;
+  /** Size limits for incoming messages. */
+  limits?: Partial<FramerLimits>;
+  /** Connections open at once, inbound and outbound together (streams). Default 1024. */
+  maxConnections?: number;
+  /** A connection with no traffic either way for this long is closed, ms. Default 300000. */
+  idleTimeout?: number;
+  /** Limit for opening a connection, TLS and WebSocket handshakes included, ms. Default 10000. */
+  connectTimeout?: number;
+  /** Bytes queued unsent on one connection beyond which `send` rejects (a peer that stopped reading). Default 1 MiB. */
+  maxWriteBuffer?: number;
+  /** WebSocket: the path served, and requested on outgoing connections. Default '/'. */
+  path?: string;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_IDLE_TIMEOUT = 300_000;
+export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+export const DEFAULT_MAX_WRITE_BUFFER = 1 << 20;
+
+/** Keep-alive answer (RFC 5626 §4.4.1). */
+export const CRLF = new Uint8Array([13, 10]);
+
+export abstract class NodeTransport extends TypedEmitter<TransportEvents> {
+  abstract readonly protocol: TransportProtocol;
+  abstract readonly reliable: boolean;
+  protected closing = false;
+  protected localAddress: TransportAddress;
+
+  protected constructor(protocol: TransportProtocol, host: string) {
+    super();
+    this.localAddress = { protocol, host, port: 0 };
+  }
+
+  get local(): TransportAddress {
+    return this.localAddress;
+  }
+
+  /** Emits; a listener that throws is reported as an `error` event instead of escaping into Node's callbacks. */
+  protected deliver<K extends keyof TransportEvents & string>(event: K, payload: TransportEvents[K]): void {
+    try {
+      this.emit(event, payload);
+    } catch (error) {
+      if (event === 'error') return;
+      try {
+        this.emit('error', { error: new SipError('transport', `a '${event}' listener threw`, { cause: error }) });
+      } catch {
+        // An error listener that throws has nowhere left to report to.
+      }
+    }
+  }
+
+  protected assertOpen(): void {
+    if (this.closing) throw new SipError('transport', `${this.protocol} transport is closed`);
+  }
+}
+
+/** Host as reported in addresses: no brackets, IPv4-mapped IPv6 ('::ffff:1.2.3.4') as plain IPv4, lower case. */
+export function normalizeHost(host: string): string {
+  let h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  h = h.toLowerCase();
+  if (h.startsWith('::ffff:') && isIP(h.slice(7)) === 4) h = h.slice(7);
+  return h;
+}
+
+/** Key under which connections to one remote address are found again. */
+export function addressKey(host: string, port: number): string {
+  return `${normalizeHost(host)}|${port}`;
+}
+
+export function checkDestination(destination: TransportAddress): void {
+  const { port, host } = destination;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SipError('transport', `invalid destination port ${port}`);
+  if (typeof host !== 'string' || host.length === 0) throw new SipError('transport', 'destination without a host');
+}
+
+export function transportError(message: string, cause?: unknown): SipError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : '';
+  return new SipError('transport', message + detail, cause === undefined ? {} : { cause });
+}
+
+/** A plain Uint8Array view: Buffer's own slice() shares memory, and the parser relies on slice() copying. */
+export function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : data;
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+let nextInstance = 1;
+
+/** Connection ids unique across every transport in the process: `tcp-2-15`. */
+export function connectionIdFactory(protocol: TransportProtocol): () => string {
+  const instance = nextInstance++;
+  let seq = 0;
+  return () => `${protocol}-${instance}-${++seq}`;
+}
+
+export function resolvedOptions(options: TransportOptions): Required<Omit<TransportOptions, 'tls' | 'limits'>> & Pick<TransportOptions, 'tls' | 'limits'> {
+  return {
+    ...options,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+    connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+    maxWriteBuffer: options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER,
+    path: options.path ?? '/',
+  };
+}
+
+export function toPem(value: string | Uint8Array): string | Buffer {
+  return typeof value === 'string' ? value : Buffer.from(value);
+}
+
+export function toPemList(value: string | Uint8Array | (string | Uint8Array)[]): (string | Buffer)[] {
+  return (Array.isArray(value) ? value : [value]).map(toPem);
+}

@@ -1,0 +1,291 @@
+/**
+ * The user agent core (RFC 3261 §8) between the transports, the transaction layer and an application.
+ *
+ * It stamps each outgoing request with a Via of the transport that sends it (§18.1.1), answers on its own what an
+ * application need not see (requests §8.2 refuses, OPTIONS, CANCEL with its 487), retransmits a 2xx to an INVITE
+ * until the ACK comes (§13.3.1.4), and retries a request challenged with 401/407 when given credentials (§22.2).
+ * Everything an application must decide reaches it as a `request` event with a `respond` function.
+ */
+import type { DigestClient } from '../auth/digest-client.js';
+import { cryptoRandom, newBranch, randomToken, systemClock, type Clock, type Random, type TimerHandle } from '../clock.js';
+import { SipError } from '../errors.js';
+import { formatVia, type NameAddr } from '../message/header-values.js';
+import { SipRequest, type SipResponse } from '../message/sip-message.js';
+import { validateRequest, type ValidateOptions } from '../message/validate-request.js';
+import { NO_PARAMS, parseUri, type Uri } from '../message/uri.js';
+import { timerConfig, type TimerOptions } from '../transaction/timers.js';
+import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
+import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
+import { TransactionLayer, type AckEvent, type NewRequestEvent, type ServerTransaction } from '../transaction/transaction-layer.js';
+import type { SipTransport, TransportAddress, TransportProtocol } from '../transport/transport.js';
+import { TypedEmitter } from '../typed-emitter.js';
+
+export interface UserAgentOptions {
+  /** At least one; outgoing requests use the one whose protocol matches the destination. */
+  transports: readonly SipTransport[];
+  clock?: Clock;
+  random?: Random;
+  timers?: TimerOptions;
+  /** Product token sent in User-Agent and Server headers. */
+  product?: string;
+  /** What this UA accepts (methods, extensions, body types); requests outside it are refused per §8.2. */
+  accepts?: ValidateOptions;
+}
+
+export interface RespondOptions {
+  reason?: string;
+  headers?: readonly (readonly [name: string, value: string])[];
+  body?: string | Uint8Array;
+  contentType?: string;
+  /** To tag for a response that creates a dialog; by default the UA picks one per request. */
+  toTag?: string;
+}
+
+export interface IncomingRequest {
+  readonly request: SipRequest;
+  readonly source: TransportAddress;
+  readonly connectionId: string | undefined;
+  readonly transaction: ServerTransaction;
+  /** The To tag the UA uses in every response to this request, unless told otherwise. */
+  readonly toTag: string;
+  respond(status: number, options?: RespondOptions): SipResponse;
+}
+
+export type UserAgentEvents = {
+  request: IncomingRequest;
+  /** ACK for a 2xx we sent: the dialog is confirmed. */
+  ack: AckEvent;
+  /** An INVITE the caller cancelled; the UA has answered it 487. */
+  cancelled: { readonly request: SipRequest };
+  /** A 2xx to an INVITE was never ACKed within 64*T1 (§13.3.1.4): the application should end the dialog with a BYE. */
+  'ack-timeout': { readonly request: SipRequest; readonly response: SipResponse };
+};
+
+export interface RequestOptions {
+  /** Answers 401/407 challenges with these credentials. */
+  digest?: DigestClient;
+  connectionId?: string;
+}
+
+interface PendingAck {
+  timer: TimerHandle | undefined;
+  deadline: number;
+}
+
+export class UserAgent extends TypedEmitter<UserAgentEvents> {
+  readonly transactions: TransactionLayer;
+  private readonly transports: Map<TransportProtocol, SipTransport>;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly t1: number;
+  private readonly t2: number;
+  private readonly product: string;
+  private readonly accepts: ValidateOptions;
+  private readonly awaitingAck = new Map<string, PendingAck>();
+  private readonly detach: (() => void)[] = [];
+
+  constructor(options: UserAgentOptions) {
+    super();
+    if (options.transports.length === 0) throw new SipError('invalid-argument', 'a user agent needs at least one transport');
+    this.transports = new Map(options.transports.map((transport) => [transport.protocol, transport]));
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? cryptoRandom;
+    const timers = timerConfig(options.timers);
+    this.t1 = timers.T1;
+    this.t2 = timers.T2;
+    this.product = options.product ?? 'Switchboard';
+    this.accepts = options.accepts ?? {};
+    this.transactions = new TransactionLayer({
+      sender: {
+        send: (message, destination, connectionId) => this.transport(destination.protocol).send(message, destination, connectionId),
+        isReliable: (destination) => this.transports.get(destination.protocol)?.reliable ?? true,
+      },
+      clock: this.clock,
+      random: this.random,
+      timers: options.timers,
+    });
+    for (const transport of options.transports) this.detach.push(transport.on('message', (inbound) => this.transactions.receive(inbound)));
+    this.transactions.on('request', (event) => this.onRequest(event));
+    this.transactions.on('ack', (event) => this.onAck(event));
+  }
+
+  transport(protocol: TransportProtocol): SipTransport {
+    const transport = this.transports.get(protocol);
+    if (transport === undefined) throw new SipError('transport', `no ${protocol} transport`);
+    return transport;
+  }
+
+  /** Our address as a Contact for requests that go out over `protocol`. */
+  contact(user: string | undefined, protocol: TransportProtocol = 'udp'): NameAddr {
+    const local = this.transport(protocol).local;
+    const host = local.host.includes(':') ? `[${local.host}]` : local.host;
+    const params = protocol === 'udp' ? NO_PARAMS : new Map([['transport', protocol]]);
+    const uri: Uri = { type: 'sip', scheme: 'sip', user, password: undefined, host, port: local.port, params, headers: new Map() };
+    return { displayName: undefined, uri, params: NO_PARAMS };
+  }
+
+  /**
+   * A new out-of-dialog request (§8.1.1): From with a fresh tag, To, Call-ID, CSeq, Max-Forwards, User-Agent.
+   * To defaults to the Request-URI, and for a REGISTER to the From address (the address-of-record, §10.2).
+   */
+  createRequest(method: string, target: Uri | string, init: { from: Uri | string; to?: Uri | string; contact?: NameAddr; cseq?: number; callId?: string }): SipRequest {
+    const uri = typeof target === 'string' ? parseUri(target) : target;
+    const request = new SipRequest(method, uri);
+    const from = typeof init.from === 'string' ? parseUri(init.from) : init.from;
+    const to = init.to === undefined ? (method === 'REGISTER' ? from : uri) : typeof init.to === 'string' ? parseUri(init.to) : init.to;
+    request.append('From', { displayName: undefined, uri: from, params: new Map([['tag', randomToken(this.random, 10)]]) });
+    request.append('To', { displayName: undefined, uri: to, params: NO_PARAMS });
+    request.append('Call-ID', init.callId ?? `${randomToken(this.random, 20)}`);
+    request.append('CSeq', { seq: init.cseq ?? 1, method });
+    request.append('Max-Forwards', 70);
+    if (init.contact !== undefined) request.append('Contact', init.contact);
+    request.append('User-Agent', this.product);
+    return request;
+  }
+
+  /** Puts our Via on top of `request` for the transport that reaches `destination` (§18.1.1; rport per RFC 3581). */
+  stampVia(request: SipRequest, destination: TransportAddress): void {
+    const local = this.transport(destination.protocol).local;
+    const host = local.host.includes(':') ? `[${local.host}]` : local.host;
+    const transport = destination.protocol.toUpperCase();
+    const params = new Map<string, string | null>([['branch', newBranch(this.random)], ['rport', null]]);
+    request.prepend('Via', formatVia({ protocol: 'SIP/2.0', transport, host, port: local.port, params }));
+  }
+
+  /** Sends an INVITE in a new client transaction. */
+  sendInvite(invite: SipRequest, destination: TransportAddress, connectionId?: string): InviteClientTransaction {
+    this.stampVia(invite, destination);
+    return this.transactions.sendInvite(invite, destination, connectionId === undefined ? {} : { connectionId });
+  }
+
+  /** Sends a request other than INVITE and ACK in a new client transaction. */
+  sendRequest(request: SipRequest, destination: TransportAddress, connectionId?: string): NonInviteClientTransaction {
+    this.stampVia(request, destination);
+    return this.transactions.sendRequest(request, destination, connectionId === undefined ? {} : { connectionId });
+  }
+
+  /** Sends an ACK for a 2xx: outside any transaction, with a branch of its own (§13.2.2.4, §17.1.1.3). */
+  async sendAck(ack: SipRequest, destination: TransportAddress, connectionId?: string): Promise<void> {
+    this.stampVia(ack, destination);
+    await this.transactions.sendStateless(ack, destination, connectionId);
+  }
+
+  /**
+   * Sends a non-INVITE request and resolves with its final response. With `digest`, a 401/407 is answered with
+   * credentials and the request sent again with the next CSeq; a second refusal resolves with that response.
+   */
+  async request(request: SipRequest, destination: TransportAddress, options: RequestOptions = {}): Promise<SipResponse> {
+    let attempt = request.clone();
+    for (let round = 0; ; round++) {
+      const response = await this.finalResponse(this.sendRequest(attempt, destination, options.connectionId));
+      const challenged = response.status === 401 || response.status === 407;
+      if (!challenged || options.digest === undefined || round >= 3) return response;
+      let authorization;
+      try {
+        authorization = options.digest.authorize(attempt, response);
+      } catch (error) {
+        // Refused credentials or an unsupported challenge: the response is the answer.
+        if (error instanceof SipError && error.code === 'auth') return response;
+        throw error;
+      }
+      const next = request.clone();
+      next.set(authorization.header, ...authorization.values);
+      next.set('CSeq', { seq: attempt.cseq!.seq + 1, method: request.method });
+      attempt = next;
+    }
+  }
+
+  private finalResponse(transaction: NonInviteClientTransaction): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      transaction.on('response', ({ response }) => {
+        if (response.status >= 200) resolve(response);
+      });
+      transaction.on('timeout', ({ error }) => reject(error));
+      transaction.on('transport-error', ({ error }) => reject(error));
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const pending of this.awaitingAck.values()) if (pending.timer !== undefined) this.clock.clearTimeout(pending.timer);
+    this.awaitingAck.clear();
+    for (const off of this.detach) off();
+    this.transactions.close();
+  }
+
+  private onRequest(event: NewRequestEvent): void {
+    const { request, transaction, source, connectionId } = event;
+    const toTag = randomToken(this.random, 10);
+    const respond = (status: number, options: RespondOptions = {}): SipResponse => {
+      const response = request.createResponse(status, options.reason, { toTag: options.toTag ?? toTag });
+      for (const [name, value] of options.headers ?? []) response.append(name, value);
+      if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
+      if (options.body !== undefined) response.setBody(options.body, options.contentType);
+      transaction.respond(response);
+      if (request.method === 'INVITE' && status >= 200 && status < 300) this.retransmitUntilAck(request, response, source, connectionId);
+      return response;
+    };
+    if (request.method === 'CANCEL') {
+      const invite = event.cancels;
+      if (invite === undefined) {
+        respond(481);
+        return;
+      }
+      respond(200);
+      if (invite.state === 'proceeding') {
+        invite.respond(invite.request.createResponse(487, undefined, { toTag }));
+        this.emit('cancelled', { request: invite.request });
+      }
+      return;
+    }
+    const verdict = validateRequest(request, this.accepts);
+    if (verdict !== null) {
+      respond(verdict.status, { reason: verdict.reason, headers: verdict.headers ?? [] });
+      return;
+    }
+    if (request.method === 'OPTIONS' && this.listenerCount('request') === 0) {
+      respond(200, { headers: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS'], ['Accept', 'application/sdp']] });
+      return;
+    }
+    if (this.listenerCount('request') === 0) {
+      respond(request.method === 'INVITE' ? 480 : 501);
+      return;
+    }
+    this.emit('request', { request, source, connectionId, transaction, toTag, respond });
+  }
+
+  /** §13.3.1.4: the 2xx goes again at T1, 2*T1, ... capped at T2, until the ACK or 64*T1. Reliable transports need none. */
+  private retransmitUntilAck(invite: SipRequest, response: SipResponse, destination: TransportAddress, connectionId: string | undefined): void {
+    const key = ackKey(invite.callId, invite.cseq?.seq);
+    const pending: PendingAck = { timer: undefined, deadline: this.clock.now() + 64 * this.t1 };
+    this.awaitingAck.set(key, pending);
+    const reliable = this.transports.get(destination.protocol)?.reliable ?? true;
+    const schedule = (interval: number): void => {
+      pending.timer = this.clock.setTimeout(() => {
+        if (this.awaitingAck.get(key) !== pending) return;
+        if (this.clock.now() >= pending.deadline) {
+          this.awaitingAck.delete(key);
+          this.emit('ack-timeout', { request: invite, response });
+          return;
+        }
+        if (!reliable) this.transactions.sendStateless(response, destination, connectionId).catch(() => undefined);
+        schedule(reliable ? pending.deadline - this.clock.now() : Math.min(interval * 2, this.t2));
+      }, interval);
+    };
+    schedule(reliable ? 64 * this.t1 : this.t1);
+  }
+
+  private onAck(event: AckEvent): void {
+    const key = ackKey(event.request.callId, event.request.cseq?.seq);
+    const pending = this.awaitingAck.get(key);
+    if (pending !== undefined) {
+      if (pending.timer !== undefined) this.clock.clearTimeout(pending.timer);
+      this.awaitingAck.delete(key);
+    }
+    this.emit('ack', event);
+  }
+}
+
+function ackKey(callId: string | undefined, seq: number | undefined): string {
+  return `${callId ?? ''}\u0000${seq ?? ''}`;
+}
+
