@@ -211,8 +211,9 @@ const table = [
     `${na(r.medianMainThreadShare, (v) => `${Math.round(v * 100)}%`)} | ${na(r.maxOtherCores, (v) => `≤ ${v.toFixed(2)}`)} |`),
 ].join('\n');
 console.log('\n' + table + '\n');
-console.log('msg per CPU-s: messages per second of the parsing thread\'s own CPU time (median); on CPU: share of wall time that');
-console.log('thread had a core (median); other load: most CPU, in cores, that other processes used during any of its runs.');
+console.log('msg per CPU-s: messages per second of the parsing thread\'s own CPU time (median). on CPU: share of wall time');
+console.log('that thread ran (median; below 100% it waited for a core, or for GC helper threads). other load: most CPU,');
+console.log('in cores, that other processes used during any of its runs.');
 console.log(noisy
   ? `NOISY: other processes used up to ${maxOther.toFixed(2)} cores during the runs (load average before ${loadBefore[0]!.toFixed(2)}).`
   : `quiet: other processes used at most ${maxOther.toFixed(2)} cores during the runs.`);

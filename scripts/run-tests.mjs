@@ -34,9 +34,11 @@ if (files.length === 0) {
 const nodeArgs = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files];
 let result;
 if (wantE2e && e2e.length > 0) {
-  // One namespace for the whole run: node's runner starts each file as a child, and they all inherit it.
+  // One namespace for the whole run: node's runner starts each file as a child, and they all inherit it. A pid
+  // namespace of its own too, so that when the run ends the kernel ends every peer it started, whatever happened.
   const quoted = nodeArgs.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  result = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec node ${quoted}`], { cwd: root, stdio: 'inherit' });
+  const unshare = ['-n', '-m', '-p', '-f', '--mount-proc', '--kill-child'];
+  result = spawnSync('unshare', [...unshare, 'sh', '-c', `ip link set lo up && exec node ${quoted}`], { cwd: root, stdio: 'inherit' });
 } else {
   result = spawnSync(process.execPath, nodeArgs, { cwd: root, stdio: 'inherit' });
 }

@@ -8,6 +8,7 @@ import {
   parseNameAddr, parseToken, parseVia,
   type AuthValue, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via,
 } from './header-values.js';
+import { SipParseError } from '../errors.js';
 import { canonicalHeaderName, COMPACT_FORMS, KNOWN_KEYS, LIST_HEADERS } from './header-names.js';
 
 /** Structured value of each known header, by lower-case name. */
@@ -52,9 +53,21 @@ interface Codec<T> {
 }
 
 const nameAddr: Codec<NameAddr> = { parse: parseNameAddr, format: formatNameAddr };
-/** The codec of option-tag and method lists; the parser recognises it to validate a whole list at once. */
-export const TOKEN_CODEC: Codec<unknown> = { parse: parseToken, format: (v) => v as string };
-const token = TOKEN_CODEC as Codec<string>;
+// Option-tag and method lists (Allow, Supported, Require...) stay one field per line, their structured value the
+// array of tokens: they are long, many-valued and never edited element by element.
+const TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*,[ \t]*[A-Za-z0-9\-.!%*_+`'~]+)*$/;
+
+const LIST_SEPARATOR = /[ \t]*,[ \t]*/;
+
+export function parseTokenList(value: string): string[] {
+  if (!TOKEN_LIST.test(value)) throw new SipParseError(`invalid list of tokens: ${JSON.stringify(value.slice(0, 200))}`);
+  return value.indexOf(',') === -1 ? [value] : value.split(LIST_SEPARATOR);
+}
+
+const token = {
+  parse: parseTokenList,
+  format: (value: string | readonly string[]) => (typeof value === 'string' ? parseToken(value) : value.map(parseToken).join(', ')),
+} as unknown as Codec<string>;
 const auth: Codec<AuthValue> = { parse: parseAuth, format: formatAuth };
 const deltaSeconds: Codec<number> = { parse: parseDeltaSeconds, format: String };
 
@@ -102,7 +115,10 @@ export function codecFor(key: string): Codec<unknown> | undefined {
 export interface HeaderInfo {
   readonly name: string;
   readonly key: string;
+  /** Split into one field per element. */
   readonly list: boolean;
+  /** One field per line whose structured value is the array of its tokens. */
+  readonly tokenList: boolean;
   readonly codec: Codec<unknown> | undefined;
   /** False for names this stack has no definition of (their spelling is still checked to be a token). */
   readonly known: boolean;
@@ -120,29 +136,13 @@ const SELF_VALIDATING = new Set(['via', 'from', 'to', 'contact', 'route', 'recor
 const INFO_BY_SPELLING = new Map<string, HeaderInfo>();
 for (const key of new Set([...CODEC_BY_KEY.keys(), ...LIST_HEADERS, ...KNOWN_KEYS])) {
   const name = canonicalHeaderName(key);
-  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key), codec: CODEC_BY_KEY.get(key), known: true, selfValidating: SELF_VALIDATING.has(key) };
+  const codec = CODEC_BY_KEY.get(key);
+  const tokenList = codec === token;
+  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key) && !tokenList, tokenList, codec, known: true, selfValidating: SELF_VALIDATING.has(key) };
   INFO_BY_SPELLING.set(name, info);
   INFO_BY_SPELLING.set(key, info);
 }
 for (const [letter, name] of COMPACT_FORMS) INFO_BY_SPELLING.set(letter, INFO_BY_SPELLING.get(name.toLowerCase())!);
-
-// The same spellings grouped by length and first character, so that a name can be recognised in place, without
-// cutting it out of the line and hashing it.
-const INFO_BY_SHAPE = new Map<number, [string, HeaderInfo][]>();
-for (const [spelling, info] of INFO_BY_SPELLING) {
-  const shape = spelling.length * 128 + spelling.charCodeAt(0);
-  let list = INFO_BY_SHAPE.get(shape);
-  if (list === undefined) INFO_BY_SHAPE.set(shape, (list = []));
-  list.push([spelling, info]);
-}
-
-/** Info of the known header whose name, as written, is `text.slice(start, start + length)`; undefined if none is. */
-export function knownHeaderAt(text: string, start: number, length: number): HeaderInfo | undefined {
-  const candidates = INFO_BY_SHAPE.get(length * 128 + text.charCodeAt(start));
-  if (candidates === undefined) return undefined;
-  for (const [spelling, info] of candidates) if (text.startsWith(spelling, start)) return info;
-  return undefined;
-}
 
 /** Header info by name as written; unknown names keep their spelling and get no codec. */
 export function headerInfo(name: string): HeaderInfo {
@@ -151,5 +151,5 @@ export function headerInfo(name: string): HeaderInfo {
   const lower = name.toLowerCase();
   const info = INFO_BY_SPELLING.get(lower);
   if (info !== undefined) return info;
-  return { name, key: lower, list: false, codec: undefined, known: false, selfValidating: false };
+  return { name, key: lower, list: false, tokenList: false, codec: undefined, known: false, selfValidating: false };
 }

@@ -377,13 +377,14 @@ describe('Date (RFC 3261 §20.17: RFC 1123 form, GMT only)', () => {
     assert.deepStrictEqual(accepted(['Fri, 01 Jan 2010 16:00:61 GMT', 'Fri, 31 Dec 2010 23:59:99 GMT']), []);
   });
 
+  // Each weekday is the one of the date the impossible one would roll over into, so only the calendar check can refuse it.
   test('impossible calendar dates are refused rather than rolled over into another date', () => {
-    assert.deepStrictEqual(accepted(['Wed, 31 Feb 2010 00:00:00 GMT', 'Thu, 31 Apr 2010 00:00:00 GMT', 'Mon, 29 Feb 2010 00:00:00 GMT', 'Fri, 31 Dec 2010 24:00:00 GMT']), []);
+    assert.deepStrictEqual(accepted(['Wed, 31 Feb 2010 00:00:00 GMT', 'Sat, 31 Apr 2010 00:00:00 GMT', 'Mon, 29 Feb 2010 00:00:00 GMT', 'Sat, 31 Dec 2010 24:00:00 GMT']), []);
     assert.equal(parseDate('Mon, 29 Feb 2016 00:00:00 GMT').getTime(), Date.UTC(2016, 1, 29));
   });
 
   test('the four-digit year is read as written', () => {
-    const result = outcome(() => parseDate('Fri, 01 Dec 0099 00:00:00 GMT').getUTCFullYear());
+    const result = outcome(() => parseDate('Tue, 01 Dec 0099 00:00:00 GMT').getUTCFullYear());
     assert.ok(result === 'rejected' || result === 99, `year 0099 read as ${String(result)}`);
   });
 });

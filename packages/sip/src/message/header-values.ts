@@ -51,6 +51,15 @@ export interface AuthValue {
 const TOKEN_CHAR = new Uint8Array(128);
 for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") TOKEN_CHAR[c.charCodeAt(0)] = 1;
 
+/** Removes SP and HTAB from both ends: SIP's only linear white space (String.prototype.trim would also eat CR, VT, FF...). */
+export function trimLws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
   for (let i = 0; i < text.length; i++) {
@@ -108,7 +117,7 @@ export function splitList(value: string): string[] {
   if (value.indexOf('"') === -1 && value.indexOf('<') === -1) {
     const out = value.split(',');
     for (let i = 0; i < out.length; i++) {
-      const element = out[i]!.trim();
+      const element = trimLws(out[i]!);
       if (element.length === 0) throw bad('list (empty element)', value);
       out[i] = element;
     }
@@ -126,11 +135,11 @@ export function splitList(value: string): string[] {
     } else if (c === 60 /* < */) angle = true;
     else if (c === 62 /* > */) angle = false;
     else if (c === 44 /* , */ && !angle) {
-      out.push(value.slice(start, i).trim());
+      out.push(trimLws(value.slice(start, i)));
       start = i + 1;
     }
   }
-  out.push(value.slice(start).trim());
+  out.push(trimLws(value.slice(start)));
   for (const element of out) if (element.length === 0) throw bad('list (empty element)', value);
   return out;
 }
@@ -168,6 +177,7 @@ export function parseParams(text: string, from: number): HeaderParams {
         const close = closingQuote(text, i);
         if (close === -1) throw bad('quoted parameter', text);
         value = text.slice(i, close + 1);
+        if (hasControl(value)) throw bad('quoted parameter (control character)', text);
         i = close + 1;
       } else {
         j = i;
@@ -201,7 +211,10 @@ export function formatParams(params: HeaderParams): string {
 
 // Simple parameters: token names, values that are tokens, host names with ':' or IPv6 references (what the general
 // parser accepts without quotes or white space).
-const SIMPLE_PARAMS = "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?:[A-Za-z0-9\\-.!%*_+`'~]+|[A-Za-z0-9:.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\]))?)*)$";
+// A value is matched by the first alternative that fits, inside a lookahead (atomic in JavaScript) and taken with a
+// backreference: a failed match never retries the other alternatives, so the pattern stays linear (the alternatives
+// overlap, and retrying them for every parameter would be exponential). What fails here takes the general path.
+const SIMPLE_PARAMS = "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?=(?<pv>[A-Za-z0-9\\-.!%*_+`'~]+(?=;|$)|[A-Za-z0-9:.\\-]+(?=;|$)|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\](?=;|$)))\\k<pv>)?)*)$";
 const VIA_FAST = new RegExp("^SIP/2\\.0/([A-Za-z]+)[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + SIMPLE_PARAMS);
 
 export function parseVia(value: string): Via {
@@ -237,11 +250,13 @@ function parseViaGeneral(value: string): Via {
   if (value.charCodeAt(j) === 91) {
     j = value.indexOf(']', j);
     if (j === -1) throw bad('Via', value);
-  }
-  while (j < n) {
-    const c = value.charCodeAt(j);
-    if (c === 59 || isWs(c)) break;
     j++;
+  } else {
+    while (j < n) {
+      const c = value.charCodeAt(j);
+      if (c === 59 || c === 58 || isWs(c)) break;
+      j++;
+    }
   }
   let sentBy = value.slice(i, j);
   // LWS is allowed around the ':' of sent-by.
@@ -307,7 +322,7 @@ function parseNameAddrGeneral(value: string): NameAddr {
     const semi = value.indexOf(';');
     if (lt !== -1 && (semi === -1 || lt < semi)) {
       // Unquoted display name: tokens separated by LWS (RFC 4475 §3.1.1.6 allows no LWS before '<'; §3.1.2.15 forbids commas).
-      const name = value.slice(0, lt).trim();
+      const name = trimLws(value.slice(0, lt));
       for (const word of name.split(/[ \t]+/)) if (!isToken(word)) throw bad('display name', value);
       displayName = name;
       const gt = value.indexOf('>', lt);
@@ -383,7 +398,7 @@ export function parseCallId(value: string): string {
 
 export function parseContentType(value: string): ContentType {
   const semi = value.indexOf(';');
-  const media = (semi === -1 ? value : value.slice(0, semi)).trim();
+  const media = trimLws(semi === -1 ? value : value.slice(0, semi));
   const m = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)$/.exec(media);
   if (!m || !isToken(m[1]!) || !isToken(m[2]!)) throw bad('Content-Type', value);
   const params = semi === -1 ? NO_PARAMS : parseParams(value, semi);
@@ -400,13 +415,24 @@ export function parseToken(value: string): string {
 }
 
 const DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT$/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
-/** SIP-date (RFC 3261 §20.17): RFC 1123 form, and the zone must be GMT (RFC 4475 §3.1.2.12). */
+/**
+ * SIP-date (RFC 3261 §20.17): RFC 1123 form, and the zone must be GMT (RFC 4475 §3.1.2.12). Every field must be in
+ * range and the weekday must match the date: nothing is rolled over into another date.
+ */
 export function parseDate(value: string): Date {
   const m = DATE.exec(value);
   if (!m) throw bad('Date', value);
-  const date = new Date(`${m[2]} ${m[3]} ${m[4]} ${m[5]}:${m[6]}:${m[7]} GMT`);
-  if (Number.isNaN(date.getTime())) throw bad('Date', value);
+  const [day, year, hours, minutes, seconds] = [m[2], m[4], m[5], m[6], m[7]].map(Number) as [number, number, number, number, number];
+  const month = MONTHS.indexOf(m[3]!);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(hours, minutes, seconds, 0);
+  const exact = date.getUTCFullYear() === year && date.getUTCMonth() === month && date.getUTCDate() === day &&
+    date.getUTCHours() === hours && date.getUTCMinutes() === minutes && date.getUTCSeconds() === seconds;
+  if (!exact || WEEKDAYS[date.getUTCDay()] !== m[1]) throw bad('Date', value);
   return date;
 }
 

@@ -4,7 +4,7 @@
  * `SipParseError` carrying the status a UAS should answer with; nothing else is ever thrown.
  */
 import { SipParseError } from '../errors.js';
-import { headerInfo, knownHeaderAt, TOKEN_CODEC, type HeaderInfo } from './header-codecs.js';
+import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
 import { SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { parseUri } from './uri.js';
@@ -27,7 +27,8 @@ export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = {
   maxLineLength: 16384,
 };
 
-const decoder = new TextDecoder();
+// Fatal: a header section that is not UTF-8 is refused rather than silently changed. A BOM is kept, and refused.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 // List headers whose grammar allows an empty value (`Supported:` means "none").
@@ -40,8 +41,30 @@ const EMPTY_ALLOWED = new Set(['supported', 'require', 'allow', 'accept', 'accep
  */
 export function parseMessage(data: Uint8Array | string, limits?: Partial<ParseLimits>): SipRequest | SipResponse {
   const lim = limits === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...limits };
-  if (data.length > lim.maxMessageSize) throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes`, 513);
-  return typeof data === 'string' ? parseText(data, lim) : parseBytes(data, lim);
+  // Sizes are bytes on the wire: text is measured by its UTF-8 length, which only long text needs counted.
+  const size = typeof data === 'string' && data.length * 3 > lim.maxMessageSize ? utf8Length(data) : data.length;
+  if (size > lim.maxMessageSize) throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes`, 513);
+  const message = typeof data === 'string' ? parseText(data, lim) : parseBytes(data, lim);
+  // Written again, a message can grow (compact names expanded, a missing Content-Length added, lists one element a
+  // line). A large one must still fit the limit as we would send it, so that what is accepted can be forwarded.
+  if (size > lim.maxMessageSize / 2 && utf8Length(message.head()) + message.bodyLength > lim.maxMessageSize) {
+    throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes once written in canonical form`, 513);
+  }
+  return message;
+}
+
+function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) length += 1;
+    else if (c < 0x800) length += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
 }
 
 function parseBytes(data: Uint8Array, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
@@ -49,7 +72,13 @@ function parseBytes(data: Uint8Array, lim: Readonly<ParseLimits>): SipRequest | 
   // A datagram that ends right after its last header line has an empty body; tolerate the missing blank line.
   if (end === -1 && data.length >= 2 && data[data.length - 2] === 13 && data[data.length - 1] === 10) end = data.length - 2;
   if (end === -1) throw new SipParseError('no empty line after the headers');
-  const message = parseHead(decoder.decode(data.subarray(0, end)), lim);
+  let head: string;
+  try {
+    head = decoder.decode(data.subarray(0, end));
+  } catch (error) {
+    throw new SipParseError('the header section is not valid UTF-8', 400, undefined, error);
+  }
+  const message = parseHead(head, lim);
   const available = Math.max(0, data.length - end - 4);
   const length = bodyLength(message, available, lim);
   // Uint8Array's slice copies (a Node Buffer's would share memory with the datagram).
@@ -62,6 +91,8 @@ function parseBytes(data: Uint8Array, lim: Readonly<ParseLimits>): SipRequest | 
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
+  // A lone surrogate has no UTF-8 form: it would come out of serialization as U+FFFD, a different message.
+  if (!(data as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new SipParseError('text with a lone UTF-16 surrogate');
   let end = data.indexOf('\r\n\r\n');
   if (end === -1 && data.endsWith('\r\n')) end = data.length - 2;
   if (end === -1) throw new SipParseError('no empty line after the headers');
@@ -139,7 +170,9 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
         folded = true;
         end = lineEnd(text, end + 2);
       }
-      if (end - pos > limits.maxLineLength) throw new SipParseError(`header line longer than ${limits.maxLineLength} characters`);
+      // The name and the value are held to the limit, not the line as written: white space around the colon and compact
+    // names change when the field is written again, and what was accepted must still be acceptable then.
+    if (end - pos > 2 * limits.maxLineLength + 8) throw new SipParseError(`header line longer than ${limits.maxLineLength} characters`);
       // Positions are taken in the head text itself; only a folded line is first copied out and unfolded.
       let line = text;
       let lineStart = pos;
@@ -160,30 +193,39 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
       while (valueStart < lineStop && isWs(line.charCodeAt(valueStart))) valueStart++;
       let valueEnd = lineStop;
       while (valueEnd > valueStart && isWs(line.charCodeAt(valueEnd - 1))) valueEnd--;
+      if (valueEnd - valueStart > limits.maxLineLength || nameEnd - lineStart > limits.maxLineLength) {
+        throw new SipParseError(`header field longer than ${limits.maxLineLength} characters`);
+      }
       const value = line.slice(valueStart, valueEnd);
-      info = knownHeaderAt(line, lineStart, nameEnd - lineStart) ?? headerInfo(line.slice(lineStart, nameEnd));
+      info = headerInfo(line.slice(lineStart, nameEnd));
       if (!info.selfValidating && CONTROL_CHARACTER.test(value) && hasControl(value)) {
         throw new SipParseError(`control character in header ${info.name}`);
       }
       const codec = info.codec;
-      if (!info.list) {
+      if (info.tokenList) {
+        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
+        else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
+      } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value) });
+        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
-      } else if (codec === TOKEN_CODEC && TOKEN_LIST.test(value)) {
-        // A list of option tags or methods: validated in one pass, split without re-checking each element.
-        for (const element of value.split(LIST_SEPARATOR)) headers.push({ name: info.name, key: info.key, value: element, parsed: element });
       } else {
-        for (const element of splitList(value)) {
-          headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element) });
+        const elements = splitList(value);
+        if (elements.length === 1) {
+          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
+        } else {
+          for (const element of elements) {
+            headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element });
+          }
         }
       }
       info = undefined;
-      if (headers.length > limits.maxHeaderCount) throw new SipParseError(`more than ${limits.maxHeaderCount} header fields`);
+      // Content-Length does not count: there is at most one, and serializing adds it when it is missing.
+      if (headers.length - lengths > limits.maxHeaderCount) throw new SipParseError(`more than ${limits.maxHeaderCount} header fields`);
     }
   } catch (error) {
     // Name the header whose value failed, so that the 400's reason says what was wrong.
@@ -196,12 +238,18 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
   return message;
 }
 
+/** `Name: value` for a field: the received line itself when it is already written that way, else built. */
+function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, name: string, value: string): string {
+  if (colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 && stop - valueStart === value.length && line.startsWith(name, start)) {
+    return start === 0 && stop === line.length ? line : line.slice(start, stop);
+  }
+  return name + ': ' + value;
+}
+
 function isWs(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-const TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*,[ \t]*[A-Za-z0-9\-.!%*_+`'~]+)*$/;
-const LIST_SEPARATOR = /[ \t]*,[ \t]*/;
 
 const VERSION = /^SIP\/[0-9]+\.[0-9]+$/i;
 
@@ -214,11 +262,12 @@ function checkVersion(version: string): void {
   throw new SipParseError(`invalid SIP version ${JSON.stringify(version.slice(0, 40))}`);
 }
 
-const START_LINE_CONTROL = /[\x00-\x1f\x7f]/;
+// HTAB may appear in a reason phrase (RFC 3261 §25.1 Reason-Phrase); other controls nowhere in a start line.
+const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function parseStartLine(line: string): SipRequest | SipResponse {
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
-  if (line.startsWith('SIP/') || line.startsWith('sip/')) {
+  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
     const sp1 = line.indexOf(' ');
     if (sp1 === -1) throw new SipParseError('status line without a status code');

@@ -22,23 +22,28 @@ export interface HeaderField {
   readonly value: string;
   /** Structured value for known headers; `undefined` for the rest. */
   readonly parsed: unknown;
+  /** The field as it is written on the wire, `Name: value` (kept so that serializing is one concatenation a field). */
+  readonly line: string;
 }
 
 type HeaderInput<K extends string> = K extends KnownHeaderName ? KnownHeaderValues[K] | string : string | number;
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// The body is bytes: a leading BOM is part of it and must survive a round trip.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
 export function makeFields(name: string, value: unknown): HeaderField[] {
-  const { name: canonical, key, codec, list } = headerInfo(name);
+  const { name: canonical, key, codec, list, tokenList } = headerInfo(name);
+  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text });
+  if (tokenList && Array.isArray(value)) return [field(codec!.format(value), value.slice())];
   if (typeof value !== 'string') {
-    if (codec === undefined) return [{ name: canonical, key, value: String(value), parsed: undefined }];
-    return [{ name: canonical, key, value: codec.format(value), parsed: value }];
+    if (codec === undefined) return [field(String(value), undefined)];
+    return [field(codec.format(value), value)];
   }
-  if (!list) return [{ name: canonical, key, value, parsed: codec === undefined ? undefined : codec.parse(value) }];
-  return splitList(value).map((text) => ({ name: canonical, key, value: text, parsed: codec === undefined ? undefined : codec.parse(text) }));
+  if (!list) return [field(value, codec === undefined ? undefined : codec.parse(value))];
+  return splitList(value).map((text) => field(text, codec === undefined ? undefined : codec.parse(text)));
 }
 
 export abstract class SipMessage {
@@ -91,15 +96,22 @@ export abstract class SipMessage {
     return this.headers.some((field) => field.key === key);
   }
 
-  /** Structured value of the first field with this name. */
+  /** Structured value of the first field with this name (for token lists such as Supported, the first token). */
   parsed<K extends KnownHeaderName>(name: K): KnownHeaderValues[K] | undefined {
-    for (const field of this.headers) if (field.key === name) return field.parsed as KnownHeaderValues[K];
+    for (const field of this.headers) {
+      if (field.key === name) return (Array.isArray(field.parsed) ? field.parsed[0] : field.parsed) as KnownHeaderValues[K];
+    }
     return undefined;
   }
 
+  /** Structured values of every field with this name, token lists flattened into their tokens. */
   parsedAll<K extends KnownHeaderName>(name: K): KnownHeaderValues[K][] {
     const out: KnownHeaderValues[K][] = [];
-    for (const field of this.headers) if (field.key === name) out.push(field.parsed as KnownHeaderValues[K]);
+    for (const field of this.headers) {
+      if (field.key !== name) continue;
+      if (Array.isArray(field.parsed)) out.push(...(field.parsed as KnownHeaderValues[K][]));
+      else out.push(field.parsed as KnownHeaderValues[K]);
+    }
     return out;
   }
 
@@ -182,7 +194,7 @@ export abstract class SipMessage {
         wroteLength = true;
         out += 'Content-Length: ' + length + '\r\n';
       } else {
-        out += field.name + ': ' + field.value + '\r\n';
+        out += field.line + '\r\n';
       }
     }
     if (!wroteLength) out += 'Content-Length: ' + length + '\r\n';

@@ -240,10 +240,22 @@ export function formatUri(uri: Uri): string {
   }
 }
 
-/** Decodes %-escapes (RFC 3261 §19.1.4 compares URI parts unescaped). Malformed escapes are kept literally. */
+/** Decodes %-escapes (for display and lookups). Malformed escapes are kept literally. */
 export function unescapeUriPart(text: string): string {
   if (text.indexOf('%') === -1) return text;
   return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+// RFC 3261 §19.1.4: characters outside the reserved set are equivalent to their escapes; reserved ones are not
+// (sip:a%40b@h and sip:a@b@h are different URIs). Comparison decodes only the former.
+const RESERVED = new Set(';/?:@&=+$,');
+
+function normalizeEscapes(text: string): string {
+  if (text.indexOf('%') === -1) return text;
+  return text.replace(/%([0-9a-fA-F]{2})/g, (escape: string, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return RESERVED.has(char) ? escape.toUpperCase() : char;
+  });
 }
 
 const SIGNIFICANT_PARAMS = ['user', 'ttl', 'method', 'maddr', 'transport'];
@@ -258,16 +270,16 @@ export function uriEquals(a: Uri, b: Uri): boolean {
       paramsMatch(a.params, bt.params, []);
   }
   const bs = b as SipUri;
-  if (unescapeUriPart(a.user ?? '') !== unescapeUriPart(bs.user ?? '')) return false;
+  if (normalizeEscapes(a.user ?? '') !== normalizeEscapes(bs.user ?? '')) return false;
   if ((a.user === undefined) !== (bs.user === undefined)) return false;
-  if (unescapeUriPart(a.password ?? '') !== unescapeUriPart(bs.password ?? '')) return false;
+  if (normalizeEscapes(a.password ?? '') !== normalizeEscapes(bs.password ?? '')) return false;
   if (a.host.toLowerCase() !== bs.host.toLowerCase() || a.port !== bs.port) return false;
   if (!paramsMatch(a.params, bs.params, SIGNIFICANT_PARAMS)) return false;
   if (a.headers.size !== bs.headers.size) return false;
   for (const [name, value] of a.headers) {
     let found = false;
     for (const [otherName, otherValue] of bs.headers) {
-      if (otherName.toLowerCase() === name.toLowerCase() && unescapeUriPart(otherValue) === unescapeUriPart(value)) found = true;
+      if (otherName.toLowerCase() === name.toLowerCase() && normalizeEscapes(otherValue) === normalizeEscapes(value)) found = true;
     }
     if (!found) return false;
   }
@@ -281,7 +293,7 @@ function paramsMatch(a: UriParams, b: UriParams, mustBeInBoth: string[]): boolea
     const other = b.get(name) ?? null;
     if (value === null || other === null) {
       if (value !== other) return false;
-    } else if (unescapeUriPart(value).toLowerCase() !== unescapeUriPart(other).toLowerCase()) return false;
+    } else if (normalizeEscapes(value).toLowerCase() !== normalizeEscapes(other).toLowerCase()) return false;
   }
   return true;
 }
