@@ -5,7 +5,11 @@
  *
  * Inputs: arbitrary bytes and strings, "SIP soup" built from protocol fragments, mutations of the RFC 4475 corpus
  * and of generated messages, generated valid messages (checked against the model they were generated from), messages
- * at the parser's size limits and long repetitive values (to catch super-linear behaviour).
+ * at the parser's size limits, and repetitive values that make backtracking patterns blow up; those are parsed in a
+ * worker thread with a hard time limit, so that a hang fails the run instead of stalling it.
+ *
+ * Beyond the contract, whatever parses must be well-formed: no control characters (CR above all) in the start line
+ * or a header value other than HTAB and quoted-pairs, since serialize() writes them back out.
  *
  * Reproducible by default. Environment:
  *   FUZZ_SEED            base seed (default 20060501); each property derives its own from it
