@@ -214,8 +214,10 @@ export function formatParams(params: HeaderParams): string {
 // A value is matched by the first alternative that fits, inside a lookahead (atomic in JavaScript) and taken with a
 // backreference: a failed match never retries the other alternatives, so the pattern stays linear (the alternatives
 // overlap, and retrying them for every parameter would be exponential). What fails here takes the general path.
-const SIMPLE_PARAMS = "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?=(?<pv>[A-Za-z0-9\\-.!%*_+`'~]+(?=;|$)|[A-Za-z0-9:.\\-]+(?=;|$)|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\](?=;|$)))\\k<pv>)?)*)$";
-const VIA_FAST = new RegExp("^SIP/2\\.0/([A-Za-z]+)[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + SIMPLE_PARAMS);
+// Written with a numbered group (`group` is its number in the whole pattern): a named one would cost an object per match.
+const simpleParams = (group: number): string =>
+  "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?=([A-Za-z0-9\\-.!%*_+`'~]+(?=;|$)|[A-Za-z0-9:.\\-]+(?=;|$)|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\](?=;|$)))\\" + group + ")?)*)$";
+const VIA_FAST = new RegExp("^SIP/2\\.0/([A-Za-z]+)[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + simpleParams(5));
 
 export function parseVia(value: string): Via {
   const m = VIA_FAST.exec(value);
@@ -283,7 +285,7 @@ export function formatVia(via: Via): string {
 
 // With a SIP URI of the common shape inside the brackets, one match reads the whole value (groups 3-8 are the
 // URI's); any other URI is group 9 and parsed on its own.
-const NAME_ADDR_FAST = new RegExp("^(?:\"((?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\uffff])*)\"[ \\t]*|([A-Za-z0-9\\-.!%*_+`'~]+(?:[ \\t]+[A-Za-z0-9\\-.!%*_+`'~]+)*)[ \\t]*)?<(?:" + SIP_URI_FAST_SOURCE + "|([^<>\\s\"]+))>" + SIMPLE_PARAMS);
+const NAME_ADDR_FAST = new RegExp("^(?:\"((?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\uffff])*)\"[ \\t]*|([A-Za-z0-9\\-.!%*_+`'~]+(?:[ \\t]+[A-Za-z0-9\\-.!%*_+`'~]+)*)[ \\t]*)?<(?:" + SIP_URI_FAST_SOURCE + "|([^<>\\s\"]+))>" + simpleParams(11));
 
 export function parseNameAddr(value: string): NameAddr {
   const m = NAME_ADDR_FAST.exec(value);

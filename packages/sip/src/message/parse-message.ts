@@ -96,7 +96,7 @@ function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipRe
   let end = data.indexOf('\r\n\r\n');
   if (end === -1 && data.endsWith('\r\n')) end = data.length - 2;
   if (end === -1) throw new SipParseError('no empty line after the headers');
-  const message = parseHead(data.slice(0, end), lim);
+  const message = parseHead(data, lim, end);
   if (end + 4 >= data.length) {
     bodyLength(message, 0, lim);
     return message;
@@ -143,32 +143,35 @@ const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
  * End of the line that starts at `from`: the index of its CR, or `text.length` for the last line. Lines end in CRLF;
  * a bare LF is refused here, and a bare CR never gets past the value checks.
  */
-function lineEnd(text: string, from: number): number {
+function lineEnd(text: string, from: number, limit: number): number {
   const lf = text.indexOf('\n', from);
-  if (lf === -1) return text.length;
+  if (lf === -1 || lf > limit) return limit;
   if (lf === 0 || text.charCodeAt(lf - 1) !== 13) throw new SipParseError('LF without CR in the header section');
   return lf - 1;
 }
 
-/** Parses the start line and headers (text up to, not including, the blank line). Body left empty. */
-export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_PARSE_LIMITS): SipRequest | SipResponse {
-  const firstEnd = lineEnd(text, 0);
+/**
+ * Parses the start line and headers: `text` up to `headEnd` (the CRLF before the blank line, or the end of `text`).
+ * Body left empty.
+ */
+export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_PARSE_LIMITS, headEnd = text.length): SipRequest | SipResponse {
+  const firstEnd = lineEnd(text, 0, headEnd);
   const message = parseStartLine(text.slice(0, firstEnd));
   const headers: HeaderField[] = [];
   let pos = firstEnd + 2;
-  const n = text.length;
+  const n = headEnd;
   let lengths = 0;
   let info: HeaderInfo | undefined;
   try {
     while (pos < n) {
-      let end = lineEnd(text, pos);
+      let end = lineEnd(text, pos, n);
       // Folded continuation lines (RFC 3261 §7.3.1): CRLF followed by white space is white space.
       let folded = false;
       while (end < n) {
         const next = text.charCodeAt(end + 2);
         if (next !== 32 && next !== 9) break;
         folded = true;
-        end = lineEnd(text, end + 2);
+        end = lineEnd(text, end + 2, n);
       }
       // The name and the value are held to the limit, not the line as written: white space around the colon and compact
     // names change when the field is written again, and what was accepted must still be acceptable then.
@@ -197,26 +200,27 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
         throw new SipParseError(`header field longer than ${limits.maxLineLength} characters`);
       }
       const value = line.slice(valueStart, valueEnd);
-      info = headerInfo(line.slice(lineStart, nameEnd));
+      const written = line.slice(lineStart, nameEnd);
+      info = headerInfo(written);
       if (!info.selfValidating && CONTROL_CHARACTER.test(value) && hasControl(value)) {
         throw new SipParseError(`control character in header ${info.name}`);
       }
       const codec = info.codec;
       if (info.tokenList) {
-        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
+        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
         else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
+        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else {
         const elements = splitList(value);
         if (elements.length === 1) {
-          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info.name, value) });
+          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
         } else {
           for (const element of elements) {
             headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element });
@@ -239,8 +243,8 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
 }
 
 /** `Name: value` for a field: the received line itself when it is already written that way, else built. */
-function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, name: string, value: string): string {
-  if (colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 && stop - valueStart === value.length && line.startsWith(name, start)) {
+function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, written: string, name: string, value: string): string {
+  if (written === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 && stop - valueStart === value.length) {
     return start === 0 && stop === line.length ? line : line.slice(start, stop);
   }
   return name + ': ' + value;
