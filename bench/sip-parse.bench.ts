@@ -15,10 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MIX, MIX_BYTES } from './fixtures/sip-mix.ts';
-import type { ParentMessage, ParserMeta, RunFigure, WorkerMessage } from './lib/measure.ts';
-import { PARSER_IDS } from './lib/parsers.ts';
-import { sourceState } from './lib/source-state.ts';
+import { MIX, MIX_BYTES } from './fixtures/sip-mix.js';
+import type { ParentMessage, ParserMeta, RunFigure, WorkerMessage } from './lib/measure.js';
+import { PARSER_IDS } from './lib/parsers.js';
+import { sourceState } from './lib/source-state.js';
 
 const TARGET_MSGS_PER_SEC = 300_000;
 const TARGET_RATIO_VS_SIP = 2.5;

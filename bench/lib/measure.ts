@@ -7,8 +7,8 @@
  * Arguments: <parser-id> <run-ms> <warmup-ms>
  */
 import { readFileSync } from 'node:fs';
-import { MIX } from '../fixtures/sip-mix.ts';
-import { loadParser, type ParserId, type ParserUnderTest } from './parsers.ts';
+import { MIX } from '../fixtures/sip-mix.js';
+import { loadParser, type ParserId, type ParserUnderTest } from './parsers.js';
 
 export interface RunFigure {
   msgsPerSec: number;

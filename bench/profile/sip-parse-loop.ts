@@ -5,7 +5,7 @@
  * Usage: node --cpu-prof ... --import tsx profile/sip-parse-loop.ts [seconds]
  */
 import { parseMessage } from '@switchboard/sip';
-import { MIX } from '../fixtures/sip-mix.ts';
+import { MIX } from '../fixtures/sip-mix.js';
 
 const seconds = Number(process.argv[2] ?? 8);
 const texts = MIX.map((m) => m.text);
