@@ -17,7 +17,7 @@ import { StreamFramer, type FramerLimits } from '../framing/stream-framer.js';
 import type { SipMessage } from '../message/sip-message.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
-  addressKey, checkDestination, connectionIdFactory, CRLF, NodeTransport, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
+  addressKey, checkDestination, connectionIdFactory, CRLF, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
   type TransportOptions,
 } from './transport-base.js';
 
@@ -83,17 +83,8 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     return transport;
   }
 
-  private bind(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(transportError(`cannot listen on ${this.protocol} ${this.localAddress.host}:${port}`, error));
-      this.server.once('error', onError);
-      this.server.listen({ host: this.localAddress.host, port, exclusive: true }, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        if (address !== null && typeof address === 'object') this.localAddress = { ...this.localAddress, port: address.port };
-        resolve();
-      });
-    });
+  private async bind(port: number): Promise<void> {
+    this.localAddress = { ...this.localAddress, port: await listenServer(this.server, this.protocol, this.localAddress.host, port) };
   }
 
   /** Open connections, inbound and outbound. */

@@ -2,7 +2,7 @@
  * What the Node transports share: options and their defaults, address normalisation, and event delivery that
  * never lets a throwing listener unwind into a socket callback (where it would become an uncaught exception).
  */
-import { isIP } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import { SipError } from '../errors.js';
 import type { FramerLimits } from '../framing/stream-framer.js';
 import type { TransportAddress, TransportEvents, TransportProtocol } from '../transport/transport.js';
@@ -141,4 +141,17 @@ export function toPem(value: string | Uint8Array): string | Buffer {
 
 export function toPemList(value: string | Uint8Array | (string | Uint8Array)[]): (string | Buffer)[] {
   return (Array.isArray(value) ? value : [value]).map(toPem);
+}
+
+/** Starts a TCP, TLS or HTTP(S) server on host:port (0 for any free port) and resolves with the bound port. */
+export function listenServer(server: Server, protocol: TransportProtocol, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(transportError(`cannot listen on ${protocol} ${host}:${port}`, error));
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(address !== null && typeof address === 'object' ? address.port : port);
+    });
+  });
 }

@@ -19,7 +19,7 @@ import { parseMessage } from '../message/parse-message.js';
 import type { SipMessage } from '../message/sip-message.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
-  addressKey, checkDestination, connectionIdFactory, NodeTransport, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
+  addressKey, checkDestination, connectionIdFactory, NodeTransport, listenServer, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
   type TransportOptions,
 } from './transport-base.js';
 
@@ -96,17 +96,8 @@ export class WsTransport extends NodeTransport implements SipTransport {
     return transport;
   }
 
-  private bind(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(transportError(`cannot listen on ${this.protocol} ${this.localAddress.host}:${port}`, error));
-      this.server.once('error', onError);
-      this.server.listen({ host: this.localAddress.host, port, exclusive: true }, () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        if (address !== null && typeof address === 'object') this.localAddress = { ...this.localAddress, port: address.port };
-        resolve();
-      });
-    });
+  private async bind(port: number): Promise<void> {
+    this.localAddress = { ...this.localAddress, port: await listenServer(this.server, this.protocol, this.localAddress.host, port) };
   }
 
   get connectionCount(): number {
