@@ -19,8 +19,15 @@ if [ ! -e "$policy" ]; then
 fi
 
 packages=(
-  kamailio        # registrar/proxy peer (tm, sl, rr, usrloc, registrar, auth, htable are in the base package)
-  sip-tester      # sipp
+  kamailio                    # registrar/proxy peer (tm, sl, rr, usrloc, registrar, auth, htable are in the base package)
+  kamailio-websocket-modules  # SIP over WebSocket for browser peers
+  kamailio-tls-modules
+  rtpengine-daemon            # media relay: WebRTC (ICE, DTLS-SRTP) <-> plain RTP
+  rtpengine-recording-daemon
+  baresip-core                # desk phone: auto-answer, plays a tone, records what it hears
+  sox                         # tone files and audio checks
+  chromium                    # real browser, driven by playwright-core
+  sip-tester                  # sipp
   iproute2        # ip link set lo up inside the namespace
   util-linux      # unshare
   openssl         # self-signed certificates for the TLS and WSS transport tests
