@@ -52,7 +52,10 @@ describe('a UAS built on the stack answers sipp uac', { timeout: 120_000 }, () =
     assert.equal(result.stats.failed, 0, result.errors());
     assert.equal(result.stats.successful, calls, result.errors());
     assert.ok(result.stats.retransmissions > 0, 'with 10 % loss some messages had to be sent again');
-    assert.equal(uas.counts.ended - before.ended, calls, 'every BYE reached the dialog it ends');
+    // Retransmitted INVITEs are absorbed by the transaction layer: the application sees each call once. (BYEs are not
+    // counted here: when both sipp's ACK and its BYE are lost, our 2xx retransmission reaches sipp after its BYE and
+    // its built-in uac scenario, which does not check the CSeq, takes that 200 for the BYE's and ends the call.)
+    assert.equal(uas.counts.answered - before.answered, calls, 'each INVITE reached the application exactly once');
   });
 
   it('over TCP', async () => {
