@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { writeToneWav as writeAudioTone } from './audio.js';
 import { assertPrivateNetns } from './netns.js';
 import { LOOPBACK } from './ports.js';
 import { HarnessError, suiteDir, uniqueComponent } from './processes.js';
@@ -11,27 +12,9 @@ import { HarnessError, suiteDir, uniqueComponent } from './processes.js';
 export const CHROMIUM = '/usr/bin/chromium';
 const PAGES = fileURLToPath(new URL('../pages/', import.meta.url));
 
-/** Writes a 16-bit mono PCM WAV holding a sine tone (what Chromium's fake microphone plays, looped). */
+/** A tone WAV for Chromium's fake microphone (48 kHz, as WebRTC captures), written with the shared audio helpers. */
 export function writeToneWav(path: string, freqHz: number, { seconds = 10, sampleRate = 48_000, amplitude = 0.5 } = {}): string {
-  const samples = Math.round(seconds * sampleRate);
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) {
-    data.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freqHz * i) / sampleRate)), i * 2);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([header, data]));
+  writeAudioTone(path, { frequency: freqHz, sampleRate, durationS: seconds, amplitude });
   return path;
 }
 
