@@ -161,6 +161,31 @@ describe('UserAgent', () => {
     assert.match(answer.get('Allow') ?? '', /INVITE/);
     await lonely.close();
   });
+
+  test('a request the application never answers is answered for it: 500 after 60*T1, 480 for an INVITE after 3 minutes', async () => {
+    const { network, clock, alice, bob, bobAddress } = pair();
+    bob.on('request', () => undefined);
+    const message = alice.request(alice.createRequest('MESSAGE', 'sip:bob@127.0.0.1:5080', { from: 'sip:alice@127.0.0.1' }), bobAddress);
+    await network.settle();
+    clock.advance(29_000);
+    await network.settle();
+    assert.equal(network.sent((text) => text.startsWith('SIP/2.0 5')).length, 0, 'not before the bound');
+    clock.advance(1_000);
+    await network.settle();
+    assert.equal((await message).status, 500);
+
+    const transaction = alice.sendInvite(invite(alice), bobAddress);
+    const finals: number[] = [];
+    transaction.on('response', ({ response }) => { if (response.status >= 200) finals.push(response.status); });
+    await network.settle();
+    // The caller's own Timer B gives up after 32 s; what matters here is what bob sends.
+    clock.advance(179_000);
+    await network.settle();
+    assert.equal(network.sent((text) => text.startsWith('SIP/2.0 480')).length, 0);
+    clock.advance(1_000);
+    await network.settle();
+    assert.equal(network.sent((text) => text.startsWith('SIP/2.0 480')).length, 1);
+  });
 });
 
 function formatChallenge(value: { scheme: string; params: ReadonlyMap<string, string> }): string {

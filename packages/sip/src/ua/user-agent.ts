@@ -30,6 +30,13 @@ export interface UserAgentOptions {
   product?: string;
   /** What this UA accepts (methods, extensions, body types); requests outside it are refused per §8.2. */
   accepts?: ValidateOptions;
+  /**
+   * How long the application may leave a request without a final response before the UA answers for it, so that no
+   * server transaction is held forever: non-INVITE requests get 500 after `request` (default 60*T1, just before the
+   * client gives up at 64*T1, §17.1.2.2 Timer F); an INVITE gets 480 after `invite` (default 3 minutes, as Timer C
+   * bounds a proxy's wait, §16.6).
+   */
+  unansweredTimeout?: { request?: number; invite?: number };
 }
 
 export interface RespondOptions {
@@ -81,7 +88,9 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly t2: number;
   private readonly product: string;
   private readonly accepts: ValidateOptions;
+  private readonly unanswered: { request: number; invite: number };
   private readonly awaitingAck = new Map<string, PendingAck>();
+  private readonly guards = new Set<TimerHandle>();
   private readonly detach: (() => void)[] = [];
 
   constructor(options: UserAgentOptions) {
@@ -95,6 +104,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.t2 = timers.T2;
     this.product = options.product ?? 'Switchboard';
     this.accepts = options.accepts ?? {};
+    this.unanswered = { request: options.unansweredTimeout?.request ?? 60 * this.t1, invite: options.unansweredTimeout?.invite ?? 180_000 };
     this.transactions = new TransactionLayer({
       sender: {
         send: (message, destination, connectionId) => this.transport(destination.protocol).send(message, destination, connectionId),
@@ -208,6 +218,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   async close(): Promise<void> {
     for (const pending of this.awaitingAck.values()) if (pending.timer !== undefined) this.clock.clearTimeout(pending.timer);
     this.awaitingAck.clear();
+    for (const guard of this.guards) this.clock.clearTimeout(guard);
+    this.guards.clear();
     for (const off of this.detach) off();
     this.transactions.close();
   }
@@ -215,7 +227,13 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private onRequest(event: NewRequestEvent): void {
     const { request, transaction, source, connectionId } = event;
     const toTag = randomToken(this.random, 10);
+    let guard: TimerHandle | undefined;
     const respond = (status: number, options: RespondOptions = {}): SipResponse => {
+      if (status >= 200 && guard !== undefined) {
+        this.clock.clearTimeout(guard);
+        this.guards.delete(guard);
+        guard = undefined;
+      }
       const response = request.createResponse(status, options.reason, { toTag: options.toTag ?? toTag });
       for (const [name, value] of options.headers ?? []) response.append(name, value);
       if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
@@ -250,6 +268,15 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       respond(request.method === 'INVITE' ? 480 : 501);
       return;
     }
+    const invite = request.method === 'INVITE';
+    guard = this.clock.setTimeout(() => {
+      this.guards.delete(guard!);
+      guard = undefined;
+      // A CANCEL may have ended it already (the UA's 487), or the transaction may be gone.
+      if (transaction.state !== 'trying' && transaction.state !== 'proceeding') return;
+      respond(invite ? 480 : 500, { reason: invite ? 'Not Answered' : 'Request Not Answered' });
+    }, invite ? this.unanswered.invite : this.unanswered.request);
+    this.guards.add(guard);
     this.emit('request', { request, source, connectionId, transaction, toTag, respond });
   }
 
