@@ -5,7 +5,7 @@
 import {
   formatAuth, formatContact, formatContentType, formatCSeq, formatNameAddr, formatVia, parseAuth, parseCallId,
   parseContact, parseContentLength, parseContentType, parseCSeq, parseDate, parseDeltaSeconds, parseMaxForwards,
-  parseNameAddr, parseToken, parseVia, trimLws,
+  parseNameAddr, parseToken, parseVia,
   type AuthValue, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via,
 } from './header-values.js';
 import { SipParseError } from '../errors.js';
@@ -57,12 +57,12 @@ const nameAddr: Codec<NameAddr> = { parse: parseNameAddr, format: formatNameAddr
 // array of tokens: they are long, many-valued and never edited element by element.
 const TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*,[ \t]*[A-Za-z0-9\-.!%*_+`'~]+)*$/;
 
+const TOKEN_G = /[^ \t,]+/g;
+
 export function parseTokenList(value: string): string[] {
   if (!TOKEN_LIST.test(value)) throw new SipParseError(`invalid list of tokens: ${JSON.stringify(value.slice(0, 200))}`);
-  if (value.indexOf(',') === -1) return [value];
-  const tokens = value.split(',');
-  for (let i = 0; i < tokens.length; i++) tokens[i] = trimLws(tokens[i]!);
-  return tokens;
+  // Validated above, so every run of non-separator characters is one token: one native pass, one string each.
+  return value.indexOf(',') === -1 ? [value] : value.match(TOKEN_G)!;
 }
 
 const token = {
