@@ -1,0 +1,106 @@
+/** One valid example of every message, typed against the catalogue so that the types and schemas agree. */
+import type { EventOf, EventType, RequestOf, RequestType, ResultOf } from '../messages.js';
+
+export const SDP_OFFER =
+  'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n';
+export const SDP_ANSWER = SDP_OFFER.replace('4611731400430051336', '7');
+const NOW = 1_732_280_000_000;
+
+export const REQUEST_EXAMPLES: { [T in RequestType]: RequestOf<T> } = {
+  hello: {
+    type: 'hello',
+    id: '1',
+    protocol: 1,
+    token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcC0xNyJ9.c2lnbmF0dXJl',
+    client: { name: '@switchboard/client', version: '0.1.0' },
+    instance: 'tab-5f2c',
+  },
+  'auth.refresh': { type: 'auth.refresh', id: '9', token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcC0xNyJ9.bmV3' },
+  ping: { type: 'ping', id: '2' },
+  'call.start': { type: 'call.start', id: '3', target: '+493012345678', sdp: SDP_OFFER, context: 'crm:deal/4711' },
+  'call.answer': { type: 'call.answer', id: '4', callId: 'c-81f2', sdp: SDP_ANSWER },
+  'call.reject': { type: 'call.reject', id: '5', callId: 'c-81f2', reason: 'busy' },
+  'call.cancel': { type: 'call.cancel', id: '6', callId: 'c-81f2' },
+  'call.hangup': { type: 'call.hangup', id: '7', callId: 'c-81f2' },
+  'call.ice': {
+    type: 'call.ice',
+    id: '8',
+    callId: 'c-81f2',
+    candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+  },
+  'call.hold': { type: 'call.hold', id: '10', callId: 'c-81f2' },
+  'call.resume': { type: 'call.resume', id: '11', callId: 'c-81f2' },
+  'call.dtmf': { type: 'call.dtmf', id: '12', callId: 'c-81f2', digits: '123#', durationMs: 120 },
+  'call.transfer': { type: 'call.transfer', id: '13', callId: 'c-81f2', target: '204' },
+};
+
+export const RESULT_EXAMPLES: { [T in RequestType]: ResultOf<T> } = {
+  hello: {
+    protocol: 1,
+    sessionId: 's-1c9e',
+    operator: { id: 'op-17', name: 'Ada Lovelace', extension: '201' },
+    serverTime: NOW,
+    tokenExpiresAt: NOW + 600_000,
+    pingIntervalMs: 25_000,
+    maxFrameBytes: 65_536,
+    iceServers: [
+      { urls: ['stun:turn.example.com:3478'] },
+      {
+        urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'],
+        username: '1732283600:op-17',
+        credential: 'qZ3b0f2Yk1m8',
+        credentialExpiresAt: NOW + 3_600_000,
+      },
+    ],
+    line: { state: 'registered' },
+    calls: [
+      {
+        callId: 'c-7a01',
+        direction: 'inbound',
+        state: 'active',
+        remote: { number: '+4915112345678', name: 'Grace Hopper' },
+        here: false,
+        startedAt: NOW - 90_000,
+        answeredAt: NOW - 80_000,
+      },
+    ],
+  },
+  'auth.refresh': { tokenExpiresAt: NOW + 1_200_000, iceServers: [{ urls: ['stun:turn.example.com:3478'] }] },
+  ping: { serverTime: NOW },
+  'call.start': { callId: 'c-81f2' },
+  'call.answer': {},
+  'call.reject': {},
+  'call.cancel': {},
+  'call.hangup': {},
+  'call.ice': {},
+  'call.hold': {},
+  'call.resume': {},
+  'call.dtmf': {},
+  'call.transfer': {},
+};
+
+export const EVENT_EXAMPLES: { [T in EventType]: EventOf<T> } = {
+  'auth.expiring': { type: 'auth.expiring', expiresAt: NOW + 60_000, serverTime: NOW },
+  'line.state': { type: 'line.state', state: 'failed', reason: 'Forbidden', sipStatus: 403 },
+  'call.incoming': {
+    type: 'call.incoming',
+    callId: 'c-81f2',
+    from: { number: '+4915112345678', name: 'Grace Hopper' },
+    to: { number: '+49301234500' },
+    sdp: SDP_OFFER,
+    contact: {
+      id: '4711',
+      name: 'Grace Hopper',
+      company: 'Navy',
+      url: 'https://crm.example.com/contacts/4711',
+      fields: { 'open deals': '2' },
+    },
+    receivedAt: NOW,
+  },
+  'call.ringing': { type: 'call.ringing', callId: 'c-81f2' },
+  'call.progress': { type: 'call.progress', callId: 'c-81f2', sdp: SDP_ANSWER },
+  'call.answered': { type: 'call.answered', callId: 'c-81f2', sdp: SDP_ANSWER, answeredAt: NOW + 5_000 },
+  'call.ended': { type: 'call.ended', callId: 'c-81f2', cause: 'busy', sipStatus: 486, reason: 'Busy Here', endedAt: NOW + 6_000 },
+  'call.ice': { type: 'call.ice', callId: 'c-81f2', candidate: null },
+  'call.hold-state': { type: 'call.hold-state', callId: 'c-81f2', local: false, remote: true },
+};
