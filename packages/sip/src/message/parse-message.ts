@@ -115,7 +115,15 @@ function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipRe
 
 /** How many of the `available` bytes after the headers are the body. */
 function bodyLength(message: SipMessage, available: number, lim: Readonly<ParseLimits>): number {
-  const contentLength = message.parsed('content-length');
+  // Content-Length is usually the last field or near it.
+  let contentLength: number | undefined;
+  for (let i = message.headers.length - 1; i >= 0; i--) {
+    const field = message.headers[i]!;
+    if (field.key === 'content-length') {
+      contentLength = field.parsed as number;
+      break;
+    }
+  }
   const length = contentLength ?? available;
   if (contentLength !== undefined && contentLength > available) {
     throw new SipParseError(`Content-Length ${contentLength} is larger than the ${available} bytes of body received`);
@@ -223,7 +231,7 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
           headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
         } else {
           for (const element of elements) {
-            headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element });
+            headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n' });
           }
         }
       }
@@ -242,12 +250,13 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
   return message;
 }
 
-/** `Name: value` for a field: the received line itself when it is already written that way, else built. */
+/** `Name: value` and CRLF for a field: the received line itself when it is already written that way, else built. */
 function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, written: string, name: string, value: string): string {
-  if (written === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 && stop - valueStart === value.length) {
-    return start === 0 && stop === line.length ? line : line.slice(start, stop);
+  if (written === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 &&
+    stop - valueStart === value.length && line.charCodeAt(stop) === 13 && line.charCodeAt(stop + 1) === 10) {
+    return line.slice(start, stop + 2);
   }
-  return name + ': ' + value;
+  return name + ': ' + value + '\r\n';
 }
 
 function isWs(c: number): boolean {
@@ -271,7 +280,7 @@ const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function parseStartLine(line: string): SipRequest | SipResponse {
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
-  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') {
+  if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
     const sp1 = line.indexOf(' ');
     if (sp1 === -1) throw new SipParseError('status line without a status code');

@@ -22,7 +22,7 @@ export interface HeaderField {
   readonly value: string;
   /** Structured value for known headers; `undefined` for the rest. */
   readonly parsed: unknown;
-  /** The field as it is written on the wire, `Name: value` (kept so that serializing is one concatenation a field). */
+  /** The field as it is written on the wire, `Name: value` and its CRLF (kept so that serializing is one concatenation a field). */
   readonly line: string;
 }
 
@@ -36,7 +36,7 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
 export function makeFields(name: string, value: unknown): HeaderField[] {
   const { name: canonical, key, codec, list, tokenList } = headerInfo(name);
-  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text });
+  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text + '\r\n' });
   if (tokenList && Array.isArray(value)) return [field(codec!.format(value), value.slice())];
   if (typeof value !== 'string') {
     if (codec === undefined) return [field(String(value), undefined)];
@@ -194,7 +194,7 @@ export abstract class SipMessage {
         wroteLength = true;
         out += 'Content-Length: ' + length + '\r\n';
       } else {
-        out += field.line + '\r\n';
+        out += field.line;
       }
     }
     if (!wroteLength) out += 'Content-Length: ' + length + '\r\n';
