@@ -17,7 +17,7 @@ import { StreamFramer, type FramerLimits } from '../framing/stream-framer.js';
 import type { SipMessage } from '../message/sip-message.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
-  addressKey, checkDestination, connectionIdFactory, CRLF, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
+  addressKey, connectionIdFactory, CRLF, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
   type TransportOptions,
 } from './transport-base.js';
 
@@ -43,8 +43,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
   private readonly limits: Partial<FramerLimits>;
   private readonly server: Server;
   private readonly nextId: () => string;
-  private readonly byId = new Map<string, Connection>();
-  private readonly byKey = new Map<string, Connection>();
+  private readonly connections: ConnectionTable<Connection>;
   /** Every accepted socket, TLS handshakes in progress included, so `close()` can end them all. */
   private readonly accepted = new Set<Socket>();
   private closed: Promise<void> | undefined;
@@ -53,6 +52,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     super(options.protocol, normalizeHost(options.host));
     this.protocol = options.protocol;
     this.options = resolvedOptions(options);
+    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections);
     this.limits = options.limits ?? {};
     this.nextId = connectionIdFactory(options.protocol);
     if (options.protocol === 'tls') {
@@ -89,28 +89,19 @@ export class StreamTransport extends NodeTransport implements SipTransport {
 
   /** Open connections, inbound and outbound. */
   get connectionCount(): number {
-    return this.byId.size;
+    return this.connections.size;
   }
 
   async send(message: SipMessage, destination: TransportAddress, connectionId?: string): Promise<void> {
     this.assertOpen();
     const bytes = message.serialize();
-    let connection = connectionId === undefined ? undefined : this.byId.get(connectionId);
-    if (connection === undefined || connection.closed) {
-      checkDestination(destination);
-      connection = this.connectionTo(destination);
-    }
+    const connection = this.connections.route(connectionId, destination, (to, key) => this.open(to, key));
     await connection.ready;
     await this.write(connection, bytes);
   }
 
-  private connectionTo(destination: TransportAddress): Connection {
-    const key = addressKey(destination.host, destination.port);
-    const existing = this.byKey.get(key);
-    if (existing !== undefined && !existing.closed) return existing;
-    if (this.byId.size >= this.options.maxConnections) {
-      throw new SipError('transport', `${this.protocol}: ${this.options.maxConnections} connections already open`);
-    }
+  /** A new outbound connection to `destination` (ConnectionTable.route decides when one is needed). */
+  private open(destination: TransportAddress, key: string): Connection {
     const host = normalizeHost(destination.host);
     const port = destination.port;
     const readyEvent = this.protocol === 'tls' ? 'secureConnect' : 'connect';
@@ -163,7 +154,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
       socket.destroy();
       return;
     }
-    if (this.byId.size >= this.options.maxConnections) {
+    if (this.connections.full) {
       socket.destroy();
       return;
     }
@@ -177,9 +168,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
       id: this.nextId(), socket, framer: new StreamFramer(this.limits), remote, key, inbound, ready,
       announced: false, closed: false,
     };
-    this.byId.set(connection.id, connection);
-    // Outbound connections own their destination's key; an inbound one is found by its address only if none does.
-    if (!inbound || !this.byKey.has(key)) this.byKey.set(key, connection);
+    this.connections.add(connection, inbound);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.setTimeout(this.options.idleTimeout, () => socket.destroy());
@@ -199,8 +188,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     if (connection.closed) return;
     connection.closed = true;
     connection.framer.close();
-    this.byId.delete(connection.id);
-    if (this.byKey.get(connection.key) === connection) this.byKey.delete(connection.key);
+    this.connections.remove(connection);
     if (connection.announced) this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'closed' });
   }
 
@@ -251,7 +239,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
   close(): Promise<void> {
     if (this.closed !== undefined) return this.closed;
     this.closing = true;
-    const sockets = new Set<Socket>([...this.accepted, ...[...this.byId.values()].map((c) => c.socket)]);
+    const sockets = new Set<Socket>([...this.accepted, ...[...this.connections.values()].map((c) => c.socket)]);
     const waits = [...sockets].map((socket) => new Promise<void>((resolve) => {
       if (socket.closed) resolve();
       else socket.once('close', () => resolve());

@@ -155,3 +155,64 @@ export function listenServer(server: Server, protocol: TransportProtocol, host: 
     });
   });
 }
+
+/**
+ * The open connections of a stream transport (TCP, TLS, WS, WSS), by id and by remote address, so that a request to
+ * an address already connected reuses that connection (RFC 3261 §18.1.1) and a response goes back on the request's.
+ */
+export class ConnectionTable<C extends { readonly id: string; readonly key: string; closed: boolean }> {
+  private readonly byId = new Map<string, C>();
+  private readonly byKey = new Map<string, C>();
+
+  constructor(private readonly protocol: TransportProtocol, private readonly max: number) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get full(): boolean {
+    return this.byId.size >= this.max;
+  }
+
+  values(): IterableIterator<C> {
+    return this.byId.values();
+  }
+
+  /** The open connection with this id, if any. */
+  get(connectionId: string | undefined): C | undefined {
+    const connection = connectionId === undefined ? undefined : this.byId.get(connectionId);
+    return connection === undefined || connection.closed ? undefined : connection;
+  }
+
+  /** An open connection to this address, to reuse. */
+  toAddress(key: string): C | undefined {
+    const connection = this.byKey.get(key);
+    return connection === undefined || connection.closed ? undefined : connection;
+  }
+
+  /**
+   * The connection a message goes out on: the named one while it is open, else an open one to the destination, else a
+   * new one from `open` (which must `add` it), within the limit.
+   */
+  route(connectionId: string | undefined, destination: TransportAddress, open: (destination: TransportAddress, key: string) => C): C {
+    const named = this.get(connectionId);
+    if (named !== undefined) return named;
+    checkDestination(destination);
+    const key = addressKey(destination.host, destination.port);
+    const existing = this.toAddress(key);
+    if (existing !== undefined) return existing;
+    if (this.full) throw new SipError('transport', `${this.protocol}: ${this.max} connections already open`);
+    return open(destination, key);
+  }
+
+  add(connection: C, inbound: boolean): void {
+    this.byId.set(connection.id, connection);
+    // Outbound connections own their destination's key; an inbound one is found by its address only if none does.
+    if (!inbound || !this.byKey.has(connection.key)) this.byKey.set(connection.key, connection);
+  }
+
+  remove(connection: C): void {
+    this.byId.delete(connection.id);
+    if (this.byKey.get(connection.key) === connection) this.byKey.delete(connection.key);
+  }
+}

@@ -19,7 +19,7 @@ import { parseMessage } from '../message/parse-message.js';
 import type { SipMessage } from '../message/sip-message.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
-  addressKey, checkDestination, connectionIdFactory, NodeTransport, listenServer, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
+  addressKey, connectionIdFactory, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
   type TransportOptions,
 } from './transport-base.js';
 
@@ -44,8 +44,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly nextId: () => string;
-  private readonly byId = new Map<string, Connection>();
-  private readonly byKey = new Map<string, Connection>();
+  private readonly connections: ConnectionTable<Connection>;
   /** Raw sockets accepted by the HTTP server (upgrades in progress included), for `close()`. */
   private readonly accepted = new Set<Socket>();
   private closed: Promise<void> | undefined;
@@ -54,6 +53,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     super(options.protocol, normalizeHost(options.host));
     this.protocol = options.protocol;
     this.options = resolvedOptions(options);
+    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections);
     this.limits = { ...DEFAULT_FRAMER_LIMITS, ...options.limits };
     this.nextId = connectionIdFactory(options.protocol);
     if (options.protocol === 'wss') {
@@ -101,14 +101,14 @@ export class WsTransport extends NodeTransport implements SipTransport {
   }
 
   get connectionCount(): number {
-    return this.byId.size;
+    return this.connections.size;
   }
 
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
     const path = (request.url ?? '/').split('?')[0];
     let refusal: string | undefined;
-    if (this.closing || this.byId.size >= this.options.maxConnections) refusal = '503 Service Unavailable';
+    if (this.closing || this.connections.full) refusal = '503 Service Unavailable';
     else if (path !== this.options.path) refusal = '404 Not Found';
     // RFC 7118 §4.1: the client must offer 'sip'; a handshake without it is not a SIP connection.
     else if (!offersSip(request.headers['sec-websocket-protocol'])) refusal = '400 Bad Request';
@@ -132,22 +132,13 @@ export class WsTransport extends NodeTransport implements SipTransport {
   async send(message: SipMessage, destination: TransportAddress, connectionId?: string): Promise<void> {
     this.assertOpen();
     const bytes = message.serialize();
-    let connection = connectionId === undefined ? undefined : this.byId.get(connectionId);
-    if (connection === undefined || connection.closed) {
-      checkDestination(destination);
-      connection = this.connectionTo(destination);
-    }
+    const connection = this.connections.route(connectionId, destination, (to, key) => this.open(to, key));
     await connection.ready;
     await this.write(connection, bytes);
   }
 
-  private connectionTo(destination: TransportAddress): Connection {
-    const key = addressKey(destination.host, destination.port);
-    const existing = this.byKey.get(key);
-    if (existing !== undefined && !existing.closed) return existing;
-    if (this.byId.size >= this.options.maxConnections) {
-      throw new SipError('transport', `${this.protocol}: ${this.options.maxConnections} connections already open`);
-    }
+  /** A new outbound connection to `destination` (ConnectionTable.route decides when one is needed). */
+  private open(destination: TransportAddress, key: string): Connection {
     const host = normalizeHost(destination.host);
     const url = `${this.protocol}://${isIP(host) === 6 ? `[${host}]` : host}:${destination.port}${this.options.path}`;
     const tls = this.options.tls;
@@ -192,8 +183,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
 
   private track(ws: WebSocket, remote: TransportAddress, key: string, inbound: boolean, ready: Promise<void>): Connection {
     const connection: Connection = { id: this.nextId(), ws, remote, key, ready, idle: undefined, announced: false, closed: false };
-    this.byId.set(connection.id, connection);
-    if (!inbound || !this.byKey.has(key)) this.byKey.set(key, connection);
+    this.connections.add(connection, inbound);
     connection.idle = setTimeout(() => ws.terminate(), this.options.idleTimeout);
     connection.idle.unref();
     ws.on('message', (data: RawData) => this.onMessage(connection, toBytes(data)));
@@ -212,8 +202,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     if (connection.closed) return;
     connection.closed = true;
     clearTimeout(connection.idle);
-    this.byId.delete(connection.id);
-    if (this.byKey.get(connection.key) === connection) this.byKey.delete(connection.key);
+    this.connections.remove(connection);
     if (connection.announced) this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'closed' });
   }
 
@@ -266,7 +255,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     if (this.closed !== undefined) return this.closed;
     this.closing = true;
     const waits: Promise<void>[] = [];
-    for (const connection of this.byId.values()) {
+    for (const connection of this.connections.values()) {
       const { ws } = connection;
       waits.push(new Promise((resolve) => {
         if (ws.readyState === WebSocket.CLOSED) resolve();
