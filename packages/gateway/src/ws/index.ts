@@ -1,5 +1,5 @@
 export { createHttpServer, WEBSOCKET_PATH, type GatewayHttpServer, type HttpServerOptions } from './http-server.js';
-export { TokenRefusal, type TokenVerifier, type OperatorDirectory, type Operator, type SessionInfoProvider } from './ports.js';
+export { TokenRefusal, type TokenVerifier, type OperatorDirectory, type SessionOperator, type SessionInfoProvider } from './ports.js';
 export { ProtocolError, isProtocolError, refusalReason, TOKEN_REFUSALS } from './errors.js';
 export { SessionRegistry, type SessionHandle } from './registry.js';
 export type { RequestHandler, CallRequest, CallResult } from './session.js';

@@ -18,7 +18,7 @@ export interface OperatorDirectory {
   get(id: string): Promise<{ id: string; displayName: string; extension: string; enabled: boolean } | undefined>;
 }
 
-export type Operator = NonNullable<Awaited<ReturnType<OperatorDirectory['get']>>>;
+export type SessionOperator = NonNullable<Awaited<ReturnType<OperatorDirectory['get']>>>;
 
 /** The error a `TokenVerifier` throws to refuse a token. */
 export class TokenRefusal extends Error {
@@ -38,7 +38,7 @@ export class TokenRefusal extends Error {
  */
 export interface SessionInfoProvider {
   /** Called on login and on every refresh, so time-limited TURN credentials follow the token. */
-  iceServers?(operator: Operator): IceServer[] | Promise<IceServer[]>;
-  lineState?(operator: Operator): LineState | Promise<LineState>;
-  calls?(operator: Operator, sessionId: string): CallSummary[] | Promise<CallSummary[]>;
+  iceServers?(operator: SessionOperator): IceServer[] | Promise<IceServer[]>;
+  lineState?(operator: SessionOperator): LineState | Promise<LineState>;
+  calls?(operator: SessionOperator, sessionId: string): CallSummary[] | Promise<CallSummary[]>;
 }

@@ -4,12 +4,12 @@
  * one session too many).
  */
 import type { CloseReason, ServerEvent } from '@switchboard/protocol';
-import type { Operator } from './ports.js';
+import type { SessionOperator } from './ports.js';
 
 /** What the rest of the gateway may do with a session: look at it, send it events, end it. */
 export interface SessionHandle {
   readonly id: string;
-  readonly operator: Operator;
+  readonly operator: SessionOperator;
   /** The tab's `hello.instance`, when it sent one. */
   readonly instance: string | undefined;
   /** Epoch ms when the current token runs out; moves forward on `auth.refresh`. */

@@ -32,7 +32,7 @@ import {
 import type { Clock, TimerHandle } from '@switchboard/sip';
 import { TOKEN_REFUSALS, isProtocolError, refusalReason } from './errors.js';
 import type { SessionLimits } from './limits.js';
-import type { Operator, OperatorDirectory, SessionInfoProvider, TokenVerifier } from './ports.js';
+import type { SessionOperator, OperatorDirectory, SessionInfoProvider, TokenVerifier } from './ports.js';
 import type { SessionHandle, SessionRegistry } from './registry.js';
 import { transition, type SessionState } from './session-state.js';
 import { TokenBucket } from './token-bucket.js';
@@ -74,7 +74,7 @@ export class Session implements SessionHandle {
   readonly id = `s-${randomUUID()}`;
   readonly connectedAt: number;
   private state: SessionState = 'awaiting-hello';
-  private currentOperator: Operator | undefined;
+  private currentOperator: SessionOperator | undefined;
   private currentInstance: string | undefined;
   private expiresAt = 0;
   private closeReason: CloseReason | undefined;
@@ -107,7 +107,7 @@ export class Session implements SessionHandle {
 
   // SessionHandle ----------------------------------------------------------------------------------------
 
-  get operator(): Operator {
+  get operator(): SessionOperator {
     if (!this.currentOperator) throw new Error('the session is not authenticated');
     return this.currentOperator;
   }
@@ -345,7 +345,7 @@ export class Session implements SessionHandle {
     }
   }
 
-  private async iceServers(operator: Operator): Promise<IceServer[]> {
+  private async iceServers(operator: SessionOperator): Promise<IceServer[]> {
     try {
       return (await this.ctx.info.iceServers?.(operator)) ?? [];
     } catch (error) {
@@ -355,7 +355,7 @@ export class Session implements SessionHandle {
     }
   }
 
-  private async lineState(operator: Operator): Promise<LineState> {
+  private async lineState(operator: SessionOperator): Promise<LineState> {
     try {
       return (await this.ctx.info.lineState?.(operator)) ?? { state: 'unregistered' };
     } catch (error) {
@@ -364,7 +364,7 @@ export class Session implements SessionHandle {
     }
   }
 
-  private async calls(operator: Operator): Promise<CallSummary[]> {
+  private async calls(operator: SessionOperator): Promise<CallSummary[]> {
     try {
       return (await this.ctx.info.calls?.(operator, this.id)) ?? [];
     } catch (error) {

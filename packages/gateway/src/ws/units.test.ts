@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveLimits } from './limits.js';
-import type { Operator } from './ports.js';
+import type { SessionOperator } from './ports.js';
 import { SessionRegistry, type SessionHandle } from './registry.js';
 import { SessionStateError, transition } from './session-state.js';
 import { TokenBucket } from './token-bucket.js';
@@ -50,7 +50,7 @@ describe('limits', () => {
 });
 
 function fakeSession(id: string, operatorId: string, instance?: string): SessionHandle {
-  const operator: Operator = { id: operatorId, displayName: operatorId, extension: '1', enabled: true };
+  const operator: SessionOperator = { id: operatorId, displayName: operatorId, extension: '1', enabled: true };
   return { id, operator, instance, tokenExpiresAt: 0, connectedAt: 0, open: true, send: () => true, close: () => {} };
 }
 

@@ -1,6 +1,6 @@
 /** In-memory stand-ins for the token verifier and the operator directory. */
 import type { CloseReason } from '@switchboard/protocol';
-import { TokenRefusal, type Operator, type OperatorDirectory, type TokenVerifier } from '../ports.js';
+import { TokenRefusal, type SessionOperator, type OperatorDirectory, type TokenVerifier } from '../ports.js';
 
 type Grant = { operatorId: string; expiresAt: number } | { refuse: CloseReason } | { fail: Error };
 
@@ -35,14 +35,14 @@ export class FakeVerifier implements TokenVerifier {
 }
 
 export class FakeDirectory implements OperatorDirectory {
-  private readonly operators = new Map<string, Operator>();
+  private readonly operators = new Map<string, SessionOperator>();
 
   add(id: string, displayName = `Operator ${id}`, extension = '201', enabled = true): this {
     this.operators.set(id, { id, displayName, extension, enabled });
     return this;
   }
 
-  async get(id: string): Promise<Operator | undefined> {
+  async get(id: string): Promise<SessionOperator | undefined> {
     const operator = this.operators.get(id);
     return operator ? { ...operator } : undefined;
   }
