@@ -1,0 +1,72 @@
+/** The configuration as the rest of the gateway sees it: defaults filled in, paths resolved, secrets read. */
+import type { JwksAlgorithm, LogLevel } from './schema.js';
+import type { Secret } from './secret.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+interface AuthCommon {
+  /** The `aud` every token must carry. */
+  readonly audience: string;
+  /** Tokens whose `exp` is further ahead than this are refused, whoever signed them. */
+  readonly maxTokenLifetimeSeconds: number;
+  readonly clockToleranceSeconds: number;
+}
+
+export interface Hs256AuthConfig extends AuthCommon {
+  readonly kind: 'hs256';
+  readonly secret: Secret;
+}
+
+export interface JwksAuthConfig extends AuthCommon {
+  readonly kind: 'jwks';
+  readonly url: string;
+  readonly algorithms: readonly JwksAlgorithm[];
+}
+
+export type AuthConfig = Hs256AuthConfig | JwksAuthConfig;
+
+export interface TurnConfig {
+  readonly urls: readonly string[];
+  /** The coturn `static-auth-secret`. */
+  readonly secret: Secret;
+  readonly ttlSeconds: number;
+}
+
+export interface IceConfig {
+  readonly stun: readonly string[];
+  readonly turn: TurnConfig | undefined;
+}
+
+export interface DemoOperator {
+  readonly id: string;
+  readonly name: string;
+  readonly extension: string;
+}
+
+/** Present only under `switchboard start --demo`: what the store seeds so the demo works without setup. */
+export interface DemoSettings {
+  readonly dataDir: string;
+  readonly operators: readonly DemoOperator[];
+}
+
+export interface GatewayConfig {
+  /** The config file it came from, if any. */
+  readonly source: string | undefined;
+  readonly http: ListenAddress;
+  readonly sip: ListenAddress;
+  readonly database: { readonly kind: 'sqlite'; readonly file: string };
+  readonly auth: AuthConfig;
+  readonly ice: IceConfig;
+  readonly routing: { readonly ringTimeoutSeconds: number; readonly callWaiting: boolean };
+  readonly logging: { readonly level: LogLevel };
+  readonly limits: { readonly maxSessionsPerOperator: number; readonly messagesPerSecond: number };
+  readonly demo: DemoSettings | undefined;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A partial config file laid over the file before validation (command-line flags), so errors name the same paths. */
+export type ConfigOverrides = { readonly [key: string]: unknown };
