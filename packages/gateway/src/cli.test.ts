@@ -40,7 +40,12 @@ function fakeIo(overrides: Partial<CliIo> = {}) {
     cwd: mkdtempSync(join(tmpdir(), 'sb-cli-')),
     start: async (config) => {
       started.push(config);
-      return { logger: undefined as never, close: async () => {} };
+      return {
+        logger: undefined as never,
+        http: { host: config.http.host, port: config.http.port },
+        sip: { udp: { host: config.sip.host, port: config.sip.port }, tcp: { host: config.sip.host, port: config.sip.port } },
+        close: async () => {},
+      };
     },
     ...overrides,
   };

@@ -1,12 +1,17 @@
 /**
- * The point where a configured gateway comes to life; `switchboard start` calls `start` once the configuration
- * has been checked. The HTTP/WebSocket server (fastify + ws, the browser protocol), the SIP transports (UDP and TCP
- * from @switchboard/sip) and the store attach here. Until they do, it only reports the effective configuration, so
- * that the command line, the config file and the login setup can be exercised end to end already.
+ * The point where a configured gateway comes to life; `switchboard start` calls `start` once the configuration has
+ * been checked. It opens the store (seeding the demo operators in demo mode), then the HTTP/WebSocket server for
+ * browser sessions (login with CRM tokens) and the SIP listeners. Call routing between them comes next.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { createTokenVerifier } from './auth/token-verifier.js';
+import { iceServersFor } from './auth/turn.js';
 import { redactConfig } from './config/redact.js';
 import type { GatewayConfig } from './config/types.js';
+import { startSipListener } from './sip-listener.js';
+import { seedDemoOperators } from './store/seed.js';
+import { openStore } from './store/store.js';
+import { createHttpServer } from './ws/http-server.js';
 
 export interface StartOptions {
   /** Where logs go; by default JSON lines on stdout at the configured level. */
@@ -15,6 +20,9 @@ export interface StartOptions {
 
 export interface RunningGateway {
   readonly logger: Logger;
+  /** Where browsers connect (`/ws`) and health is reported (`/healthz`). */
+  readonly http: { host: string; port: number };
+  readonly sip: { udp: { host: string; port: number }; tcp: { host: string; port: number } };
   /** Stops accepting sessions and calls, and releases ports and the database. */
   close(): Promise<void>;
 }
@@ -29,12 +37,41 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config);
   // Only the redacted form is ever logged: secrets would otherwise end up in journald and log shippers.
   logger.info({ config: redactConfig(config) }, 'gateway configured');
-  // HTTP and WebSocket listeners bind config.http, SIP transports bind config.sip, the store opens
-  // config.database (seeding config.demo.operators when present): each is started here and closed below.
-  return {
-    logger,
-    async close() {
-      logger.info('gateway stopped');
-    },
-  };
+  const store = await openStore({ kind: 'sqlite', file: config.database.file });
+  const opened: { close(): Promise<void> }[] = [store];
+  try {
+    if (config.demo !== undefined) await seedDemoOperators(store);
+    const http = createHttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      verifier: createTokenVerifier(config.auth),
+      directory: store.operators,
+      logger,
+      limits: { maxSessionsPerOperator: config.limits.maxSessionsPerOperator, messagesPerSecond: config.limits.messagesPerSecond },
+      sessionInfo: { iceServers: (operator) => iceServersFor(config.ice, operator.id) },
+    });
+    opened.unshift(http);
+    const httpAddress = await http.listen();
+    const sip = await startSipListener(config.sip, logger);
+    opened.unshift(sip);
+    logger.info({ http: httpAddress, sip: { udp: sip.udp, tcp: sip.tcp } }, 'gateway listening');
+    let closing: Promise<void> | undefined;
+    return {
+      logger,
+      http: httpAddress,
+      sip: { udp: { host: sip.udp.host, port: sip.udp.port }, tcp: { host: sip.tcp.host, port: sip.tcp.port } },
+      close() {
+        closing ??= closeInOrder(opened).then(() => logger.info('gateway stopped'));
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeInOrder(opened);
+    throw error;
+  }
+}
+
+/** Newest first: listeners stop before the store they write to. */
+async function closeInOrder(parts: readonly { close(): Promise<void> }[]): Promise<void> {
+  for (const part of parts) await part.close();
 }
