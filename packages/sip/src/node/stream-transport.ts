@@ -52,7 +52,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     super(options.protocol, normalizeHost(options.host));
     this.protocol = options.protocol;
     this.options = resolvedOptions(options);
-    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections);
+    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections, (event) => this.deliver('connection', event));
     this.limits = options.limits ?? {};
     this.nextId = connectionIdFactory(options.protocol);
     if (options.protocol === 'tls') {
@@ -133,7 +133,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     // A send that gives up on `ready` reports the failure; nobody else may be listening.
     ready.catch(() => undefined);
     const connection = this.track(socket, remote, key, false, ready);
-    ready.then(() => this.announce(connection), () => undefined);
+    ready.then(() => this.connections.announce(connection), () => undefined);
     return connection;
   }
 
@@ -160,7 +160,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     }
     const remote: TransportAddress = { protocol: this.protocol, host: normalizeHost(socket.remoteAddress), port: socket.remotePort };
     const connection = this.track(socket, remote, addressKey(remote.host, remote.port), true, Promise.resolve());
-    this.announce(connection);
+    this.connections.announce(connection);
   }
 
   private track(socket: Socket, remote: TransportAddress, key: string, inbound: boolean, ready: Promise<void>): Connection {
@@ -178,18 +178,8 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     return connection;
   }
 
-  private announce(connection: Connection): void {
-    if (connection.closed || connection.announced) return;
-    connection.announced = true;
-    this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'open' });
-  }
-
   private forget(connection: Connection): void {
-    if (connection.closed) return;
-    connection.closed = true;
-    connection.framer.close();
-    this.connections.remove(connection);
-    if (connection.announced) this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'closed' });
+    if (this.connections.retire(connection)) connection.framer.close();
   }
 
   private onData(connection: Connection, chunk: Buffer): void {

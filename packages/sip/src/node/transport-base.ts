@@ -160,11 +160,16 @@ export function listenServer(server: Server, protocol: TransportProtocol, host: 
  * The open connections of a stream transport (TCP, TLS, WS, WSS), by id and by remote address, so that a request to
  * an address already connected reuses that connection (RFC 3261 §18.1.1) and a response goes back on the request's.
  */
-export class ConnectionTable<C extends { readonly id: string; readonly key: string; closed: boolean }> {
+export class ConnectionTable<C extends TrackedConnection> {
   private readonly byId = new Map<string, C>();
   private readonly byKey = new Map<string, C>();
 
-  constructor(private readonly protocol: TransportProtocol, private readonly max: number) {}
+  /** `report` receives the transport's `connection` events: open once a connection is usable, closed after that. */
+  constructor(
+    private readonly protocol: TransportProtocol,
+    private readonly max: number,
+    private readonly report: (event: TransportEvents['connection']) => void,
+  ) {}
 
   get size(): number {
     return this.byId.size;
@@ -211,8 +216,29 @@ export class ConnectionTable<C extends { readonly id: string; readonly key: stri
     if (!inbound || !this.byKey.has(connection.key)) this.byKey.set(connection.key, connection);
   }
 
-  remove(connection: C): void {
+  /** Reports the connection open, once, unless it closed first. */
+  announce(connection: C): void {
+    if (connection.closed || connection.announced) return;
+    connection.announced = true;
+    this.report({ connectionId: connection.id, remote: connection.remote, state: 'open' });
+  }
+
+  /** Marks the connection closed, drops it and reports it closed if it was reported open. False if it already was. */
+  retire(connection: C): boolean {
+    if (connection.closed) return false;
+    connection.closed = true;
     this.byId.delete(connection.id);
     if (this.byKey.get(connection.key) === connection) this.byKey.delete(connection.key);
+    if (connection.announced) this.report({ connectionId: connection.id, remote: connection.remote, state: 'closed' });
+    return true;
   }
+}
+
+/** What the table needs of a transport's connection. */
+export interface TrackedConnection {
+  readonly id: string;
+  readonly key: string;
+  readonly remote: TransportAddress;
+  announced: boolean;
+  closed: boolean;
 }

@@ -53,7 +53,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     super(options.protocol, normalizeHost(options.host));
     this.protocol = options.protocol;
     this.options = resolvedOptions(options);
-    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections);
+    this.connections = new ConnectionTable(options.protocol, this.options.maxConnections, (event) => this.deliver('connection', event));
     this.limits = { ...DEFAULT_FRAMER_LIMITS, ...options.limits };
     this.nextId = connectionIdFactory(options.protocol);
     if (options.protocol === 'wss') {
@@ -125,7 +125,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
       }
       const remote: TransportAddress = { protocol: this.protocol, host: normalizeHost(address), port };
       const connection = this.track(ws, remote, addressKey(remote.host, remote.port), true, Promise.resolve());
-      this.announce(connection);
+      this.connections.announce(connection);
     });
   }
 
@@ -177,7 +177,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     });
     ready.catch(() => undefined);
     const connection = this.track(ws, remote, key, false, ready);
-    ready.then(() => this.announce(connection), () => undefined);
+    ready.then(() => this.connections.announce(connection), () => undefined);
     return connection;
   }
 
@@ -192,18 +192,8 @@ export class WsTransport extends NodeTransport implements SipTransport {
     return connection;
   }
 
-  private announce(connection: Connection): void {
-    if (connection.closed || connection.announced) return;
-    connection.announced = true;
-    this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'open' });
-  }
-
   private forget(connection: Connection): void {
-    if (connection.closed) return;
-    connection.closed = true;
-    clearTimeout(connection.idle);
-    this.connections.remove(connection);
-    if (connection.announced) this.deliver('connection', { connectionId: connection.id, remote: connection.remote, state: 'closed' });
+    if (this.connections.retire(connection)) clearTimeout(connection.idle);
   }
 
   private onMessage(connection: Connection, data: Uint8Array): void {
