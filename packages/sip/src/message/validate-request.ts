@@ -61,9 +61,6 @@ export function validateRequest(request: SipRequest, options: ValidateOptions = 
 
   // §8.2.2.1: Request-URI scheme. §16.3 item 3: Max-Forwards at a proxy.
   if (!opts.schemes.includes(request.uri.scheme)) return { status: 416, reason: 'Unsupported URI Scheme' };
-  if (opts.role === 'proxy' && request.maxForwards === 0 && request.method !== 'OPTIONS') {
-    return { status: 483, reason: 'Too Many Hops' };
-  }
   if (opts.role === 'proxy' && request.maxForwards === 0) return { status: 483, reason: 'Too Many Hops' };
 
   // §8.2.2.3: Require (not for ACK and CANCEL, whose tags the INVITE already settled). Proxies look at Proxy-Require.
@@ -74,7 +71,8 @@ export function validateRequest(request: SipRequest, options: ValidateOptions = 
   }
 
   // §8.2.3: content processing.
-  if (request.body.length > 0 && request.method !== 'ACK' || request.has('Content-Type') && request.body.length > 0) {
+  // An ACK's body is only judged when it says what it is (it may carry a late answer the INVITE settled).
+  if (request.bodyLength > 0 && (request.method !== 'ACK' || request.has('Content-Type'))) {
     const type = request.contentType?.mediaType;
     if (type === undefined || !opts.acceptedContentTypes.includes(type)) {
       return { status: 415, reason: 'Unsupported Media Type', headers: [['Accept', opts.acceptedContentTypes.join(', ')]] };
