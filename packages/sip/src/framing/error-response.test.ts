@@ -52,6 +52,14 @@ describe('buildErrorResponse', () => {
     assert.equal(buildErrorResponse(noVia, failure(noVia)), null);
   });
 
+  test('salvages a Via with empty elements and parameters, so that RFC 4475 §3.1.2.1 still gets its 400', () => {
+    const raw = readFileSync(`${CORPUS}TC_BADINV01_I.dat`);
+    const text = latin1(buildErrorResponse(new Uint8Array(raw), failure(new Uint8Array(raw)))!);
+    assert.match(text, /^SIP\/2.0 400 /);
+    assert.match(text, /^Via: SIP\/2.0\/UDP 192.0.2.15\r\n/m);
+    assert.equal(parseMessage(text).get('Call-ID'), 'badinv01.0ha0isndaksdjasdf3234nas');
+  });
+
   test('unfolds folded lines and skips header values holding control characters', () => {
     const raw = encoder.encode(BAD.replace('Call-ID: ', 'X: ').replace('i: c1@example.com', 'i: c1\0@example.com')
       .replace('To: <sip:b@example.com>', 'To:\r\n  <sip:b@example.com>'));

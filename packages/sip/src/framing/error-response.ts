@@ -56,9 +56,14 @@ export function buildErrorResponse(raw: Uint8Array, error: SipError, options: Er
     if (colon <= 0) continue;
     const key = headerKey(line.slice(0, colon).trim());
     if (!ECHOED.has(key)) continue;
-    const value = line.slice(colon + 1).trim();
+    let value = line.slice(colon + 1).trim();
     // A control character copied into our response would make it as unparseable as the request.
-    if (value.length === 0 || hasControl(value) || hasControl(line.slice(0, colon)) || !parses(key, value)) continue;
+    if (value.length === 0 || hasControl(value) || hasControl(line.slice(0, colon))) continue;
+    if (!parses(key, value)) {
+      if (key !== 'via') continue;
+      value = salvageVia(value);
+      if (value.length === 0 || !parses(key, value)) continue;
+    }
     if (key === 'via') vias.push(value);
     else if (!single.has(key)) single.set(key, value);
   }
@@ -82,6 +87,15 @@ export function buildErrorResponse(raw: Uint8Array, error: SipError, options: Er
   if (cseq !== undefined) out += `CSeq: ${cseq}\r\n`;
   out += 'Content-Length: 0\r\n\r\n';
   return fromLatin1(out);
+}
+
+/** A Via with empty list elements and empty parameters left out (RFC 4475 §3.1.2.1: `;;,;,,`), or ''. */
+function salvageVia(value: string): string {
+  return value
+    .split(',')
+    .map((element) => element.split(';').map((part) => part.trim()).filter((part) => part.length > 0).join(';'))
+    .filter((element) => element.length > 0 && parses('via', element))
+    .join(', ');
 }
 
 function parses(key: string, value: string): boolean {

@@ -107,7 +107,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
    * final response, a provisional after the final) and `transaction-terminated` once the transaction is gone.
    */
   respond(response: SipResponse): void {
-    if (response.cseq?.method !== 'INVITE') throw new SipError('invalid-argument', 'the response does not answer an INVITE (CSeq method)');
+    if (response.cseq?.method !== this.request.cseq?.method) throw new SipError('invalid-argument', 'the response does not answer an INVITE (CSeq method)');
     const status = response.status;
     switch (this.current) {
       case 'proceeding':

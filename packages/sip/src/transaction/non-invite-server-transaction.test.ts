@@ -59,6 +59,15 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     assert.throws(() => setup().tx.respond(makeRequest('INVITE').createResponse(200)), { code: 'invalid-argument' });
   });
 
+  test('a request whose CSeq method differs from its method is still answered (RFC 4475 §3.1.2.17)', () => {
+    const { tx, request, statuses } = setup(CLIENT_SOURCE, 'OPTIONS');
+    request.set('CSeq', { seq: 8, method: 'INVITE' });
+    // The 400 copies the request's CSeq (§8.2.6.2), so it names INVITE, and it must still go out.
+    tx.respond(request.createResponse(400, 'CSeq method does not match'));
+    assert.deepEqual(statuses(), ['400@0']);
+    assert.equal(tx.state, 'completed');
+  });
+
   test('a transport error while sending the final response terminates with the TU informed', async () => {
     const { sender, tx, request, log } = setup();
     sender.failure = new Error('ECONNRESET');

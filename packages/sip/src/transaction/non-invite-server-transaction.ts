@@ -88,7 +88,7 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
    * discard it; a TU that sends one has a bug worth seeing) and `transaction-terminated` once the transaction is gone.
    */
   respond(response: SipResponse): void {
-    if (response.cseq?.method !== this.request.method) {
+    if (response.cseq?.method !== this.request.cseq?.method) {
       throw new SipError('invalid-argument', `the response does not answer ${this.request.method} (CSeq method)`);
     }
     const status = response.status;

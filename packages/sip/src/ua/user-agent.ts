@@ -238,7 +238,14 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       for (const [name, value] of options.headers ?? []) response.append(name, value);
       if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
       if (options.body !== undefined) response.setBody(options.body, options.contentType);
-      transaction.respond(response);
+      try {
+        transaction.respond(response);
+      } catch (error) {
+        // A final answer that could not be sent would leave the transaction waiting forever: §17.2 gives a server
+        // transaction no timer before its final response.
+        if (status >= 200 && (transaction.state === 'trying' || transaction.state === 'proceeding')) transaction.terminate('the final response could not be sent');
+        throw error;
+      }
       if (request.method === 'INVITE' && status >= 200 && status < 300) this.retransmitUntilAck(request, response, source, connectionId);
       return response;
     };
