@@ -42,6 +42,7 @@ function fakeIo(overrides: Partial<CliIo> = {}) {
       started.push(config);
       return {
         logger: undefined as never,
+        location: undefined as never,
         http: { host: config.http.host, port: config.http.port },
         sip: { udp: { host: config.sip.host, port: config.sip.port }, tcp: { host: config.sip.host, port: config.sip.port } },
         close: async () => {},
@@ -145,6 +146,7 @@ describe('main', () => {
     const config = demo.started[0];
     assert.ok(config?.demo);
     assert.match(demo.err.join(''), /demo operators {6}101, 102, 103/);
+    assert.match(demo.err.join(''), /demo page {11}http:\/\/127\.0\.0\.1:\d+\/ /);
     const tokenRun = fakeIo({ cwd, env: {} });
     assert.equal(await main(['token', '--demo', '--operator', '102'], tokenRun.io), EXIT_OK);
     assert.ok(config.auth.kind === 'hs256');

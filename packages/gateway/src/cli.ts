@@ -217,6 +217,7 @@ export function describe(config: GatewayConfig): string {
   if (config.demo !== undefined) {
     const ids = config.demo.operators.map((o) => o.id);
     lines.push(`  demo operators      ${ids.join(', ')} (a token: switchboard token --demo --operator ${ids[0] ?? '101'})`);
+    lines.push(`  demo page           http://${address(config.http)}/ (sign in as ${ids[0] ?? '101'} in one tab, ${ids[1] ?? '102'} in another, and call)`);
   }
   return `${lines.join('\n')}\n`;
 }

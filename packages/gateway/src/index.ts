@@ -8,3 +8,6 @@ export {
   OPERATOR_ID_HINT, turnCredentials, iceServersFor, type TurnCredentials, type TurnCredentialOptions,
 } from './auth/index.js';
 export { start, createLogger, type StartOptions, type RunningGateway } from './server.js';
+export * from './calls/index.js';
+export * from './media/index.js';
+export * from './sip/index.js';

@@ -70,6 +70,39 @@ describe('gateway started in demo mode', () => {
     assert.ok(closed.code >= 4000 && closed.code < 5000, `closed with ${closed.code} ${closed.reason}`);
   });
 
+  test('/ serves the demo page under a strict CSP; /demo/token mints a token that logs in as that operator', async () => {
+    const page = await fetch(`http://127.0.0.1:${gateway.http.port}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /unsafe-eval/);
+    assert.match(await page.text(), /<script type="module" src="\/demo\/demo.js">/);
+    const script = await fetch(`http://127.0.0.1:${gateway.http.port}/demo/demo.js`);
+    assert.equal(script.status, 200);
+    assert.match(await script.text(), /from '\/client\/switchboard-client.js'/);
+
+    const minted = await fetch(`http://127.0.0.1:${gateway.http.port}/demo/token?operator=102`);
+    assert.equal(minted.status, 200);
+    assert.equal(minted.headers.get('cache-control'), 'no-store');
+    const { token } = (await minted.json()) as { token: string };
+    const client = await TestClient.connect(gateway.http.port);
+    const welcome = await client.hello(token);
+    assert.equal((welcome['result'] as { operator: { id: string } }).operator.id, '102');
+    client.ws.close();
+
+    const short = await fetch(`http://127.0.0.1:${gateway.http.port}/demo/token?operator=101&ttl=65`);
+    const { expiresAt } = (await short.json()) as { expiresAt: number };
+    assert.ok(Math.abs(expiresAt - (Date.now() + 65_000)) < 5_000, `expires at ${expiresAt}`);
+    for (const ttl of ['5', '99999', 'abc', '1.5']) {
+      const refused = await fetch(`http://127.0.0.1:${gateway.http.port}/demo/token?operator=101&ttl=${ttl}`);
+      assert.equal(refused.status, 400, ttl);
+    }
+    for (const operator of ['999', '../101', '']) {
+      const refused = await fetch(`http://127.0.0.1:${gateway.http.port}/demo/token?operator=${encodeURIComponent(operator)}`);
+      assert.equal(refused.status, 404, operator);
+    }
+  });
+
   for (const protocol of ['udp', 'tcp'] as const) {
     test(`SIP over ${protocol.toUpperCase()}: OPTIONS is answered 200, an INVITE for an unknown user 404`, async () => {
       const transport = await createTransport({ protocol, host: '127.0.0.1', port: 0 });

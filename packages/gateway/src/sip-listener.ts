@@ -1,10 +1,11 @@
 /**
- * The gateway's SIP side as it stands: UDP and TCP listeners on `config.sip` with a user agent that answers OPTIONS
- * (keep-alive probes from PBXs and monitoring) and refuses what it cannot route yet with 404, the answer RFC 3261
- * gives for a user it does not know. Malformed requests are answered by the transports and the user agent (400, 505,
- * 416, 420, ...). Registrar and call routing attach here.
+ * The gateway's SIP listeners: UDP and TCP on `config.sip` with one user agent. Requests go to the handler for their
+ * method (the registrar takes REGISTER, the call layer INVITE and what belongs to its dialogs); OPTIONS is answered
+ * here (keep-alive probes from PBXs and monitoring) unless a handler takes it, and any other method is refused with
+ * 404, the answer RFC 3261 gives for a user it does not know. Malformed requests are answered by the transports and
+ * the user agent (400, 505, 416, 420, ...).
  */
-import { UserAgent, type SipTransport, type TransportAddress } from '@switchboard/sip';
+import { UserAgent, type IncomingRequest, type SipTransport, type TransportAddress } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
 import type { Logger } from 'pino';
 
@@ -12,12 +13,20 @@ export interface SipListener {
   readonly udp: TransportAddress;
   readonly tcp: TransportAddress;
   readonly ua: UserAgent;
+  /** The handlers in use; set a method's entry to attach a component. */
+  readonly handlers: SipHandlers;
   close(): Promise<void>;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS';
 
-export async function startSipListener(listen: { host: string; port: number }, logger: Logger): Promise<SipListener> {
+/** Handles one request; it must answer it (or leave that to the user agent's unanswered-request guard). */
+export type SipRequestHandler = (incoming: IncomingRequest) => void;
+
+/** Handlers by method, upper case. They may be attached after start (components that need the user agent first). */
+export type SipHandlers = Partial<Record<string, SipRequestHandler>>;
+
+export async function startSipListener(listen: { host: string; port: number }, logger: Logger, handlers: SipHandlers = {}): Promise<SipListener> {
   const log = logger.child({ component: 'sip' });
   const transports: SipTransport[] = [];
   try {
@@ -30,9 +39,27 @@ export async function startSipListener(listen: { host: string; port: number }, l
   for (const transport of transports) {
     // Counted and logged at debug only: scanners send garbage all day, and the transport has already answered it.
     transport.on('invalid', ({ source, error }) => log.debug({ source, code: error.code, status: error.status }, 'invalid SIP input'));
+    // Besides socket failures, this is where an exception thrown while handling one inbound message ends up: the
+    // request it came with then goes unanswered, so it must not pass unnoticed.
+    transport.on('error', ({ error }) => log.error({ protocol: transport.protocol, err: error }, 'SIP transport error'));
   }
   const ua = new UserAgent({ transports, product: 'Switchboard' });
+  // Both are dropped without an answer: a response no client transaction claims (RFC 6026 §7.3), a request lacking
+  // the Via or CSeq any answer would need. The log is the only trace that they arrived, which is what tells a peer's
+  // misrouted responses apart from packets lost on the way.
+  ua.transactions.on('stray-response', ({ source, response }) => log.debug({ source, status: response.status }, 'stray SIP response dropped'));
+  ua.transactions.on('invalid', ({ source, request }) => log.debug({ source, method: request.method }, 'SIP request without Via or CSeq dropped'));
   ua.on('request', (incoming) => {
+    const handler = handlers[incoming.request.method];
+    if (handler !== undefined) {
+      try {
+        handler(incoming);
+      } catch (error) {
+        log.error({ err: error, method: incoming.request.method }, 'SIP request handler failed');
+        if (incoming.transaction.state === 'trying' || incoming.transaction.state === 'proceeding') incoming.respond(500);
+      }
+      return;
+    }
     if (incoming.request.method === 'OPTIONS') {
       incoming.respond(200, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
       return;
@@ -43,6 +70,7 @@ export async function startSipListener(listen: { host: string; port: number }, l
     udp: transports[0]!.local,
     tcp: transports[1]!.local,
     ua,
+    handlers,
     async close() {
       await ua.close();
       await Promise.all(transports.map((transport) => transport.close()));

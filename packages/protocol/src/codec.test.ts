@@ -83,7 +83,7 @@ describe('valid messages round-trip', () => {
     const filler = (n: number) => SDP_OFFER + 'a=x:'.padEnd(n - SDP_OFFER.length, 'y');
     assert.equal(parseClientMessage(JSON.stringify({ ...start, sdp: filler(MAX_SDP_BYTES) })).ok, true);
     const wide = SDP_OFFER + 's=' + 'é'.repeat((MAX_SDP_BYTES - SDP_OFFER.length) / 2);
-    refusedClient({ ...start, sdp: wide }, 'bad-request', '/sdp', 'too-long');
+    refusedClient({ ...start, sdp: wide }, 'too-large', '/sdp', 'too-long');
   });
 });
 
@@ -102,7 +102,7 @@ describe('invalid messages are refused with a code, a path and a problem', () =>
     ['an empty id', { type: 'ping', id: '' }, 'bad-request', '/id', 'too-short'],
     ['a numeric id', { type: 'ping', id: 1 }, 'bad-request', '/id', 'type'],
     ['an id with a space', { type: 'ping', id: 'a b' }, 'bad-request', '/id', 'pattern'],
-    ['an id too long', { type: 'ping', id: 'i'.repeat(65) }, 'bad-request', '/id', 'too-long'],
+    ['an id too long', { type: 'ping', id: 'i'.repeat(65) }, 'too-large', '/id', 'too-long'],
     ['an extra property', { type: 'ping', id: '1', debug: true }, 'bad-request', '/debug', 'unexpected'],
     ['a __proto__ property', '{"type":"ping","id":"1","__proto__":{"x":1}}', 'bad-request', '/__proto__', 'unexpected'],
     ['no target', { ...start, target: undefined }, 'bad-request', '/target', 'missing'],
@@ -117,7 +117,7 @@ describe('invalid messages are refused with a code, a path and a problem', () =>
     ['a target too long', { ...start, target: '1'.repeat(MAX_TARGET_LENGTH + 1) }, 'invalid-target', '/target', 'too-long'],
     ['a transfer target with a space', { ...REQUEST_EXAMPLES['call.transfer'], target: '2 04' }, 'invalid-target', '/target', 'pattern'],
     ['an SDP that is not one', { ...start, sdp: '{"type":"offer"}' }, 'bad-request', '/sdp', 'pattern'],
-    ['an SDP too long', { ...start, sdp: SDP_OFFER.padEnd(MAX_SDP_BYTES + 1, 'x') }, 'bad-request', '/sdp', 'too-long'],
+    ['an SDP too long', { ...start, sdp: SDP_OFFER.padEnd(MAX_SDP_BYTES + 1, 'x') }, 'too-large', '/sdp', 'too-long'],
     ['a context with a line break', { ...start, context: 'deal\n4711' }, 'bad-request', '/context', 'pattern'],
     ['a context with a bidi override', { ...start, context: 'deal\u202E1174' }, 'bad-request', '/context', 'pattern'],
     ['a reject reason outside the set', { ...REQUEST_EXAMPLES['call.reject'], reason: 'later' }, 'bad-request', '/reason', 'not-allowed'],

@@ -193,7 +193,8 @@ function firstError(schema: TSchema, value: unknown, id: string | undefined, pre
   const custom: unknown = error.schema[ERROR_CODE_KEYWORD];
   // A field's own code (invalid-target) covers what it contains; a missing or mistyped field is a malformed request.
   const aboutContent = problem === 'pattern' || problem === 'too-long' || problem === 'too-short';
-  const code: ErrorCode = typeof custom === 'string' && aboutContent ? (custom as ErrorCode) : 'bad-request';
+  // Otherwise an over-long field is `too-large`, as an oversized frame is: the client sent more than the protocol allows.
+  const code: ErrorCode = typeof custom === 'string' && aboutContent ? (custom as ErrorCode) : problem === 'too-long' ? 'too-large' : 'bad-request';
   return fail(code, prefix + error.path, problem, what, id);
 }
 
@@ -203,7 +204,7 @@ function checkAgainst<T>(schema: TSchema, value: Record<string, unknown>, id: st
   for (const [key, limit] of Object.entries(BYTE_LIMITED_PROPERTIES)) {
     const field = own(value, key);
     if (typeof field === 'string' && field.length * 3 > limit && utf8Length(field, limit) > limit) {
-      return fail('bad-request', `${prefix}/${key}`, 'too-long', `is longer than ${limit} bytes`, id);
+      return fail('too-large', `${prefix}/${key}`, 'too-long', `is longer than ${limit} bytes`, id);
     }
   }
   return { ok: true, message: value as T };

@@ -8,8 +8,6 @@ let session;
 /** Invitations nobody has answered yet, oldest first; waiters get the next one. */
 const incoming = [];
 const incomingWaiters = [];
-let audioContext;
-let analyser;
 const log = [];
 
 function note(text) {
@@ -46,7 +44,7 @@ function sdhOptions() {
   return { constraints: { audio: true, video: false } };
 }
 
-/** The remote audio goes to the <audio> element and to an analyser for tone detection. */
+/** The remote audio goes to the <audio> element (Chromium feeds WebAudio a remote track only while it plays). */
 function attachRemoteAudio(s) {
   const pc = s.sessionDescriptionHandler.peerConnection;
   const stream = new MediaStream();
@@ -54,13 +52,7 @@ function attachRemoteAudio(s) {
   const element = document.getElementById('remote');
   element.srcObject = stream;
   element.play().catch((err) => note(`audio element play failed: ${err}`));
-  audioContext ??= new AudioContext();
-  audioContext.resume().catch(() => {});
-  const source = audioContext.createMediaStreamSource(stream);
-  analyser = audioContext.createAnalyser();
-  analyser.fftSize = 4096;
-  source.connect(analyser);
-  note(`remote audio attached: ${stream.getAudioTracks().length} track(s), context ${audioContext.state} at ${audioContext.sampleRate} Hz`);
+  note(`remote audio attached: ${stream.getAudioTracks().length} track(s)`);
 }
 
 function trackSession(s) {
@@ -208,54 +200,9 @@ async function stats() {
   return out;
 }
 
-/** Power of `freq` in x relative to a pure tone of the same energy: ~1 for that tone alone, ~0 without it. */
-function goertzelRatio(x, freq, rate) {
-  const n = x.length;
-  const w = (2 * Math.PI * freq) / rate;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  let energy = 0;
-  for (let i = 0; i < n; i++) {
-    const s0 = x[i] + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    energy += x[i] * x[i];
-  }
-  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return { ratio: energy > 0 ? power / ((n / 2) * energy) : 0, rms: Math.sqrt(energy / n) };
-}
-
-/**
- * Watches the remote audio until `freq` dominates it for holdMs in a row; resolves with what was measured either way
- * (detected false at timeoutMs), so a failing test can report how close it came.
- */
-async function detectTone(freq, { timeoutMs = 8000, holdMs = 500, minRatio = 0.5, minRms = 0.01, others = [] } = {}) {
-  const started = Date.now();
-  let heldSince;
-  let best = { ratio: 0, rms: 0 };
-  let frames = 0;
-  const otherBest = Object.fromEntries(others.map((f) => [f, 0]));
-  while (Date.now() - started < timeoutMs) {
-    if (analyser) {
-      const data = new Float32Array(analyser.fftSize);
-      analyser.getFloatTimeDomainData(data);
-      const m = goertzelRatio(data, freq, audioContext.sampleRate);
-      for (const f of others) otherBest[f] = Math.max(otherBest[f], goertzelRatio(data, f, audioContext.sampleRate).ratio);
-      frames++;
-      if (m.ratio > best.ratio) best = m;
-      if (m.ratio >= minRatio && m.rms >= minRms) {
-        heldSince ??= Date.now();
-        if (Date.now() - heldSince >= holdMs) {
-          return { detected: true, afterMs: Date.now() - started, ratio: m.ratio, rms: m.rms, best, frames, otherBest, context: audioContext.state };
-        }
-      } else {
-        heldSince = undefined;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  return { detected: false, afterMs: Date.now() - started, best, frames, otherBest, context: audioContext?.state ?? 'none' };
+/** Tone detection is tone-probe.js's, injected before this page's scripts, on the newest remote track. */
+function detectTone(freq, options) {
+  return window.__probe.detectTone(freq, options);
 }
 
 window.phone = {

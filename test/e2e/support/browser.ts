@@ -11,6 +11,19 @@ import { HarnessError, suiteDir, uniqueComponent } from './processes.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const PAGES = fileURLToPath(new URL('../pages/', import.meta.url));
+const TONE_PROBE = join(PAGES, 'tone-probe.js');
+const probed = new WeakSet<BrowserContext>();
+
+/**
+ * Adds pages/tone-probe.js to every page of the context, before the page's own scripts: it listens to the newest
+ * remote audio track with a Goertzel detector (`window.__probe.detectTone`) and turns off voice processing, which
+ * learns a steady test tone as noise and turns it down by about 20 dB.
+ */
+export async function injectToneProbe(context: BrowserContext): Promise<void> {
+  if (probed.has(context)) return;
+  probed.add(context);
+  await context.addInitScript({ path: TONE_PROBE });
+}
 
 /** A tone WAV for Chromium's fake microphone (48 kHz, as WebRTC captures), written with the shared audio helpers. */
 export function writeToneWav(path: string, freqHz: number, { seconds = 10, sampleRate = 48_000, amplitude = 0.5 } = {}): string {
@@ -266,6 +279,7 @@ export async function launchBrowser(options: BrowserOptions): Promise<TestBrowse
     context,
     consoleLogPath,
     async openPhone(server, label = `${name}-page${pages.length + 1}`) {
+      await injectToneProbe(context);
       const page = await context.newPage();
       pages.push(page);
       page.on('console', (msg) => appendFileSync(consoleLogPath, `[${label}] ${msg.type()}: ${msg.text()}\n`));

@@ -1,77 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { bdecode, bencode, isBencodeDict, type BencodeDict } from '@switchboard/gateway';
 import { assertPrivateNetns } from './netns.js';
 import { freePort, isUdpPortBound, LOOPBACK } from './ports.js';
 import { HarnessError, startProcess, tailLines, uniqueComponent, type ManagedProcess } from './processes.js';
 
-// ---- bencode: the ng control protocol's encoding ------------------------------------------------------------
-
-export type Bencoded = string | number | Bencoded[] | { [key: string]: Bencoded };
-
-export function bencode(value: Bencoded): Buffer {
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`bencode has integers only, got ${value}`);
-    return Buffer.from(`i${value}e`);
-  }
-  if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    return Buffer.concat([Buffer.from(`${bytes.length}:`), bytes]);
-  }
-  if (Array.isArray(value)) return Buffer.concat([Buffer.from('l'), ...value.map(bencode), Buffer.from('e')]);
-  // Keys sorted by raw bytes, as the format requires (rtpengine does not care, but a canonical form is easier to log).
-  const keys = Object.keys(value).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return Buffer.concat([Buffer.from('d'), ...keys.flatMap((k) => [bencode(k), bencode(value[k]!)]), Buffer.from('e')]);
-}
-
-/** Decodes one bencoded value; byte strings come back as (utf8) strings, which is all ng replies hold. */
-export function bdecode(data: Buffer): Bencoded {
-  let pos = 0;
-  const fail = (why: string): never => {
-    throw new Error(`bad bencode at byte ${pos}: ${why}`);
-  };
-  const parse = (): Bencoded => {
-    const c = data[pos];
-    if (c === undefined) return fail('unexpected end');
-    if (c === 0x69 /* i */) {
-      const end = data.indexOf(0x65, pos);
-      if (end < 0) return fail('unterminated integer');
-      const text = data.toString('latin1', pos + 1, end);
-      if (!/^-?\d+$/.test(text)) return fail(`bad integer ${JSON.stringify(text)}`);
-      pos = end + 1;
-      return Number(text);
-    }
-    if (c === 0x6c /* l */) {
-      pos++;
-      const list: Bencoded[] = [];
-      while (data[pos] !== 0x65) list.push(parse());
-      pos++;
-      return list;
-    }
-    if (c === 0x64 /* d */) {
-      pos++;
-      const dict: { [key: string]: Bencoded } = {};
-      while (data[pos] !== 0x65) {
-        const key = parse();
-        if (typeof key !== 'string') return fail('dictionary key is not a string');
-        dict[key] = parse();
-      }
-      pos++;
-      return dict;
-    }
-    const colon = data.indexOf(0x3a, pos);
-    if (colon < 0) return fail('expected a string length');
-    const lengthText = data.toString('latin1', pos, colon);
-    if (!/^\d+$/.test(lengthText)) return fail(`bad string length ${JSON.stringify(lengthText)}`);
-    const start = colon + 1;
-    const end = start + Number(lengthText);
-    if (end > data.length) return fail('string runs past the end');
-    pos = end;
-    return data.toString('utf8', start, end);
-  };
-  const value = parse();
-  if (pos !== data.length) fail('trailing bytes');
-  return value;
-}
+// ---- ng commands --------------------------------------------------------------------------------------------
 
 /**
  * Sends one ng command ("<cookie> <bencoded dict>" over UDP) and resolves with the reply dictionary, or undefined
@@ -79,15 +13,15 @@ export function bdecode(data: Buffer): Bencoded {
  */
 export function ngCommand(
   ngPort: number,
-  command: { [key: string]: Bencoded },
+  command: BencodeDict,
   { host = LOOPBACK, timeoutMs = 500 }: { host?: string; timeoutMs?: number } = {},
-): Promise<{ [key: string]: Bencoded } | undefined> {
+): Promise<BencodeDict | undefined> {
   return new Promise((resolve) => {
     const cookie = randomBytes(6).toString('hex');
     const socket = createSocket('udp4');
     let finished = false;
     const timer = setTimeout(() => finish(undefined), timeoutMs);
-    function finish(reply: { [key: string]: Bencoded } | undefined): void {
+    function finish(reply: BencodeDict | undefined): void {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
@@ -100,7 +34,7 @@ export function ngCommand(
       if (space < 0 || msg.toString('latin1', 0, space) !== cookie) return;
       try {
         const value = bdecode(msg.subarray(space + 1));
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) finish(value);
+        if (isBencodeDict(value)) finish(value);
       } catch {
         // not an ng reply: keep waiting for one
       }
@@ -146,7 +80,7 @@ export interface Rtpengine {
   readonly process: ManagedProcess;
   ping(timeoutMs?: number): Promise<boolean>;
   /** Any ng command; rejects when rtpengine does not answer. */
-  command(command: { [key: string]: Bencoded }, timeoutMs?: number): Promise<{ [key: string]: Bencoded }>;
+  command(command: BencodeDict, timeoutMs?: number): Promise<BencodeDict>;
   stop(): Promise<void>;
 }
 

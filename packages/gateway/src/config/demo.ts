@@ -29,6 +29,8 @@ export interface DemoConfigOptions {
   readonly dataDir?: string | undefined;
   readonly overrides?: ConfigOverrides | undefined;
   readonly cwd?: string | undefined;
+  /** Environment for secrets the overrides name (SIP passwords of lines, ...); the demo's own secret comes from its file. */
+  readonly env?: Env | undefined;
 }
 
 export function demoConfig(options: DemoConfigOptions = {}): GatewayConfig {
@@ -38,7 +40,7 @@ export function demoConfig(options: DemoConfigOptions = {}): GatewayConfig {
     database: { kind: 'sqlite', file: join(dataDir, DEMO_DATABASE_FILE) },
     auth: { hs256: { secretEnv: DEMO_SECRET_ENV } },
   };
-  const env: Env = { [DEMO_SECRET_ENV]: secret };
+  const env: Env = { ...options.env, [DEMO_SECRET_ENV]: secret };
   const config = resolveConfig(raw, {
     env,
     overrides: options.overrides,

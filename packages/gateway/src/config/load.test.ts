@@ -120,7 +120,7 @@ describe('every field error names its path', () => {
     ['limits.maxSessionsPerOperator', 0, 'must be an integer from 1 to 100, got 0'],
     ['limits.messagesPerSecond', 5000, 'must be an integer from 1 to 1000, got 5000'],
     ['http', 5, 'must be an object, got 5'],
-    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits)'],
+    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits, pbx, lines, registrar, rtpengine)'],
     ['routing.ringtimeout', 30, 'is not a known setting (expected: ringTimeoutSeconds, callWaiting)'],
     ['ice.turn.urls', undefined, 'is required'],
   ];

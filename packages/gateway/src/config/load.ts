@@ -13,6 +13,8 @@ import {
   expectationOf,
   type ConfigFile,
 } from './schema.js';
+import { resolveSipSide } from './resolve-sip.js';
+import { PbxSchema } from './sip-schema.js';
 import { Secret } from './secret.js';
 import type { AuthConfig, ConfigOverrides, DemoSettings, Env, GatewayConfig, IceConfig } from './types.js';
 
@@ -90,6 +92,11 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
   if (!isPlainObject(raw)) throw ConfigError.at('', 'the config file must hold a JSON object');
   const merged = options.overrides === undefined ? structuredClone(raw) : deepMerge(raw, options.overrides);
   const withDefaults = Value.Default(ConfigFileSchema, merged);
+  // Value.Default stops at records: each PBX gets its own defaults here.
+  const pbx = isPlainObject(withDefaults) ? withDefaults['pbx'] : undefined;
+  if (isPlainObject(pbx)) {
+    for (const [name, entry] of Object.entries(pbx)) if (isPlainObject(entry)) pbx[name] = Value.Default(PbxSchema, entry);
+  }
 
   const schemaIssues = issuesFromSchema(withDefaults);
   if (schemaIssues.length > 0) throw new ConfigError(schemaIssues);
@@ -98,6 +105,7 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
   const issues: ConfigIssue[] = [];
   const auth = resolveAuth(file.auth, options.env, issues);
   const ice = resolveIce(file.ice, options.env, issues);
+  const sipSide = resolveSipSide(file, options.env, issues);
   if (issues.length > 0 || auth === undefined) throw new ConfigError(issues);
 
   const databaseFile =
@@ -119,6 +127,7 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
       messagesPerSecond: file.limits.messagesPerSecond,
     },
     demo: options.demo,
+    ...sipSide,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 import { MAX_ICE_URLS, MAX_URL_LENGTH } from '@switchboard/protocol';
+import { SipSideSchemas } from './sip-schema.js';
 
 export const EXPECT_KEYWORD = 'x-expect';
 
@@ -184,6 +185,7 @@ export const ConfigFileSchema = Type.Object(
     routing: Routing,
     logging: Logging,
     limits: Limits,
+    ...SipSideSchemas,
   },
   { additionalProperties: false, description: 'the Switchboard gateway configuration' },
 );

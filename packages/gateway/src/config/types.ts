@@ -52,6 +52,54 @@ export interface DemoSettings {
   readonly operators: readonly DemoOperator[];
 }
 
+/** A PBX as the SIP side uses it. */
+export interface PbxConfig {
+  readonly name: string;
+  readonly registrar: string;
+  readonly outboundProxy: string | undefined;
+  /** Domain of the operators' addresses of record, and of the numbers they dial; may carry a port. */
+  readonly domain: string;
+  /** Only challenges of this realm are answered, when set. */
+  readonly realm: string | undefined;
+  readonly media: 'rtpengine' | 'passthrough';
+  readonly dtmf: 'rfc4733' | 'info';
+  readonly codecs: readonly string[];
+  readonly registerExpiresSeconds: number;
+  readonly keepAliveSeconds: number;
+}
+
+/** An operator's account at a PBX, registered by the gateway. The password never leaves the server. */
+export interface PbxLineConfig {
+  readonly mode: 'pbx';
+  readonly operatorId: string;
+  readonly pbx: PbxConfig;
+  /** User part of the address of record `user@pbx.domain`. */
+  readonly user: string;
+  readonly authUser: string;
+  readonly password: Secret;
+}
+
+export interface LocalLineConfig {
+  readonly mode: 'local';
+  readonly operatorId: string;
+}
+
+export type LineConfig = PbxLineConfig | LocalLineConfig;
+
+/** The gateway's own registrar, for SIP phones. */
+export interface RegistrarConfig {
+  readonly realm: string;
+  readonly minExpiresSeconds: number;
+  readonly maxExpiresSeconds: number;
+  readonly accounts: readonly { readonly user: string; readonly password: Secret }[];
+}
+
+export interface RtpengineConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
 export interface GatewayConfig {
   /** The config file it came from, if any. */
   readonly source: string | undefined;
@@ -64,6 +112,11 @@ export interface GatewayConfig {
   readonly logging: { readonly level: LogLevel };
   readonly limits: { readonly maxSessionsPerOperator: number; readonly messagesPerSecond: number };
   readonly demo: DemoSettings | undefined;
+  readonly pbx: readonly PbxConfig[];
+  /** Operators with a configured line; the others are local extensions. */
+  readonly lines: readonly LineConfig[];
+  readonly registrar: RegistrarConfig;
+  readonly rtpengine: RtpengineConfig | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -8,6 +8,11 @@ import { StoreError } from './errors.js';
 
 const VISIBLE_ASCII = /^[\u0021-\u007E]+$/;
 const EXTENSION = /^[0-9]{1,15}$/;
+
+/** Whether a dialled string could be an operator's extension at all. */
+export function isExtension(value: string): boolean {
+  return EXTENSION.test(value);
+}
 // Control characters and bidirectional overrides would let a name or number disguise itself on an operator's screen.
 const UNDISPLAYABLE = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
 

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES, WEBSOCKET_SUBPROTOCOL, type CloseReason } from '@switchboard/protocol';
@@ -30,6 +30,7 @@ export interface HttpServerOptions {
   limits?: Partial<SessionLimits>;
   /** Call requests (`call.*`); without it they are answered `not-supported`. */
   onRequest?: RequestHandler;
+  onSessionOpened?: (session: SessionHandle) => void;
   onSessionClosed?: (session: SessionHandle, reason: CloseReason | undefined) => void;
   /** ICE servers, line state and calls for `welcome`; defaults: none, `unregistered`, none. */
   sessionInfo?: SessionInfoProvider;
@@ -73,7 +74,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
   let closing: Promise<void> | undefined;
 
   // Request logging off: fastify would log every URL, query included. Errors are still logged.
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }), disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'http' }),
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
 
   app.get('/healthz', async (_request, reply) => {
     // Counts only: no operator ids, versions or configuration, since /healthz is usually reachable unauthenticated.
@@ -109,6 +113,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
         logger,
         info: options.sessionInfo ?? {},
         onRequest: options.onRequest,
+        onSessionOpened: options.onSessionOpened,
         onSessionClosed: options.onSessionClosed,
       },
       remote,
@@ -124,8 +129,12 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     }
   }
 
+  // Made out here: a listener created inside the upgrade handler would share its closure context, and through it
+  // keep every session's upgrade request alive for as long as the socket lives.
+  const onUpgradeSocketError = (error: Error): void => void logger.debug({ err: error }, 'upgrade socket error');
+
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    socket.on('error', onUpgradeSocketError);
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://gateway.invalid');

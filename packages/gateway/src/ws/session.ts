@@ -43,10 +43,12 @@ export type CallRequest = Exclude<ClientMessage, { type: 'hello' | 'auth.refresh
 /**
  * The routing layer's entry point. Returns the reply's `result` (`{}` for requests that only succeed or fail);
  * throws a `ProtocolError` to answer with a protocol error. The result is sent as given, so it must match the
- * request's result schema.
+ * request's result schema. Events for the requesting session go through `afterReply`: they are sent once the reply
+ * is out, so that a client always learns a call's id before anything about that call.
  */
 export type CallResult = ResultOf<CallRequest['type']>;
-export type RequestHandler = (session: SessionHandle, request: CallRequest) => Promise<CallResult> | CallResult;
+export type AfterReply = (send: () => void) => void;
+export type RequestHandler = (session: SessionHandle, request: CallRequest, afterReply: AfterReply) => Promise<CallResult> | CallResult;
 
 export interface SessionContext {
   verifier: TokenVerifier;
@@ -57,6 +59,8 @@ export interface SessionContext {
   logger: Logger;
   info: SessionInfoProvider;
   onRequest: RequestHandler | undefined;
+  /** Told once a session is welcomed, so routing can ring it for calls already ringing its operator. */
+  onSessionOpened: ((session: SessionHandle) => void) | undefined;
   /** Told once per authenticated session when it ends, so routing can release what the session held. */
   onSessionClosed: ((session: SessionHandle, reason: CloseReason | undefined) => void) | undefined;
 }
@@ -288,6 +292,11 @@ export class Session implements SessionHandle {
     this.write(replyOk(hello.id, welcome));
     this.scheduleExpiry();
     this.log.info({ instance: hello.instance, client: hello.client, tokenExpiresAt: expiresAt }, 'session open');
+    try {
+      this.ctx.onSessionOpened?.(this);
+    } catch (error) {
+      this.log.error({ err: error }, 'onSessionOpened hook failed');
+    }
   }
 
   private async refresh(request: RequestOf<'auth.refresh'>): Promise<void> {
@@ -381,11 +390,19 @@ export class Session implements SessionHandle {
       this.write(replyError(request.id, 'not-supported', `${request.type} is not offered by this gateway`));
       return;
     }
+    const deferred: (() => void)[] = [];
     try {
-      const result = await handler(this, request);
+      const result = await handler(this, request, (send) => deferred.push(send));
       if (this.state === 'authenticated') this.write(replyOk(request.id, result));
     } catch (error) {
       this.fault(request.id, error);
+    }
+    for (const send of deferred) {
+      try {
+        send();
+      } catch (error) {
+        this.log.error({ err: error }, 'sending an event after a reply failed');
+      }
     }
   }
 

@@ -1,0 +1,82 @@
+/**
+ * Frames from the gateway, checked before anything reads them. The same verdicts as the protocol package's
+ * `parseServerMessage`, from checkers generated out of the same schemas (see scripts/generate-checks.ts).
+ */
+import type { ServerMessage } from '@switchboard/protocol';
+import {
+  BYTE_LIMITS,
+  EVENT_CHECKS,
+  MAX_FRAME_BYTES,
+  RESULT_CHECKS,
+  checkReplyError,
+  checkReplyOk,
+} from './generated/server-checks.js';
+
+export type FrameResult = { ok: true; message: ServerMessage } | { ok: false; problem: string };
+
+/** UTF-8 length, counted only as far as needed. Lone surrogates count 3, as the encoder would replace them. */
+export function utf8Length(text: string, stopAbove = Infinity): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= stopAbove; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function tooLong(text: string, limit: number): boolean {
+  // Every UTF-16 unit is one to three bytes, so most texts are judged without counting.
+  return text.length > limit || (text.length * 3 > limit && utf8Length(text, limit) > limit);
+}
+
+function withinByteLimits(value: Record<string, unknown>): boolean {
+  for (const key in BYTE_LIMITS) {
+    const field = Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+    if (typeof field === 'string' && tooLong(field, BYTE_LIMITS[key]!)) return false;
+  }
+  return true;
+}
+
+const fail = (problem: string): FrameResult => ({ ok: false, problem });
+
+/**
+ * `requestTypeOf` names the request still awaiting a reply under an id, so that a reply's result is checked
+ * against what was asked; a reply to no pending request is checked as an envelope only.
+ */
+export function parseServerFrame(
+  text: unknown,
+  requestTypeOf: (id: string) => keyof typeof RESULT_CHECKS | undefined,
+  maxFrameBytes = MAX_FRAME_BYTES,
+): FrameResult {
+  if (typeof text !== 'string') return fail('a frame must be text');
+  if (tooLong(text, maxFrameBytes)) return fail(`a frame larger than ${maxFrameBytes} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail('a frame that is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('a frame that is not an object');
+  const frame = value as Record<string, unknown>;
+  const type = frame.type;
+  let valid: boolean;
+  if (type !== undefined) {
+    const check = typeof type === 'string' && Object.prototype.hasOwnProperty.call(EVENT_CHECKS, type)
+      ? EVENT_CHECKS[type as keyof typeof EVENT_CHECKS]
+      : undefined;
+    if (!check) return fail(`an unknown event ${JSON.stringify(String(type).slice(0, 64))}`);
+    valid = check(frame);
+  } else if (frame.ok === true) {
+    const pending = typeof frame.id === 'string' ? requestTypeOf(frame.id) : undefined;
+    valid = checkReplyOk(frame) && (pending === undefined || RESULT_CHECKS[pending](frame.result));
+  } else {
+    valid = checkReplyError(frame);
+  }
+  if (!valid) return fail(type === undefined ? 'a malformed reply' : `a malformed ${String(type)} event`);
+  return withinByteLimits(frame) ? { ok: true, message: frame as unknown as ServerMessage } : fail('an SDP over the byte limit');
+}

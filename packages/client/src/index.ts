@@ -1,0 +1,10 @@
+export { createPhone, Phone } from './phone.js';
+export type { PhoneOptions, PhoneEvents, Operator, MediaErrorEvent, CallOptions } from './phone.js';
+export type { Call, CallEvents, CallState, CallDirection, CallEnded, EndCause } from './call.js';
+export type { ConnectionState } from './connection.js';
+export type { BackoffOptions } from './backoff.js';
+export type { PlatformOverrides, Timers } from './platform.js';
+export type { Listener } from './emitter.js';
+export { ClientError, ConnectionError, MicrophoneError } from './errors.js';
+export type { ClientErrorCode, ClientErrorOptions, MicrophoneErrorKind } from './errors.js';
+export { CLIENT_VERSION } from './version.js';

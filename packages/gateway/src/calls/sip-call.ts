@@ -1,0 +1,509 @@
+/**
+ * One call between a browser and the SIP side, with the gateway as a back-to-back user agent: the browser leg is
+ * the protocol's call (offer, answer, events), the SIP leg a dialog of the gateway's own, and media either passes
+ * through (a WebRTC-capable PBX) or is bridged by rtpengine. Each leg only ever sees the other through this class.
+ *
+ *   outbound (browser → SIP):  dialing ─INVITE sent─► ringing ─183+SDP─► early ─2xx─► active
+ *   inbound  (SIP → browser):  ringing (tabs rung, 180 sent) ──────── answer in a tab ─► active
+ *                              any state ──hangup, BYE, CANCEL, failure, timeout──► ended
+ */
+import { randomUUID } from 'node:crypto';
+import { causeFromSipStatus, type CallEndCause, type CallSummary, type ServerEvent } from '@switchboard/protocol';
+import {
+  Dialog,
+  DigestClient,
+  formatNameAddr,
+  nextHop,
+  parseUri,
+  type IncomingRequest,
+  type InviteClientTransaction,
+  type SipRequest,
+  type SipResponse,
+  type TransportAddress,
+  type Uri,
+  type UserAgent,
+} from '@switchboard/sip';
+import type { Clock, TimerHandle } from '@switchboard/sip';
+import type { Logger } from 'pino';
+import type { CallRepository } from '../store/calls.js';
+import { ProtocolError } from '../ws/errors.js';
+import type { SessionHandle, SessionOperator } from '../ws/index.js';
+import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
+import type { SipRoute } from './sip-routes.js';
+
+/** The media bridge of one call (rtpengine or passthrough); see media/. */
+export interface CallMedia {
+  offerFromBrowser(sdp: string): Promise<string>;
+  answerFromSip(sdp: string): Promise<string>;
+  offerFromSip(sdp: string): Promise<string>;
+  answerFromBrowser(sdp: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export type SipCallState = 'dialing' | 'ringing' | 'early' | 'active' | 'ended';
+
+const ALLOWED: Readonly<Record<SipCallState, readonly SipCallState[]>> = {
+  dialing: ['ringing', 'early', 'active', 'ended'],
+  ringing: ['early', 'active', 'ended'],
+  early: ['active', 'ended'],
+  active: ['ended'],
+  ended: [],
+};
+
+export interface SipCallContext {
+  ua: UserAgent;
+  clock: Clock;
+  logger: Logger;
+  calls: Pick<CallRepository, 'start' | 'setState' | 'end'>;
+  /** Credentials for a PBX line's INVITEs; never logged. */
+  digestFor(route: Extract<SipRoute, { kind: 'pbx' }>): DigestClient;
+  ringTimeoutMs: number;
+  /** Told once the call has ended, so the layer can forget it. */
+  ended(call: SipCall): void;
+}
+
+type Deliver = (session: SessionHandle, event: ServerEvent) => void;
+const send: Deliver = (session, event) => void session.send(event);
+
+/** The number the browser shows for a SIP or tel URI: the user part, or the telephone number. */
+function userOf(uri: Uri | undefined): string {
+  if (uri === undefined) return 'anonymous';
+  if (uri.type === 'tel') return uri.number;
+  if (uri.type === 'sip' && uri.user !== undefined && uri.user !== '') return uri.user.slice(0, 64);
+  return 'anonymous';
+}
+
+export class SipCall {
+  private current: SipCallState;
+  /** Outbound: the placing session. Inbound: the answering one, once answered. */
+  carrier: SessionHandle | undefined;
+  /** Inbound: tabs rung with `call.incoming`. */
+  readonly rung = new Set<SessionHandle>();
+  answeredAt: number | undefined;
+  endCause: CallEndCause | undefined;
+  private invite: SipRequest | undefined;
+  private transaction: InviteClientTransaction | undefined;
+  private destination: TransportAddress | undefined;
+  private incoming: IncomingRequest | undefined;
+  private dialog: Dialog | undefined;
+  private ringTimer: TimerHandle | undefined;
+  private cancelRequested = false;
+  private authenticated = false;
+  private ringingSent = false;
+  private persisted: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly ctx: SipCallContext,
+    readonly id: string,
+    readonly direction: 'outbound' | 'inbound',
+    readonly operator: SessionOperator,
+    readonly remote: { number: string; name?: string },
+    private readonly media: CallMedia,
+    readonly startedAt: number,
+  ) {
+    this.current = direction === 'outbound' ? 'dialing' : 'ringing';
+    this.log = ctx.logger.child({ callId: id, direction });
+  }
+
+  static outbound(ctx: SipCallContext, id: string, session: SessionHandle, target: string, media: CallMedia): SipCall {
+    const call = new SipCall(ctx, id, 'outbound', session.operator, { number: target }, media, ctx.clock.now());
+    call.carrier = session;
+    return call;
+  }
+
+  static inbound(ctx: SipCallContext, id: string, operator: SessionOperator, incoming: IncomingRequest, media: CallMedia): SipCall {
+    const from = incoming.request.from;
+    const remote = { number: userOf(from?.uri), ...(from?.displayName ? { name: from.displayName.slice(0, 128) } : {}) };
+    const call = new SipCall(ctx, id, 'inbound', operator, remote, media, ctx.clock.now());
+    call.incoming = incoming;
+    return call;
+  }
+
+  get state(): SipCallState {
+    return this.current;
+  }
+
+  get sipCallId(): string | undefined {
+    return this.invite?.callId ?? this.incoming?.request.callId;
+  }
+
+  private moveTo(next: SipCallState): void {
+    if (!ALLOWED[this.current].includes(next)) throw new Error(`a SIP call cannot go from ${this.current} to ${next}`);
+    this.current = next;
+  }
+
+  summaryFor(sessionId: string): CallSummary {
+    return {
+      callId: this.id,
+      direction: this.direction,
+      state: this.current === 'active' ? 'active' : this.current === 'early' ? 'early' : 'ringing',
+      remote: this.remote,
+      here: this.carrier?.id === sessionId,
+      startedAt: this.startedAt,
+      ...(this.answeredAt === undefined ? {} : { answeredAt: this.answeredAt }),
+    };
+  }
+
+  // Outbound ------------------------------------------------------------------------------------------------
+
+  /** Sends the INVITE for the browser's offer. Failures end the call; nothing is thrown. */
+  async dial(route: SipRoute, target: string, browserSdp: string): Promise<void> {
+    try {
+      const sdp = await this.media.offerFromBrowser(browserSdp);
+      if (this.current === 'ended') return;
+      const { requestUri, from, destination, connectionId } = this.addressing(route, target);
+      const protocol = destination.protocol;
+      const invite = this.ctx.ua.createRequest('INVITE', requestUri, { from, callId: `${randomUUID()}`, contact: this.ctx.ua.contact(userOf(from), protocol) });
+      if (this.operator.displayName !== '') {
+        const fromHeader = invite.from!;
+        invite.set('From', { ...fromHeader, displayName: this.operator.displayName });
+      }
+      invite.setBody(sdp, 'application/sdp');
+      invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS');
+      this.destination = destination;
+      this.send(invite, route, connectionId);
+      // The far side may ring for ever (a PBX without a ring timeout of its own): give up as the operator would.
+      this.ringTimer = this.ctx.clock.setTimeout(() => {
+        this.ringTimer = undefined;
+        if (this.current !== 'ringing' && this.current !== 'early') return;
+        this.cancelRequested = true;
+        if (this.transaction !== undefined) void this.ctx.ua.transactions.cancel(this.transaction).catch(() => undefined);
+        this.end('no-answer', send, REASON_PHRASES['no-answer']);
+      }, this.ctx.ringTimeoutMs);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not place the SIP call');
+      this.end('failed', send, error instanceof Error ? error.message.slice(0, 200) : 'the call could not be placed');
+    }
+  }
+
+  private addressing(route: SipRoute, target: string) {
+    if (route.kind === 'phone') {
+      const from = parseUri(`sip:${this.operator.extension}@${this.ctx.ua.transport(route.binding.source.protocol).local.host}`);
+      return { requestUri: route.binding.contact, from, destination: route.binding.source, connectionId: route.binding.connectionId };
+    }
+    const pbx = route.pbx;
+    const requestUri = parseUri(`sip:${target}@${pbx.domain}`);
+    const from = parseUri(`sip:${route.line.user}@${pbx.domain}`);
+    const via = parseUri(pbx.outboundProxy ?? pbx.registrar);
+    const probe = this.ctx.ua.createRequest('OPTIONS', via, { from });
+    return { requestUri, from, destination: nextHop(probe), connectionId: undefined };
+  }
+
+  private send(invite: SipRequest, route: SipRoute, connectionId: string | undefined): void {
+    this.invite = invite;
+    const transaction = this.ctx.ua.sendInvite(invite, this.destination!, connectionId);
+    this.transaction = transaction;
+    if (this.current === 'dialing') this.moveTo('ringing');
+    transaction.on('response', ({ response }) => void this.onResponse(response, route, connectionId));
+    transaction.on('timeout', () => this.end('timeout', send, 'the SIP side did not answer'));
+    transaction.on('transport-error', ({ error }) => this.end('failed', send, `SIP transport error: ${error.message.slice(0, 120)}`));
+    if (this.cancelRequested) void this.ctx.ua.transactions.cancel(transaction).catch(() => undefined);
+  }
+
+  private async onResponse(response: SipResponse, route: SipRoute, connectionId: string | undefined): Promise<void> {
+    const status = response.status;
+    if (status < 200) {
+      if (status === 100 || this.current === 'ended') return;
+      const body = response.bodyText;
+      if (body.length > 0 && response.contentType?.mediaType === 'application/sdp' && this.current !== 'early') {
+        const sdp = await this.media.answerFromSip(body).catch((error: unknown) => this.mediaFailed(error));
+        if (sdp === undefined || this.hasEnded()) return;
+        this.moveTo('early');
+        this.tellCarrier({ type: 'call.progress', callId: this.id, sdp });
+      } else if (!this.ringingSent) {
+        this.ringingSent = true;
+        this.tellCarrier({ type: 'call.ringing', callId: this.id });
+      }
+      return;
+    }
+    if (status < 300) {
+      await this.onAnswered(response);
+      return;
+    }
+    if ((status === 401 || status === 407) && route.kind === 'pbx' && !this.authenticated && this.current !== 'ended') {
+      this.authenticated = true;
+      try {
+        const authorization = this.ctx.digestFor(route).authorize(this.invite!, response);
+        const retry = this.invite!.clone();
+        retry.remove('Via');
+        retry.set(authorization.header, ...authorization.values);
+        retry.set('CSeq', { seq: (this.invite!.cseq?.seq ?? 1) + 1, method: 'INVITE' });
+        this.send(retry, route, connectionId);
+        return;
+      } catch (error) {
+        this.log.warn({ code: (error as { code?: string }).code }, 'the PBX challenge could not be answered');
+      }
+    }
+    const cause = this.cancelRequested && status === 487 ? 'cancelled' : causeFromSipStatus(status);
+    this.end(cause, send, response.reason.slice(0, 200), status);
+  }
+
+  private async onAnswered(response: SipResponse): Promise<void> {
+    let dialog: Dialog;
+    try {
+      dialog = Dialog.fromUac(this.invite!, response);
+    } catch (error) {
+      this.log.warn({ err: error }, '2xx that creates no dialog');
+      return;
+    }
+    // Every 2xx gets its ACK, retransmissions and forks included (§13.2.2.4).
+    const ack = dialog.createAck(this.invite!);
+    await this.ctx.ua.sendAck(ack, this.inDialogDestination(ack)).catch(() => undefined);
+    if (this.dialog !== undefined) return;
+    this.dialog = dialog;
+    if (this.current === 'ended') {
+      // Answered after the browser gave up: the dialog exists on the far side, so it must be ended there.
+      this.sendBye();
+      return;
+    }
+    const sdp = await this.media.answerFromSip(response.bodyText).catch((error: unknown) => this.mediaFailed(error));
+    if (sdp === undefined || this.hasEnded()) {
+      this.sendBye();
+      return;
+    }
+    this.stopRinging();
+    this.moveTo('active');
+    const at = this.ctx.clock.now();
+    this.answeredAt = at;
+    this.tellCarrier({ type: 'call.answered', callId: this.id, sdp, answeredAt: at });
+    this.persist(() => this.ctx.calls.setState(this.id, 'active', at));
+    this.log.info('SIP call answered');
+  }
+
+  // Inbound -------------------------------------------------------------------------------------------------
+
+  /** Rings the operator's tabs with the converted offer; answers 180, or 480 when no tab took it. */
+  async ring(tabs: readonly SessionHandle[], deliverTo: (tabs: readonly SessionHandle[], event: ServerEvent) => SessionHandle[]): Promise<void> {
+    const incoming = this.incoming!;
+    let sdp: string;
+    try {
+      sdp = await this.media.offerFromSip(incoming.request.bodyText);
+    } catch (error) {
+      this.respond(500);
+      this.mediaFailed(error);
+      return;
+    }
+    if (this.current === 'ended') return;
+    const event: ServerEvent = {
+      type: 'call.incoming',
+      callId: this.id,
+      from: this.remote,
+      to: { number: userOf(incoming.request.uri) },
+      sdp,
+      receivedAt: this.startedAt,
+    };
+    for (const tab of deliverTo(tabs, event)) this.rung.add(tab);
+    if (this.rung.size === 0) {
+      this.end('unavailable', send, 'the operator has no session open');
+      return;
+    }
+    this.respond(180);
+    this.ringTimer = this.ctx.clock.setTimeout(() => {
+      this.ringTimer = undefined;
+      if (this.current === 'ringing') this.end('no-answer', send, REASON_PHRASES['no-answer']);
+    }, this.ctx.ringTimeoutMs);
+  }
+
+  async answer(session: SessionHandle, browserSdp: string, deliver: Deliver): Promise<void> {
+    if (this.direction !== 'inbound') throw new ProtocolError('call-state', 'this operator placed the call; only the callee answers');
+    if (this.current === 'active' || this.carrier !== undefined) throw new ProtocolError('already-answered', 'the call was answered in another session');
+    this.requireLive();
+    this.carrier = session;
+    let sdp: string;
+    try {
+      sdp = await this.media.answerFromBrowser(browserSdp);
+    } catch (error) {
+      this.carrier = undefined;
+      this.mediaFailed(error);
+      throw new ProtocolError('internal', 'the media relay refused the answer');
+    }
+    if (this.current === 'ended') throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+    const response = this.respond(200, { body: sdp, contentType: 'application/sdp', headers: [['Contact', this.contactFor()]] });
+    if (response === undefined) throw new ProtocolError('call-state', 'the caller gave up');
+    this.dialog = Dialog.fromUas(this.incoming!.request, response);
+    this.stopRinging();
+    this.moveTo('active');
+    const at = this.ctx.clock.now();
+    this.answeredAt = at;
+    deliver(session, { type: 'call.answered', callId: this.id, answeredAt: at });
+    for (const tab of this.rung) if (tab !== session) deliver(tab, endedEvent(this.id, 'answered-elsewhere', 'answered in another session', at));
+    this.rung.clear();
+    this.persist(() => this.ctx.calls.setState(this.id, 'active', at));
+    this.log.info({ sessionId: session.id }, 'SIP call answered in the browser');
+  }
+
+  reject(reason: 'decline' | 'busy', deliver: Deliver): void {
+    if (this.direction !== 'inbound') throw new ProtocolError('call-state', 'this operator placed the call; use call.cancel');
+    if (this.current === 'active') throw new ProtocolError('call-state', 'the call is answered; use call.hangup');
+    this.requireLive();
+    this.end(reason === 'busy' ? 'busy' : 'declined', deliver, reason === 'busy' ? REASON_PHRASES.busy : REASON_PHRASES.declined);
+  }
+
+  /** The caller gave up (CANCEL): the user agent has answered 487 already. */
+  cancelledBySip(): void {
+    this.end('cancelled', send, 'the caller hung up');
+  }
+
+  // Either direction ----------------------------------------------------------------------------------------
+
+  cancel(session: SessionHandle, deliver: Deliver): void {
+    if (this.direction !== 'outbound' || session !== this.carrier) throw new ProtocolError('call-state', 'only the session that placed the call cancels it');
+    if (this.current === 'active') throw new ProtocolError('call-state', 'the call is answered; use call.hangup');
+    this.requireLive();
+    this.cancelRequested = true;
+    if (this.transaction !== undefined) void this.ctx.ua.transactions.cancel(this.transaction).catch(() => undefined);
+    // The browser is told at once; the 487 that follows changes nothing for it.
+    this.end('cancelled', deliver, 'cancelled by the caller');
+  }
+
+  hangup(session: SessionHandle, deliver: Deliver): void {
+    this.requireLive();
+    if (this.current !== 'active') throw new ProtocolError('call-state', this.direction === 'outbound' ? 'the call is not answered; use call.cancel' : 'the call is not answered; use call.reject');
+    if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
+    this.sendBye();
+    this.end('normal', deliver, 'hung up in the browser');
+  }
+
+  /** A BYE from the SIP side for this call's dialog. */
+  byeFromSip(incoming: IncomingRequest): void {
+    incoming.respond(200);
+    this.dialog?.terminate();
+    this.dialog = undefined;
+    this.end('normal', send, 'the far end hung up');
+  }
+
+  matchesDialog(request: SipRequest): boolean {
+    return this.dialog?.matchesRequest(request) ?? false;
+  }
+
+  /** Whether a CANCEL's INVITE is this call's. */
+  isInvite(request: SipRequest): boolean {
+    const own = this.incoming?.request;
+    return own !== undefined && (own === request || (own.callId === request.callId && own.cseq?.seq === request.cseq?.seq));
+  }
+
+  /** The session is gone: what it carried ends; a ringing call goes on ringing in the other tabs. */
+  sessionClosed(session: SessionHandle): void {
+    if (this.current === 'ended') return;
+    if (session === this.carrier) {
+      if (this.current === 'active') {
+        this.sendBye();
+        this.end('normal', send, 'the browser disconnected');
+      } else {
+        this.cancelRequested = true;
+        if (this.transaction !== undefined) void this.ctx.ua.transactions.cancel(this.transaction).catch(() => undefined);
+        this.end('cancelled', send, 'the browser disconnected');
+      }
+      return;
+    }
+    if (this.rung.delete(session) && [...this.rung].every((tab) => !tab.open) && this.current === 'ringing') {
+      this.end('unavailable', send, 'no session of the operator is left');
+    }
+  }
+
+  /** Ends the call for the browser side and releases media; the SIP side is answered or told by the caller. */
+  end(cause: CallEndCause, deliver: Deliver, reason: string | undefined, sipStatus?: number): void {
+    if (this.current === 'ended') return;
+    if (this.direction === 'inbound' && this.dialog === undefined) {
+      // Still a pending INVITE: the browser's refusal becomes the final response.
+      this.respond(sipStatusFor(cause) ?? 500);
+    }
+    this.current = 'ended';
+    this.endCause = cause;
+    this.stopRinging();
+    const at = this.ctx.clock.now();
+    const status = sipStatus ?? sipStatusFor(cause);
+    const event = endedEvent(this.id, cause, reason, at, status);
+    const told = new Set<SessionHandle>([...(this.carrier ? [this.carrier] : []), ...this.rung]);
+    for (const tab of told) deliver(tab, event);
+    this.rung.clear();
+    this.persist(() => this.ctx.calls.end(this.id, { cause, sipStatus: status ?? null, endedAt: at }));
+    void this.media.close().catch((error: unknown) => this.log.warn({ err: error }, 'media release failed'));
+    this.log.info({ cause, sipStatus: status, reason }, 'SIP call ended');
+    this.ctx.ended(this);
+  }
+
+  /** Resolves once the call log has every write for this call. */
+  whenPersisted(): Promise<void> {
+    return this.persisted;
+  }
+
+  // Plumbing ------------------------------------------------------------------------------------------------
+
+  private respond(status: number, options: Parameters<IncomingRequest['respond']>[1] = {}): SipResponse | undefined {
+    const incoming = this.incoming;
+    if (incoming === undefined) return undefined;
+    const state = incoming.transaction.state;
+    if (state !== 'trying' && state !== 'proceeding') return undefined;
+    try {
+      return incoming.respond(status, options);
+    } catch (error) {
+      this.log.warn({ err: error, status }, 'could not answer the INVITE');
+      return undefined;
+    }
+  }
+
+  private contactFor(): string {
+    const incoming = this.incoming!;
+    return formatNameAddr(this.ctx.ua.contact(userOf(incoming.request.uri), incoming.source.protocol));
+  }
+
+  private inDialogDestination(request: SipRequest): TransportAddress {
+    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
+    // A phone registered over a flow is reached over that flow, whatever its Contact says.
+    const uri = request.uri;
+    if (this.incoming !== undefined && this.direction === 'inbound' && uri.type === 'sip' && uri.host.endsWith('.invalid')) return this.incoming.source;
+    return nextHop(request, protocol);
+  }
+
+  private sendBye(): void {
+    const dialog = this.dialog;
+    if (dialog === undefined) return;
+    this.dialog = undefined;
+    try {
+      const bye = dialog.createRequest('BYE');
+      const destination = this.direction === 'inbound' && this.incoming !== undefined && this.incoming.connectionId !== undefined ? this.incoming.source : this.inDialogDestination(bye);
+      void this.ctx.ua.request(bye, destination, this.incoming?.connectionId === undefined ? {} : { connectionId: this.incoming.connectionId }).catch(() => undefined);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not send BYE');
+    }
+    dialog.terminate();
+  }
+
+  private tellCarrier(event: ServerEvent): void {
+    this.carrier?.send(event);
+  }
+
+  /** Re-reads the state after an await, where the compiler's narrowing from before no longer holds. */
+  private hasEnded(): boolean {
+    return this.current === 'ended';
+  }
+
+  private requireLive(): void {
+    if (this.current === 'ended') throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+  }
+
+  private stopRinging(): void {
+    if (this.ringTimer !== undefined) this.ctx.clock.clearTimeout(this.ringTimer);
+    this.ringTimer = undefined;
+  }
+
+  private mediaFailed(error: unknown): undefined {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error({ err: error }, 'media bridge failed');
+    if (this.current !== 'ended') {
+      if (this.dialog !== undefined) this.sendBye();
+      else if (this.transaction !== undefined && this.current !== 'dialing') void this.ctx.ua.transactions.cancel(this.transaction).catch(() => undefined);
+      this.end('failed', send, `media: ${message.slice(0, 160)}`);
+    }
+    return undefined;
+  }
+
+  private persist(write: () => Promise<unknown>): void {
+    this.persisted = this.persisted.then(write).then(
+      () => undefined,
+      (error: unknown) => this.log.error({ err: error }, 'could not update the call log'),
+    );
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The B2BUA on loopback UDP: one user agent is the gateway's, another plays the PBX or a phone. Browser tabs are
+ * fakes that record the events they are sent; media is a fake bridge that marks each SDP it converts, so the test
+ * sees which side of the bridge every SDP came from. In-memory SQLite holds the call log.
+ */
+import assert from 'node:assert/strict';
+import { after, beforeEach, describe, it } from 'node:test';
+import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipResponse } from '@switchboard/sip';
+import { createTransport } from '@switchboard/sip/node';
+import type { CloseReason, ServerEvent } from '@switchboard/protocol';
+import { pino } from 'pino';
+import { Secret } from '../config/secret.js';
+import type { PbxConfig, PbxLineConfig } from '../config/types.js';
+import { openStore, type Store } from '../store/store.js';
+import type { SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
+import type { CallMedia } from './sip-call.js';
+import { SipCallLayer, comesFromPbx } from './sip-calls.js';
+
+const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+
+class FakeTab implements SessionHandle {
+  readonly events: ServerEvent[] = [];
+  readonly instance = undefined;
+  readonly tokenExpiresAt = Date.now() + 3_600_000;
+  readonly connectedAt = Date.now();
+  open = true;
+  constructor(
+    readonly id: string,
+    readonly operator: SessionOperator,
+  ) {}
+  send(event: ServerEvent): boolean {
+    if (!this.open) return false;
+    this.events.push(event);
+    return true;
+  }
+  close(_reason: CloseReason): void {
+    this.open = false;
+  }
+  async next(type: string, timeoutMs = 3000): Promise<Record<string, unknown>> {
+    const started = Date.now();
+    for (;;) {
+      const found = this.events.find((e) => e.type === type);
+      if (found) return found as unknown as Record<string, unknown>;
+      if (Date.now() - started > timeoutMs) throw new Error(`${this.id}: no ${type}; got ${this.events.map((e) => e.type).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** Marks every SDP with the direction it was converted in. */
+class MarkingMedia implements CallMedia {
+  closed = false;
+  async offerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-offer\r\n`; }
+  async answerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-answer\r\n`; }
+  async offerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-offer\r\n`; }
+  async answerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-answer\r\n`; }
+  async close() { this.closed = true; }
+}
+
+const operator: SessionOperator = { id: 'op-101', displayName: 'Ada', extension: '101', enabled: true };
+
+describe('SIP calls through the B2BUA', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const step of cleanup.reverse()) await step();
+  });
+
+  let gatewayUa: UserAgent;
+  let pbxUa: UserAgent;
+  let store: Store;
+  let layer: SipCallLayer;
+  let tabs: FakeTab[];
+  let medias: MarkingMedia[];
+  let pbxPort: number;
+  let line: PbxLineConfig;
+  const inbox: IncomingRequest[] = [];
+
+  beforeEach(async () => {
+    const gatewayTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
+    const pbxTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
+    gatewayUa = new UserAgent({ transports: [gatewayTransport] });
+    pbxUa = new UserAgent({ transports: [pbxTransport] });
+    pbxPort = pbxTransport.local.port;
+    store = await openStore({ kind: 'sqlite', file: ':memory:' });
+    await store.operators.upsert({ id: operator.id, displayName: operator.displayName, extension: operator.extension });
+    cleanup.push(async () => {
+      await gatewayUa.close();
+      await pbxUa.close();
+      await gatewayTransport.close();
+      await pbxTransport.close();
+      await store.close();
+    });
+    const pbx: PbxConfig = {
+      name: 'pbx', registrar: `sip:127.0.0.1:${pbxPort}`, outboundProxy: undefined, domain: '127.0.0.1', realm: undefined,
+      media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+    };
+    line = { mode: 'pbx', operatorId: operator.id, pbx, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test') };
+    tabs = [new FakeTab('s-1', operator), new FakeTab('s-2', operator)];
+    medias = [];
+    inbox.length = 0;
+    const registry = { sessionsOf: (id: string) => (id === operator.id ? tabs.filter((t) => t.open) : []) } as unknown as SessionRegistry;
+    layer = new SipCallLayer({
+      ua: gatewayUa,
+      registry,
+      directory: { getByExtension: async (ext) => (ext === '101' ? operator : undefined) },
+      lines: { lineFor: (id) => (id === operator.id ? line : undefined), lineForUser: (user) => (user === 'line101' ? line : undefined), stateOf: () => ({ state: 'registered' }) },
+      phones: { lookup: () => [], isRegisteredSource: () => false },
+      mediaFor: () => {
+        const media = new MarkingMedia();
+        medias.push(media);
+        return media;
+      },
+      calls: store.calls,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      ringTimeoutSeconds: 30,
+      busy: () => false,
+    });
+    gatewayUa.on('request', (incoming) => {
+      if (incoming.request.method === 'INVITE') layer.onInvite(incoming);
+      else if (incoming.request.method === 'BYE') layer.onBye(incoming);
+      else incoming.respond(405);
+    });
+    gatewayUa.on('cancelled', ({ request }) => layer.onCancelled(request));
+    pbxUa.on('request', (incoming) => inbox.push(incoming));
+  });
+
+  function inviteToGateway(user: string) {
+    const port = gatewayUa.transport('udp').local.port;
+    const invite = pbxUa.createRequest('INVITE', `sip:${user}@127.0.0.1:${port}`, { from: 'sip:+4930123@127.0.0.1', contact: pbxUa.contact('pbx') });
+    invite.setBody(OFFER, 'application/sdp');
+    const provisional: SipResponse[] = [];
+    const transaction = pbxUa.sendInvite(invite, { protocol: 'udp', host: '127.0.0.1', port });
+    const final = new Promise<SipResponse>((resolve) => {
+      transaction.on('response', ({ response }) => {
+        if (response.status < 200) provisional.push(response);
+        else resolve(response);
+      });
+    });
+    return { final, provisional, invite, transaction };
+  }
+
+  it('refuses an INVITE from a stranger for an extension with 403', async () => {
+    const { final } = inviteToGateway('101');
+    assert.equal((await final).status, 403);
+  });
+
+  it('an INVITE for a line rings every tab with the bridged offer; one answers; a BYE from the PBX ends it', async () => {
+    const { final, provisional, invite } = inviteToGateway('line101');
+    const [incomingA, incomingB] = [await tabs[0]!.next('call.incoming'), await tabs[1]!.next('call.incoming')];
+    assert.match(String(incomingA.sdp), /a=x-bridge:to-browser-offer/);
+    assert.deepEqual(incomingA.from, { number: '+4930123' });
+    assert.equal(incomingA.callId, incomingB.callId);
+    const callId = String(incomingA.callId);
+    const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
+    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: OFFER }, deliver);
+    const ok = await final;
+    assert.equal(ok.status, 200);
+    assert.ok(provisional.some((r) => r.status === 180), 'the PBX heard ringing first');
+    assert.match(ok.bodyText, /a=x-bridge:to-sip-answer/);
+    assert.equal((await tabs[1]!.next('call.ended')).cause, 'answered-elsewhere');
+    const dialog = Dialog.fromUac(invite, ok);
+    await pbxUa.sendAck(dialog.createAck(invite), { protocol: 'udp', host: '127.0.0.1', port: gatewayUa.transport('udp').local.port });
+    const bye = dialog.createRequest('BYE');
+    const byeResponse = await pbxUa.request(bye, { protocol: 'udp', host: '127.0.0.1', port: gatewayUa.transport('udp').local.port });
+    assert.equal(byeResponse.status, 200);
+    assert.equal((await tabs[0]!.next('call.ended')).cause, 'normal');
+    assert.equal(medias[0]?.closed, true, 'media released');
+    await layer.close();
+    const record = await store.calls.get(callId);
+    assert.equal(record?.direction, 'inbound');
+    assert.equal(record?.cause, 'normal');
+  });
+
+  it('a caller who gives up (CANCEL) ends the call in every tab', async () => {
+    const { final, transaction } = inviteToGateway('line101');
+    await tabs[0]!.next('call.incoming');
+    await pbxUa.transactions.cancel(transaction);
+    assert.equal((await final).status, 487);
+    for (const tab of tabs) assert.equal((await tab.next('call.ended')).cause, 'cancelled');
+  });
+
+  it('a browser call goes to the PBX as an INVITE with the bridged offer; ringing, answer, hangup with BYE', async () => {
+    const tab = tabs[0]!;
+    const deferred: (() => void)[] = [];
+    const placed = await layer.place(tab, '+4930999', OFFER, 'crm:1', (send) => deferred.push(send));
+    assert.ok(placed);
+    for (const send of deferred) send();
+    const invite = await waitFor(() => inbox.find((i) => i.request.method === 'INVITE'));
+    assert.equal(invite.request.uri.type === 'sip' ? invite.request.uri.user : '', '+4930999');
+    assert.match(invite.request.bodyText, /a=x-bridge:to-sip-offer/);
+    assert.equal(invite.request.from?.displayName, 'Ada');
+    invite.respond(180);
+    await tab.next('call.ringing');
+    const response = invite.respond(200, {
+      body: OFFER,
+      contentType: 'application/sdp',
+      headers: [['Contact', formatNameAddr({ displayName: undefined, uri: parseUri(`sip:pbx@127.0.0.1:${pbxPort}`), params: new Map() })]],
+    });
+    const dialog = Dialog.fromUas(invite.request, response);
+    const answered = await tab.next('call.answered');
+    assert.match(String(answered.sdp), /a=x-bridge:to-browser-answer/);
+    await layer.handle(tab, { type: 'call.hangup', id: 'r2', callId: placed.callId }, (s, e) => void s.send(e));
+    const bye = await waitFor(() => inbox.find((i) => i.request.method === 'BYE'));
+    assert.equal(dialog.matchesRequest(bye.request), true, 'the BYE belongs to the dialog');
+    bye.respond(200);
+    assert.equal((await tab.next('call.ended')).cause, 'normal');
+  });
+
+  it('a final failure from the PBX ends the browser call with the mapped cause', async () => {
+    const tab = tabs[0]!;
+    const deferred: (() => void)[] = [];
+    const placed = await layer.place(tab, '555', OFFER, undefined, (send) => deferred.push(send));
+    for (const send of deferred) send();
+    const invite = await waitFor(() => inbox.find((i) => i.request.method === 'INVITE'));
+    invite.respond(486);
+    const ended = await tab.next('call.ended');
+    assert.equal(ended.callId, placed?.callId);
+    assert.equal(ended.cause, 'busy');
+    assert.equal(ended.sipStatus, 486);
+  });
+});
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('phone to phone through the gateway', () => {
+  it('bridges an INVITE from one registered phone to another: 180, 200 with the callee’s SDP, ACK, BYE across', async () => {
+    const [gwT, aT, bT] = await Promise.all([0, 0, 0].map(() => createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 })));
+    const gw = new UserAgent({ transports: [gwT!] });
+    const phoneA = new UserAgent({ transports: [aT!] });
+    const phoneB = new UserAgent({ transports: [bT!] });
+    const store = await openStore({ kind: 'sqlite', file: ':memory:' });
+    try {
+      const bPort = bT!.local.port;
+      const layer = new SipCallLayer({
+        ua: gw,
+        registry: { sessionsOf: () => [] } as unknown as SessionRegistry,
+        directory: { getByExtension: async () => undefined },
+        lines: undefined,
+        phones: {
+          lookup: (user) => (user === '201' ? [{ contact: parseUri(`sip:201@127.0.0.1:${bPort}`), source: { protocol: 'udp', host: '127.0.0.1', port: bPort }, connectionId: undefined }] : []),
+          isRegisteredSource: (source) => source.port === aT!.local.port || source.port === bPort,
+        },
+        mediaFor: () => undefined,
+        calls: store.calls,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        ringTimeoutSeconds: 30,
+        busy: () => false,
+      });
+      gw.on('request', (incoming) => (incoming.request.method === 'INVITE' ? layer.onInvite(incoming) : incoming.request.method === 'BYE' ? layer.onBye(incoming) : incoming.respond(405)));
+      const atB: IncomingRequest[] = [];
+      phoneB.on('request', (incoming) => atB.push(incoming));
+      const gwAddress = { protocol: 'udp' as const, host: '127.0.0.1', port: gwT!.local.port };
+      const invite = phoneA.createRequest('INVITE', `sip:201@127.0.0.1:${gwT!.local.port}`, { from: 'sip:200@127.0.0.1', contact: phoneA.contact('200') });
+      invite.setBody(OFFER, 'application/sdp');
+      const statuses: number[] = [];
+      const final = new Promise<SipResponse>((resolve) => {
+        phoneA.sendInvite(invite, gwAddress).on('response', ({ response }) => {
+          statuses.push(response.status);
+          if (response.status >= 200) resolve(response);
+        });
+      });
+      const bInvite = await waitFor(() => atB.find((i) => i.request.method === 'INVITE'));
+      assert.equal(bInvite.request.bodyText, OFFER, 'the SDP passes through unchanged');
+      assert.equal(bInvite.request.from?.uri.type === 'sip' ? bInvite.request.from.uri.user : '', '200');
+      bInvite.respond(180);
+      const answer = OFFER.replace('m=audio 4000', 'm=audio 4002');
+      const bOk = bInvite.respond(200, { body: answer, contentType: 'application/sdp', headers: [['Contact', `<sip:201@127.0.0.1:${bPort}>`]] });
+      const ok = await final;
+      assert.equal(ok.status, 200);
+      assert.deepEqual(statuses.filter((s) => s !== 100), [180, 200]);
+      assert.equal(ok.bodyText, answer);
+      const aDialog = Dialog.fromUac(invite, ok);
+      await phoneA.sendAck(aDialog.createAck(invite), gwAddress);
+      const bye = aDialog.createRequest('BYE');
+      assert.equal((await phoneA.request(bye, gwAddress)).status, 200);
+      const bBye = await waitFor(() => atB.find((i) => i.request.method === 'BYE'));
+      assert.equal(Dialog.fromUas(bInvite.request, bOk).matchesRequest(bBye.request), true);
+      bBye.respond(200);
+      await layer.close();
+    } finally {
+      await Promise.all([gw.close(), phoneA.close(), phoneB.close()]);
+      await Promise.all([gwT!.close(), aT!.close(), bT!.close()]);
+      await store.close();
+    }
+  });
+});
+
+describe('who may call a line', () => {
+  const pbx: PbxConfig = {
+    name: 'pbx', registrar: 'sip:192.0.2.10:5060', outboundProxy: 'sip:[2001:db8::5];lr', domain: 'example.com', realm: undefined,
+    media: 'rtpengine', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+  };
+  it('only the PBX’s registrar or outbound proxy address, when they are IP addresses', () => {
+    assert.equal(comesFromPbx(pbx, '192.0.2.10'), true);
+    assert.equal(comesFromPbx(pbx, '2001:db8::5'), true);
+    assert.equal(comesFromPbx(pbx, '198.51.100.7'), false);
+    assert.equal(comesFromPbx({ ...pbx, registrar: 'sip:pbx.example.com', outboundProxy: undefined }, '198.51.100.7'), true);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Media for a PBX that speaks WebRTC (ICE, DTLS-SRTP) itself: browser and PBX exchange media directly, so their
+ * SDP travels unchanged apart from the PBX's codec list applied to offers.
+ */
+import { checkSdp, restrictOffer } from './codec-policy.js';
+import { MediaError } from './media-error.js';
+import type { MediaSession } from './media-session.js';
+
+export class PassthroughMediaSession implements MediaSession {
+  private closed = false;
+
+  constructor(private readonly codecs: readonly string[]) {}
+
+  async offerFromBrowser(sdp: string): Promise<string> {
+    this.assertOpen();
+    return restrictOffer(sdp, this.codecs, { reorder: true });
+  }
+
+  async answerFromSip(sdp: string): Promise<string> {
+    this.assertOpen();
+    checkSdp(sdp, 'SIP answer');
+    return sdp;
+  }
+
+  async offerFromSip(sdp: string): Promise<string> {
+    this.assertOpen();
+    return restrictOffer(sdp, this.codecs);
+  }
+
+  async answerFromBrowser(sdp: string): Promise<string> {
+    this.assertOpen();
+    checkSdp(sdp, 'browser answer');
+    return sdp;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new MediaError('closed', 'the media session is closed');
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * One call's media through rtpengine: the browser leg speaks WebRTC (ICE, DTLS-SRTP, rtcp-mux, SAVPF), the SIP
+ * leg plain RTP/AVP. Each SDP goes to rtpengine as an ng offer or answer, with flags chosen by the peer that
+ * receives the rewritten SDP (the same flags Kamailio deployments use, proven between Chromium and baresip).
+ *
+ * The ng call is keyed by the call id; each leg has a fixed synthetic tag, so that re-offers from either side and
+ * a repeated answer (183, then 200) address the same rtpengine monologues.
+ */
+import { checkSdp, restrictOffer } from './codec-policy.js';
+import { MediaError } from './media-error.js';
+import type { MediaSession } from './media-session.js';
+import type { MediaLogger, NgSdpOptions, RtpengineClient } from './rtpengine-client.js';
+
+const BROWSER_TAG = 'switchboard-browser';
+const SIP_TAG = 'switchboard-sip';
+
+type Leg = 'browser' | 'sip';
+
+const REPLACE = ['origin', 'session-connection'];
+
+/** SDP for a SIP peer: no ICE, no DTLS or SDES, RTCP on its own port, RTP/AVP. */
+export const TO_SIP: NgSdpOptions = {
+  replace: REPLACE,
+  ice: 'remove',
+  transportProtocol: 'RTP/AVP',
+  dtls: 'off',
+  sdes: ['off'],
+  rtcpMux: ['demux'],
+};
+
+/**
+ * An offer for a browser. rtpengine takes the DTLS server role here, and the browser (answering) becomes the
+ * client; generate-mid because browsers need a=mid and plain SIP offers lack it.
+ */
+export const TO_BROWSER_OFFER: NgSdpOptions = {
+  replace: REPLACE,
+  ice: 'force',
+  transportProtocol: 'UDP/TLS/RTP/SAVPF',
+  dtls: 'passive',
+  sdes: ['off'],
+  rtcpMux: ['offer', 'require'],
+  flags: ['generate-mid'],
+};
+
+/**
+ * An answer for an offering browser. No DTLS role: rtpengine 10.5 completes ICE with the browser while handling
+ * the offer and starts DTLS as client right away; an answer saying setup:passive would contradict that and the
+ * handshake would never finish.
+ */
+export const TO_BROWSER_ANSWER: NgSdpOptions = {
+  replace: REPLACE,
+  ice: 'force',
+  transportProtocol: 'UDP/TLS/RTP/SAVPF',
+  sdes: ['off'],
+  rtcpMux: ['require'],
+};
+
+export interface RtpengineMediaSessionOptions {
+  readonly client: RtpengineClient;
+  readonly callId: string;
+  readonly codecs: readonly string[];
+  readonly logger: MediaLogger;
+}
+
+export class RtpengineMediaSession implements MediaSession {
+  private readonly client: RtpengineClient;
+  private readonly callId: string;
+  private readonly codecs: readonly string[];
+  private readonly logger: MediaLogger;
+  /** Operations run one at a time, in call order, so that close() sees the last offer that reached rtpengine. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The leg whose offer awaits (or last received) an answer. */
+  private offerer: Leg | undefined;
+  /** Once an answer went through, both tags exist and offers must name the other one. */
+  private answered = false;
+  private sentAny = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RtpengineMediaSessionOptions) {
+    this.client = options.client;
+    this.callId = options.callId;
+    this.codecs = options.codecs;
+    this.logger = options.logger;
+  }
+
+  offerFromBrowser(sdp: string): Promise<string> {
+    return this.offer('browser', sdp);
+  }
+
+  answerFromSip(sdp: string): Promise<string> {
+    return this.answer('sip', sdp);
+  }
+
+  offerFromSip(sdp: string): Promise<string> {
+    return this.offer('sip', sdp);
+  }
+
+  answerFromBrowser(sdp: string): Promise<string> {
+    return this.answer('browser', sdp);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.release();
+    return this.closing;
+  }
+
+  private offer(from: Leg, sdp: string): Promise<string> {
+    return this.run(async () => {
+      // Towards the PBX its preference decides the order; towards a browser the PBX's offer keeps its own.
+      const restricted = restrictOffer(sdp, this.codecs, { reorder: from === 'browser' });
+      this.sentAny = true;
+      const reply = await this.client.offer({
+        callId: this.callId,
+        fromTag: tagOf(from),
+        toTag: this.answered ? tagOf(other(from)) : undefined,
+        sdp: restricted,
+        ...(from === 'browser' ? TO_SIP : TO_BROWSER_OFFER),
+      });
+      this.offerer = from;
+      this.logger.debug({ callId: this.callId, from }, 'media offer through rtpengine');
+      return reply.sdp;
+    });
+  }
+
+  private answer(from: Leg, sdp: string): Promise<string> {
+    return this.run(async () => {
+      const offerer = other(from);
+      if (this.offerer !== offerer) {
+        throw new MediaError('invalid-state', `an answer from the ${from} leg needs an offer from the ${offerer} leg first`);
+      }
+      checkSdp(sdp, `${from} answer`);
+      const reply = await this.client.answer({
+        callId: this.callId,
+        fromTag: tagOf(offerer),
+        toTag: tagOf(from),
+        sdp,
+        ...(from === 'sip' ? TO_BROWSER_ANSWER : TO_SIP),
+      });
+      this.answered = true;
+      this.logger.debug({ callId: this.callId, from }, 'media answer through rtpengine');
+      return reply.sdp;
+    });
+  }
+
+  /** Operations asked for before close() still run (close waits for them); later ones are refused. */
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new MediaError('closed', `the media session of call ${this.callId} is closed`));
+    const result = this.queue.then(operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async release(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    // Nothing reached rtpengine, so nothing to delete. An offer that timed out may still have arrived: delete then too.
+    if (!this.sentAny) return;
+    try {
+      // At once: the B2BUA closes only when the call is over, and a late answer must not revive its media.
+      await this.client.delete({ callId: this.callId, delaySeconds: 0 });
+      this.logger.debug({ callId: this.callId }, 'media released at rtpengine');
+    } catch (error) {
+      // Nothing the caller could do about it: rtpengine drops calls without media after its own timeout. A refusal
+      // is usually "unknown call-id" after an offer that failed, so only silence deserves a warning.
+      const code = error instanceof MediaError ? error.code : undefined;
+      const log = code === 'refused' ? this.logger.debug.bind(this.logger) : this.logger.warn.bind(this.logger);
+      log({ callId: this.callId, code, err: error }, 'rtpengine did not delete the call media');
+    }
+  }
+}
+
+function tagOf(leg: Leg): string {
+  return leg === 'browser' ? BROWSER_TAG : SIP_TAG;
+}
+
+function other(leg: Leg): Leg {
+  return leg === 'browser' ? 'sip' : 'browser';
+}

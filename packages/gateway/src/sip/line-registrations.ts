@@ -1,0 +1,124 @@
+/**
+ * Every operator's PBX line, registered through the gateway's one user agent: what the browser side asks (the state
+ * to show an operator's tabs) and what the call layer asks (the line of an operator for an outgoing INVITE's digest,
+ * the operator behind the Request-URI user of an INVITE the PBX sends to our Contact).
+ *
+ * A `line-state` event goes out when what an operator would be shown changes, not on every refresh or retry.
+ */
+import { TypedEmitter, type Clock, type Random, type UserAgent } from '@switchboard/sip';
+import type { LineState } from '@switchboard/protocol';
+import type { Logger } from 'pino';
+import type { LineConfig, PbxLineConfig } from '../config/types.js';
+import { LineRegistration, LineRegistrationError, type LineRegistrationOptions } from './line-registration.js';
+import type { BackoffOptions } from './line-registration-timing.js';
+
+export type LineRegistrationsEvents = {
+  'line-state': { readonly operatorId: string; readonly state: LineState };
+};
+
+export interface LineRegistrationsOptions {
+  readonly ua: UserAgent;
+  /** Local lines are skipped: they have no account elsewhere. */
+  readonly lines: readonly LineConfig[];
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly idRandom?: Random;
+  readonly backoff?: Partial<BackoffOptions>;
+  readonly probeTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+  readonly contactAddress?: LineRegistrationOptions['contactAddress'];
+}
+
+export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
+  private readonly byOperator = new Map<string, LineRegistration>();
+  /** `pbx name \0 user` → operator id. */
+  private readonly byUser = new Map<string, string>();
+  /** user → operator ids at any PBX, for a Request-URI that does not say which PBX it came from. */
+  private readonly usersAnywhere = new Map<string, string[]>();
+  private readonly shown = new Map<string, string>();
+  private started = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: LineRegistrationsOptions) {
+    super();
+    const log = options.logger.child({ component: 'lines' });
+    for (const line of options.lines) {
+      if (line.mode !== 'pbx') continue;
+      if (this.byOperator.has(line.operatorId)) throw new LineRegistrationError('invalid-config', `operator ${line.operatorId} has two lines`);
+      const key = userKey(line.pbx.name, line.user);
+      const taken = this.byUser.get(key);
+      // Our Contact carries the line's user: two operators with one account would be indistinguishable to incoming calls.
+      if (taken !== undefined) throw new LineRegistrationError('invalid-config', `operators ${taken} and ${line.operatorId} share the account ${line.user} at PBX ${line.pbx.name}`);
+      const registration = new LineRegistration({ ...options, line, logger: options.logger });
+      this.byOperator.set(line.operatorId, registration);
+      this.byUser.set(key, line.operatorId);
+      const anywhere = this.usersAnywhere.get(line.user) ?? [];
+      anywhere.push(line.operatorId);
+      this.usersAnywhere.set(line.user, anywhere);
+      registration.on('state', ({ line: state }) => this.publish(line.operatorId, state));
+    }
+    for (const [user, operators] of this.usersAnywhere) {
+      if (operators.length > 1) log.warn({ user, operators }, 'one SIP user at several PBXs: incoming calls to it are told apart by the PBX they come from');
+    }
+  }
+
+  /** Registers every line. Listeners attached before this see each line's first state. */
+  start(): void {
+    if (this.started) throw new LineRegistrationError('invalid-state', 'the lines were already started');
+    this.started = true;
+    for (const [operatorId, registration] of this.byOperator) {
+      registration.start();
+      this.publish(operatorId, registration.lineState);
+    }
+  }
+
+  /** What the operator's tabs should show; `undefined` for an operator without a PBX line. */
+  stateOf(operatorId: string): LineState | undefined {
+    return this.byOperator.get(operatorId)?.lineState;
+  }
+
+  /** The operator's PBX line (PBX settings and credentials, for the digest of an outgoing INVITE). */
+  lineFor(operatorId: string): PbxLineConfig | undefined {
+    return this.byOperator.get(operatorId)?.line;
+  }
+
+  /** The operator an INVITE from `pbxName` to our Contact with this Request-URI user is for. */
+  operatorForUser(pbxName: string, user: string): string | undefined {
+    return this.byUser.get(userKey(pbxName, user));
+  }
+
+  /** As `operatorForUser` when the PBX is not known: the line whose account has this user, if only one has. */
+  lineForUser(user: string): PbxLineConfig | undefined {
+    const operators = this.usersAnywhere.get(user);
+    return operators?.length === 1 ? this.lineFor(operators[0]!) : undefined;
+  }
+
+  /** The registration of one operator's line, for diagnostics and tests. */
+  registrationOf(operatorId: string): LineRegistration | undefined {
+    return this.byOperator.get(operatorId);
+  }
+
+  /** Unregisters every line (best effort, in parallel); idempotent. */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      // Set before the lines stop: their last change ("Line stopped") is for nobody once the gateway shuts down.
+      this.closed = true;
+      this.closing = Promise.all([...this.byOperator.values()].map((registration) => registration.stop())).then(() => undefined);
+    }
+    return this.closing;
+  }
+
+  private publish(operatorId: string, state: LineState): void {
+    if (!this.started || this.closed) return;
+    const text = JSON.stringify([state.state, state.reason ?? null, state.sipStatus ?? null]);
+    if (this.shown.get(operatorId) === text) return;
+    this.shown.set(operatorId, text);
+    this.emit('line-state', { operatorId, state });
+  }
+}
+
+function userKey(pbxName: string, user: string): string {
+  return `${pbxName}\u0000${user}`;
+}
