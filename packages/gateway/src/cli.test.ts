@@ -44,7 +44,7 @@ function fakeIo(overrides: Partial<CliIo> = {}) {
         logger: undefined as never,
         location: undefined as never,
         http: { host: config.http.host, port: config.http.port },
-        sip: { udp: { host: config.sip.host, port: config.sip.port }, tcp: { host: config.sip.host, port: config.sip.port } },
+        sip: { udp: { host: config.sip.host, port: config.sip.port }, tcp: { host: config.sip.host, port: config.sip.port }, listening: [] },
         close: async () => {},
       };
     },

@@ -5,7 +5,7 @@
  * HTTP/WebSocket server for browser sessions (login with CRM tokens). Closing goes the other way round.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { systemClock } from '@switchboard/sip';
+import { systemClock, type TransportAddress } from '@switchboard/sip';
 import { CallRouter } from './calls/call-router.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import { iceServersFor } from './auth/turn.js';
@@ -33,7 +33,7 @@ export interface RunningGateway {
   readonly logger: Logger;
   /** Where browsers connect (`/ws`) and health is reported (`/healthz`). */
   readonly http: { host: string; port: number };
-  readonly sip: { udp: { host: string; port: number }; tcp: { host: string; port: number } };
+  readonly sip: { udp: { host: string; port: number }; tcp: { host: string; port: number }; listening: readonly TransportAddress[] };
   /** SIP phones registered to the gateway's registrar: `lookup(user)` gives where to reach each one. */
   readonly location: LocationService;
   /** Stops accepting sessions and calls, and releases ports and the database. */
@@ -127,12 +127,12 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     opened.unshift(http);
     const httpAddress = await http.listen();
     lineRegistrations.start();
-    logger.info({ http: httpAddress, sip: { udp: sip.udp, tcp: sip.tcp } }, 'gateway listening');
+    logger.info({ http: httpAddress, sip: sip.listening }, 'gateway listening');
     let closing: Promise<void> | undefined;
     return {
       logger,
       http: httpAddress,
-      sip: { udp: { host: sip.udp.host, port: sip.udp.port }, tcp: { host: sip.tcp.host, port: sip.tcp.port } },
+      sip: { udp: { host: sip.udp.host, port: sip.udp.port }, tcp: { host: sip.tcp.host, port: sip.tcp.port }, listening: sip.listening },
       location: registrar.location,
       close() {
         closing ??= closeInOrder(opened).then(() => logger.info('gateway stopped'));

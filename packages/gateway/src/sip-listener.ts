@@ -7,11 +7,16 @@
  */
 import { UserAgent, type IncomingRequest, type SipTransport, type TransportAddress } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { ConfigError } from './config/config-error.js';
+import type { SecureListenConfig, SipListenConfig } from './config/types.js';
 
 export interface SipListener {
   readonly udp: TransportAddress;
   readonly tcp: TransportAddress;
+  /** Every listening transport's address, UDP and TCP first. */
+  readonly listening: readonly TransportAddress[];
   readonly ua: UserAgent;
   /** The handlers in use; set a method's entry to attach a component. */
   readonly handlers: SipHandlers;
@@ -26,16 +31,20 @@ export type SipRequestHandler = (incoming: IncomingRequest) => void;
 /** Handlers by method, upper case. They may be attached after start (components that need the user agent first). */
 export type SipHandlers = Partial<Record<string, SipRequestHandler>>;
 
-export async function startSipListener(listen: { host: string; port: number }, logger: Logger, handlers: SipHandlers = {}): Promise<SipListener> {
+export async function startSipListener(listen: SipListenConfig, logger: Logger, handlers: SipHandlers = {}): Promise<SipListener> {
   const log = logger.child({ component: 'sip' });
   const transports: SipTransport[] = [];
   try {
     transports.push(await createTransport({ protocol: 'udp', host: listen.host, port: listen.port }));
     transports.push(await createTransport({ protocol: 'tcp', host: listen.host, port: listen.port }));
+    if (listen.tls !== undefined) transports.push(await createTransport({ protocol: 'tls', host: listen.host, port: listen.tls.port, tls: readTls(listen.tls, 'sip.tls') }));
+    if (listen.ws !== undefined) transports.push(await createTransport({ protocol: 'ws', host: listen.host, port: listen.ws.port }));
+    if (listen.wss !== undefined) transports.push(await createTransport({ protocol: 'wss', host: listen.host, port: listen.wss.port, tls: readTls(listen.wss, 'sip.wss') }));
   } catch (error) {
     await Promise.all(transports.map((transport) => transport.close()));
     throw error;
   }
+  if (log.isLevelEnabled('debug')) traceMessages(transports, log);
   for (const transport of transports) {
     // Counted and logged at debug only: scanners send garbage all day, and the transport has already answered it.
     transport.on('invalid', ({ source, error }) => log.debug({ source, code: error.code, status: error.status }, 'invalid SIP input'));
@@ -69,6 +78,7 @@ export async function startSipListener(listen: { host: string; port: number }, l
   return {
     udp: transports[0]!.local,
     tcp: transports[1]!.local,
+    listening: transports.map((transport) => transport.local),
     ua,
     handlers,
     async close() {
@@ -76,4 +86,36 @@ export async function startSipListener(listen: { host: string; port: number }, l
       await Promise.all(transports.map((transport) => transport.close()));
     },
   };
+}
+
+/** The certificate and key of a TLS listener; an unreadable file stops start-up with the file named. */
+function readTls(config: SecureListenConfig, path: string): { cert: Uint8Array; key: Uint8Array } {
+  const read = (file: string, field: string): Uint8Array => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw ConfigError.at(`${path}.${field}`, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  return { cert: read(config.certFile, 'certFile'), key: read(config.keyFile, 'keyFile') };
+}
+
+/** Digest answers are not secrets, but they are credentials of a kind: a debug log is no place for them. */
+const CREDENTIAL_LINE = /^((?:Proxy-)?Authorization:)[^\r\n]*/gim;
+
+/**
+ * The SIP trace: every message in and out, at debug level, with the transport and the peer. Only when debug is on,
+ * since it doubles the cost of a message.
+ */
+function traceMessages(transports: readonly SipTransport[], log: Logger): void {
+  for (const transport of transports) {
+    transport.on('message', ({ message, source }) => {
+      log.debug({ dir: 'in', peer: `${source.protocol}:${source.host}:${source.port}`, callId: message.callId, sip: message.toString().replace(CREDENTIAL_LINE, '$1 [credentials]') }, 'SIP message');
+    });
+    const send = transport.send.bind(transport);
+    transport.send = (message, destination, connectionId) => {
+      log.debug({ dir: 'out', peer: `${destination.protocol}:${destination.host}:${destination.port}`, callId: message.callId, sip: message.toString().replace(CREDENTIAL_LINE, '$1 [credentials]') }, 'SIP message');
+      return send(message, destination, connectionId);
+    };
+  }
 }

@@ -38,7 +38,9 @@ export interface TokenOptions {
 
 export interface StartedGateway {
   readonly http: { host: string; port: number };
-  readonly sip: { udp: { host: string; port: number }; tcp: { host: string; port: number } };
+  readonly sip: RunningGateway['sip'];
+  /** Phones registered to the gateway's registrar. */
+  readonly location: RunningGateway['location'];
   readonly config: GatewayConfig;
   readonly logPath: string;
   /** A login token for `operatorId`, signed HS256 the way a CRM backend's JWT library would sign it. */
@@ -92,6 +94,7 @@ function started(running: RunningGateway, config: GatewayConfig, logPath: string
   return {
     http: running.http,
     sip: running.sip,
+    location: running.location,
     config,
     logPath,
     tokenFor(operatorId, tokenOptions = {}) {

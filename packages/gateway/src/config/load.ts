@@ -16,7 +16,7 @@ import {
 import { resolveSipSide } from './resolve-sip.js';
 import { PbxSchema } from './sip-schema.js';
 import { Secret } from './secret.js';
-import type { AuthConfig, ConfigOverrides, DemoSettings, Env, GatewayConfig, IceConfig } from './types.js';
+import type { AuthConfig, ConfigOverrides, DemoSettings, Env, GatewayConfig, IceConfig, SecureListenConfig } from './types.js';
 
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output. */
 export const MIN_HS256_SECRET_BYTES = 32;
@@ -106,6 +106,7 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
   const auth = resolveAuth(file.auth, options.env, issues);
   const ice = resolveIce(file.ice, options.env, issues);
   const sipSide = resolveSipSide(file, options.env, issues);
+  checkSipPorts(file.sip, issues);
   if (issues.length > 0 || auth === undefined) throw new ConfigError(issues);
 
   const databaseFile =
@@ -116,7 +117,13 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
   return {
     source: options.source,
     http: { host: file.http.host, port: file.http.port },
-    sip: { host: file.sip.host, port: file.sip.port },
+    sip: {
+      host: file.sip.host,
+      port: file.sip.port,
+      ...(file.sip.tls === undefined ? {} : { tls: secureListen(file.sip.tls, options.baseDir) }),
+      ...(file.sip.ws === undefined ? {} : { ws: { port: file.sip.ws.port } }),
+      ...(file.sip.wss === undefined ? {} : { wss: secureListen(file.sip.wss, options.baseDir) }),
+    },
     database: { kind: file.database.kind, file: databaseFile },
     auth,
     ice,
@@ -129,6 +136,21 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
     demo: options.demo,
     ...sipSide,
   };
+}
+
+/** TCP, TLS, WS and WSS all listen on TCP ports of the same address, so no two may share one. */
+function checkSipPorts(sip: ConfigFile['sip'], issues: ConfigIssue[]): void {
+  const taken = new Map<number, string>([[sip.port, 'sip.port (TCP)']]);
+  for (const [name, entry] of [['tls', sip.tls], ['ws', sip.ws], ['wss', sip.wss]] as const) {
+    if (entry === undefined) continue;
+    const other = taken.get(entry.port);
+    if (other !== undefined) issues.push({ path: `sip.${name}.port`, message: `is already used by ${other}` });
+    else taken.set(entry.port, `sip.${name}.port`);
+  }
+}
+
+function secureListen(entry: { port: number; certFile: string; keyFile: string }, baseDir: string): SecureListenConfig {
+  return { port: entry.port, certFile: resolve(baseDir, entry.certFile), keyFile: resolve(baseDir, entry.keyFile) };
 }
 
 function resolveAuth(auth: ConfigFile['auth'], env: Env, issues: ConfigIssue[]): AuthConfig | undefined {

@@ -78,6 +78,32 @@ const Listen = (defaults: { host: string; port: number }, what: string) =>
     closed(`where ${what} listens`),
   );
 
+const SecureListen = (what: string) =>
+  Type.Object(
+    {
+      port: Type.Integer({ minimum: 1, maximum: 65535, description: `port for ${what}`, [EXPECT_KEYWORD]: 'an integer from 1 to 65535' }),
+      certFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM certificate chain; relative to the config file', [EXPECT_KEYWORD]: 'a file path' }),
+      keyFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key; relative to the config file', [EXPECT_KEYWORD]: 'a file path' }),
+    },
+    { additionalProperties: false, description: `${what}, on the same address as UDP and TCP` },
+  );
+
+/** UDP and TCP always; TLS, WebSocket (RFC 7118) and secure WebSocket when given a port. */
+const SipListen = Type.Object(
+  {
+    ...Listen(DEFAULT_SIP, 'SIP over UDP and TCP').properties,
+    tls: Type.Optional(SecureListen('SIP over TLS')),
+    ws: Type.Optional(
+      Type.Object(
+        { port: Type.Integer({ minimum: 1, maximum: 65535, description: 'port for SIP over WebSocket', [EXPECT_KEYWORD]: 'an integer from 1 to 65535' }) },
+        { additionalProperties: false, description: 'SIP over WebSocket (plain: only behind a TLS-terminating proxy or on loopback)' },
+      ),
+    ),
+    wss: Type.Optional(SecureListen('SIP over secure WebSocket')),
+  },
+  closed('where the gateway speaks SIP'),
+);
+
 const Database = Type.Object(
   {
     kind: oneOf(['sqlite'], 'sqlite', 'the database engine (PostgreSQL support is planned)'),
@@ -178,7 +204,7 @@ export const ConfigFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ [EXPECT_KEYWORD]: 'a string' })),
     http: Listen(DEFAULT_HTTP, 'HTTP and WebSocket'),
-    sip: Listen(DEFAULT_SIP, 'SIP over UDP and TCP'),
+    sip: SipListen,
     database: Database,
     auth: Auth,
     ice: Ice,

@@ -84,6 +84,16 @@ describe('SIP side of the config', () => {
     assert.deepEqual(config.rtpengine, { host: '127.0.0.1', port: 22222, timeoutMs: 1000 });
   });
 
+  test('TLS, WS and WSS listeners: paths follow the config file, and no two share a TCP port', () => {
+    const config = resolveRaw({ sip: { port: 5060, tls: { port: 5061, certFile: 'tls/gw.crt', keyFile: '/etc/gw.key' }, ws: { port: 8088 } } });
+    assert.deepEqual(config.sip.tls, { port: 5061, certFile: '/srv/switchboard/tls/gw.crt', keyFile: '/etc/gw.key' });
+    assert.deepEqual(config.sip.ws, { port: 8088 });
+    assert.deepEqual(issues({ sip: { port: 5060, ws: { port: 5060 }, wss: { port: 8089, certFile: 'a', keyFile: 'b' }, tls: { port: 8089, certFile: 'a', keyFile: 'b' } } }), [
+      'sip.ws.port: is already used by sip.port (TCP)',
+      'sip.wss.port: is already used by sip.tls.port',
+    ]);
+  });
+
   test('hostOf and hostPortOf read sip: URIs', () => {
     assert.equal(hostPortOf('sip:pbx.example.com;transport=tcp'), 'pbx.example.com');
     assert.equal(hostPortOf('sip:u@[2001:db8::1]:5061'), '[2001:db8::1]:5061');

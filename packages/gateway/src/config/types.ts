@@ -7,6 +7,19 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** A TLS listener: its port, and where its certificate and key are (absolute paths). */
+export interface SecureListenConfig {
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface SipListenConfig extends ListenAddress {
+  readonly tls?: SecureListenConfig | undefined;
+  readonly ws?: { readonly port: number } | undefined;
+  readonly wss?: SecureListenConfig | undefined;
+}
+
 interface AuthCommon {
   /** The `aud` every token must carry. */
   readonly audience: string;
@@ -104,7 +117,7 @@ export interface GatewayConfig {
   /** The config file it came from, if any. */
   readonly source: string | undefined;
   readonly http: ListenAddress;
-  readonly sip: ListenAddress;
+  readonly sip: SipListenConfig;
   readonly database: { readonly kind: 'sqlite'; readonly file: string };
   readonly auth: AuthConfig;
   readonly ice: IceConfig;

@@ -57,9 +57,22 @@ const nameAddr: Codec<NameAddr> = { parse: parseNameAddr, format: formatNameAddr
 // array of tokens: they are long, many-valued and never edited element by element.
 const TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*,[ \t]*[A-Za-z0-9\-.!%*_+`'~]+)*$/;
 
+// The list as nearly every stack writes it, tokens separated by exactly ", ": once that is checked, each comma
+// ends a token, and cutting at commas found natively is cheaper than a global match (or String.prototype.split).
+const CANONICAL_TOKEN_LIST = /^[A-Za-z0-9\-.!%*_+`'~]+(?:, [A-Za-z0-9\-.!%*_+`'~]+)*$/;
 const TOKEN_G = /[^ \t,]+/g;
 
 export function parseTokenList(value: string): string[] {
+  if (CANONICAL_TOKEN_LIST.test(value)) {
+    const tokens: string[] = [];
+    let start = 0;
+    for (let comma = value.indexOf(','); comma !== -1; comma = value.indexOf(',', start)) {
+      tokens.push(value.slice(start, comma));
+      start = comma + 2;
+    }
+    tokens.push(start === 0 ? value : value.slice(start));
+    return tokens;
+  }
   if (!TOKEN_LIST.test(value)) throw new SipParseError(`invalid list of tokens: ${JSON.stringify(value.slice(0, 200))}`);
   // Validated above, so every run of non-separator characters is one token: one native pass, one string each.
   return value.indexOf(',') === -1 ? [value] : value.match(TOKEN_G)!;
@@ -125,6 +138,8 @@ export interface HeaderInfo {
   readonly known: boolean;
   /** The value's parser rejects control characters itself, so the value needs no separate scan. */
   readonly selfValidating: boolean;
+  /** The spelling this entry is found under (canonical, lower case or compact form; an unknown name's own). */
+  readonly spelling: string;
 }
 
 // Headers whose parsers' patterns exclude control characters (CR included).
@@ -133,17 +148,18 @@ const SELF_VALIDATING = new Set(['via', 'from', 'to', 'contact', 'route', 'recor
   'require', 'supported', 'allow', 'proxy-require', 'unsupported']);
 
 // Known headers under their canonical spelling, lower case and compact form: the spelling on the wire is almost
-// always one of these, so the common case is a single Map hit with no case conversion.
+// always one of these, so the common case is a single Map hit with no case conversion. One entry per spelling, so
+// that whether a name was written canonically is `info.spelling === info.name`, a comparison of two constants.
 const INFO_BY_SPELLING = new Map<string, HeaderInfo>();
 for (const key of new Set([...CODEC_BY_KEY.keys(), ...LIST_HEADERS, ...KNOWN_KEYS])) {
   const name = canonicalHeaderName(key);
   const codec = CODEC_BY_KEY.get(key);
   const tokenList = codec === token;
-  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key) && !tokenList, tokenList, codec, known: true, selfValidating: SELF_VALIDATING.has(key) };
+  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key) && !tokenList, tokenList, codec, known: true, selfValidating: SELF_VALIDATING.has(key), spelling: name };
   INFO_BY_SPELLING.set(name, info);
-  INFO_BY_SPELLING.set(key, info);
+  INFO_BY_SPELLING.set(key, { ...info, spelling: key });
 }
-for (const [letter, name] of COMPACT_FORMS) INFO_BY_SPELLING.set(letter, INFO_BY_SPELLING.get(name.toLowerCase())!);
+for (const [letter, name] of COMPACT_FORMS) INFO_BY_SPELLING.set(letter, { ...INFO_BY_SPELLING.get(name)!, spelling: letter });
 
 // Spellings grouped by length: a name freshly cut out of a line is compared with the few of its length instead of
 // being hashed for a Map lookup, which is measurably cheaper for names this short.
@@ -162,5 +178,5 @@ export function headerInfo(name: string): HeaderInfo {
   const lower = name.toLowerCase();
   const info = INFO_BY_SPELLING.get(lower);
   if (info !== undefined) return info;
-  return { name, key: lower, list: false, tokenList: false, codec: undefined, known: false, selfValidating: false };
+  return { name, key: lower, list: false, tokenList: false, codec: undefined, known: false, selfValidating: false, spelling: name };
 }

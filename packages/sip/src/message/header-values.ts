@@ -115,13 +115,18 @@ function quote(text: string): string {
 export function splitList(value: string): string[] {
   if (value.indexOf(',') === -1) return [value];
   if (value.indexOf('"') === -1 && value.indexOf('<') === -1) {
-    const out = value.split(',');
-    for (let i = 0; i < out.length; i++) {
-      const element = trimLws(out[i]!);
-      if (element.length === 0) throw bad('list (empty element)', value);
-      out[i] = element;
+    // Every comma separates; elements are trimmed by position so that each costs one string.
+    const out: string[] = [];
+    for (let start = 0; ;) {
+      const comma = value.indexOf(',', start);
+      let end = comma === -1 ? value.length : comma;
+      while (start < end && isWs(value.charCodeAt(start))) start++;
+      while (end > start && isWs(value.charCodeAt(end - 1))) end--;
+      if (start === end) throw bad('list (empty element)', value);
+      out.push(value.slice(start, end));
+      if (comma === -1) return out;
+      start = comma + 1;
     }
-    return out;
   }
   const out: string[] = [];
   let start = 0;
@@ -210,21 +215,23 @@ export function formatParams(params: HeaderParams): string {
 // ---- Via (RFC 3261 §20.42) ----
 
 // Simple parameters: token names, values that are tokens, host names with ':' or IPv6 references (what the general
-// parser accepts without quotes or white space).
-// A value is matched by the first alternative that fits, inside a lookahead (atomic in JavaScript) and taken with a
-// backreference: a failed match never retries the other alternatives, so the pattern stays linear (the alternatives
-// overlap, and retrying them for every parameter would be exponential). What fails here takes the general path.
-// Written with a numbered group (`group` is its number in the whole pattern): a named one would cost an object per match.
-const simpleParams = (group: number): string =>
-  "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?=([A-Za-z0-9\\-.!%*_+`'~]+(?=;|$)|[A-Za-z0-9:.\\-]+(?=;|$)|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\](?=;|$)))\\" + group + ")?)*)$";
-const VIA_FAST = new RegExp("^SIP/2\\.0/([A-Za-z]+)[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + simpleParams(5));
+// parser accepts without quotes or white space). What fails here takes the general path.
+// Tokens and host names overlap, so a value is written as the one way to read it: characters both allow, then
+// optionally a character only tokens allow followed by token characters, or a ':' followed by host characters.
+// Every value then matches in at most one way and a failing match backtracks in linear time, without the lookahead
+// and backreference (and the capture they cost on every match) that alternatives would need to stay linear.
+const SIMPLE_PARAMS =
+  "((?:;[A-Za-z0-9\\-.!%*_+`'~]+(?:=(?:[A-Za-z0-9.\\-]+(?:[!%*_+`'~][A-Za-z0-9\\-.!%*_+`'~]*|:[A-Za-z0-9:.\\-]*)?|[!%*_+`'~][A-Za-z0-9\\-.!%*_+`'~]*|:[A-Za-z0-9:.\\-]*|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?=;|$))?)*)$";
+// The transport is matched upper case first (group 1), as it is nearly always written, so that only a transport in
+// other case pays for toUpperCase (group 2).
+const VIA_FAST = new RegExp("^SIP/2\\.0/(?:([A-Z]+)|([A-Za-z]+))[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + SIMPLE_PARAMS);
 
 export function parseVia(value: string): Via {
   const m = VIA_FAST.exec(value);
   if (m !== null) {
-    const port = m[3] === undefined ? undefined : Number(m[3]);
+    const port = m[4] === undefined ? undefined : Number(m[4]);
     if (port !== undefined && port > 65535) throw bad('Via port', value);
-    return { protocol: 'SIP/2.0', transport: m[1]!.toUpperCase(), host: m[2]!, port, params: splitSimpleParams(m[4]!) };
+    return { protocol: 'SIP/2.0', transport: m[1] ?? m[2]!.toUpperCase(), host: m[3]!, port, params: splitSimpleParams(m[5]!) };
   }
   return parseViaGeneral(value);
 }
@@ -285,7 +292,7 @@ export function formatVia(via: Via): string {
 
 // With a SIP URI of the common shape inside the brackets, one match reads the whole value (groups 3-8 are the
 // URI's); any other URI is group 9 and parsed on its own.
-const NAME_ADDR_FAST = new RegExp("^(?:\"((?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\uffff])*)\"[ \\t]*|([A-Za-z0-9\\-.!%*_+`'~]+(?:[ \\t]+[A-Za-z0-9\\-.!%*_+`'~]+)*)[ \\t]*)?<(?:" + SIP_URI_FAST_SOURCE + "|([^<>\\s\"]+))>" + simpleParams(11));
+const NAME_ADDR_FAST = new RegExp("^(?:\"((?:[^\"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\uffff])*)\"[ \\t]*|([A-Za-z0-9\\-.!%*_+`'~]+(?:[ \\t]+[A-Za-z0-9\\-.!%*_+`'~]+)*)[ \\t]*)?<(?:" + SIP_URI_FAST_SOURCE + "|([^<>\\s\"]+))>" + SIMPLE_PARAMS);
 
 export function parseNameAddr(value: string): NameAddr {
   const m = NAME_ADDR_FAST.exec(value);
@@ -365,16 +372,23 @@ const MAX_UINT32 = 4294967295;
 /** A decimal number within [0, max]; leading zeros allowed (RFC 4475 §3.1.1.1), overlarge values rejected (§3.1.2.4). */
 export function parseDecimal(value: string, max: number, what: string): number {
   if (value.length === 0 || value.length > 12) throw bad(what, value);
+  // Twelve digits stay well within exact integers, so the value is summed while the digits are checked.
+  let n = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 48 || c > 57) throw bad(what, value);
+    n = n * 10 + (c - 48);
   }
-  const n = Number(value);
   if (n > max) throw bad(what, value);
   return n;
 }
 
+// The method matched as a token here, so that a valid CSeq needs no separate check; anything else is diagnosed below.
+const CSEQ = /^([0-9]{1,10}) ([A-Za-z0-9\-.!%*_+`'~]+)$/;
+
 export function parseCSeq(value: string): CSeq {
+  const fast = CSEQ.exec(value);
+  if (fast !== null) return { seq: parseDecimal(fast[1]!, MAX_UINT32, 'CSeq number'), method: fast[2]! };
   const m = /^([0-9]+)[ \t]+(\S+)$/.exec(value);
   if (!m) throw bad('CSeq', value);
   const method = m[2]!;
@@ -398,7 +412,11 @@ export function parseCallId(value: string): string {
   return value;
 }
 
+// `type/subtype` alone, as it nearly always comes: one check, and the media type is the value in lower case.
+const BARE_MEDIA_TYPE = /^[A-Za-z0-9\-.!%*_+`'~]+\/[A-Za-z0-9\-.!%*_+`'~]+$/;
+
 export function parseContentType(value: string): ContentType {
+  if (BARE_MEDIA_TYPE.test(value)) return { mediaType: value.toLowerCase(), params: NO_PARAMS };
   const semi = value.indexOf(';');
   const media = trimLws(semi === -1 ? value : value.slice(0, semi));
   const m = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)$/.exec(media);
@@ -445,7 +463,35 @@ export function parseDate(value: string): Date {
 const AUTH_PARAM = /[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*=[ \t]*(?:"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*)"|([A-Za-z0-9\-.!%*_+`'~/:@]+))[ \t]*(?:,|$)/y;
 const AUTH_SCHEME = /^([A-Za-z0-9\-.!%*_+`'~]+)(?:[ \t]+|$)/;
 
+// Credentials and challenges as stacks write them: one space after the scheme, `name=value` pairs separated by a comma
+// and at most one space, quoted values without escapes. Once the whole value is checked, every '=', closing quote and
+// comma is where the pattern put it, so the pairs are cut with native searches instead of one match per pair.
+const CANONICAL_AUTH = /^[A-Za-z0-9\-.!%*_+`'~]+ [A-Za-z0-9\-.!%*_+`'~]+=(?:"[^"\\\x00-\x08\x0a-\x1f\x7f]*"|[A-Za-z0-9\-.!%*_+`'~/:@]+)(?:, ?[A-Za-z0-9\-.!%*_+`'~]+=(?:"[^"\\\x00-\x08\x0a-\x1f\x7f]*"|[A-Za-z0-9\-.!%*_+`'~/:@]+))*$/;
+
+function parseCanonicalAuth(value: string): AuthValue {
+  const space = value.indexOf(' ');
+  const params = new Map<string, string>();
+  const n = value.length;
+  for (let i = space + 1; i < n;) {
+    const eq = value.indexOf('=', i);
+    const name = value.slice(i, eq).toLowerCase();
+    let end: number;
+    if (value.charCodeAt(eq + 1) === 34 /* " */) {
+      end = value.indexOf('"', eq + 2);
+      params.set(name, value.slice(eq + 2, end));
+      end++;
+    } else {
+      end = value.indexOf(',', eq + 1);
+      if (end === -1) end = n;
+      params.set(name, value.slice(eq + 1, end));
+    }
+    i = end + 1 < n && value.charCodeAt(end + 1) === 32 ? end + 2 : end + 1;
+  }
+  return { scheme: value.slice(0, space), params };
+}
+
 export function parseAuth(value: string): AuthValue {
+  if (CANONICAL_AUTH.test(value)) return parseCanonicalAuth(value);
   const m = AUTH_SCHEME.exec(value);
   if (!m) throw bad('authentication header', value);
   const scheme = m[1]!;

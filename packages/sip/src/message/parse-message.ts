@@ -216,20 +216,21 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
       }
       const codec = info.codec;
       if (info.tokenList) {
-        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
+        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
         else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
+        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else {
-        const elements = splitList(value);
-        if (elements.length === 1) {
-          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, written, info.name, value) });
+        // A comma is needed for more than one element; without one the value is its own single element.
+        const elements = value.indexOf(',') === -1 ? undefined : splitList(value);
+        if (elements === undefined || elements.length === 1) {
+          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
         } else {
           for (const element of elements) {
             headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n' });
@@ -251,9 +252,13 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
   return message;
 }
 
-/** `Name: value` and CRLF for a field: the received line itself when it is already written that way, else built. */
-function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, written: string, name: string, value: string): string {
-  if (written === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 &&
+/**
+ * `Name: value` and CRLF for a field: the received line itself when it is already written that way, else built.
+ * `info` is what the name as written was looked up to: its spelling is the canonical name only when it was written so.
+ */
+function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, info: HeaderInfo, value: string): string {
+  const name = info.name;
+  if (info.spelling === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 &&
     stop - valueStart === value.length && line.charCodeAt(stop) === 13 && line.charCodeAt(stop + 1) === 10) {
     return line.slice(start, stop + 2);
   }
@@ -279,7 +284,17 @@ function checkVersion(version: string): void {
 // HTAB may appear in a reason phrase (RFC 3261 §25.1 Reason-Phrase); other controls nowhere in a start line.
 const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
+// Start lines as they nearly always come, version exactly SIP/2.0: one match checks and cuts the whole line (the
+// method a token, the Request-URI free of white space, controls and a leading '<'). Anything else, valid or not, takes
+// the step-by-step path below, which also says what is wrong.
+const REQUEST_LINE = /^([A-Za-z0-9\-.!%*_+`'~]+) ([^\x00-\x20\x7f<][^\x00-\x20\x7f]*) SIP\/2\.0$/;
+const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)$/;
+
 function parseStartLine(line: string): SipRequest | SipResponse {
+  const request = REQUEST_LINE.exec(line);
+  if (request !== null) return requestFrom(request[1]!, request[2]!);
+  const status = STATUS_LINE.exec(line);
+  if (status !== null) return new SipResponse(Number(status[1]), status[2]);
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
@@ -304,6 +319,10 @@ function parseStartLine(line: string): SipRequest | SipResponse {
   if (!isToken(method)) throw new SipParseError(`invalid method ${JSON.stringify(method.slice(0, 40))}`);
   checkVersion(version);
   if (uriText.charCodeAt(0) === 60) throw new SipParseError('Request-URI must not be enclosed in <>');
+  return requestFrom(method, uriText);
+}
+
+function requestFrom(method: string, uriText: string): SipRequest {
   const uri = parseUri(uriText);
   if (uri.type === 'sip' && uri.headers.size > 0) throw new SipParseError('Request-URI must not contain headers (RFC 3261 §19.1.1)');
   return new SipRequest(method, uri, uriText);

@@ -192,7 +192,8 @@ export abstract class SipMessage {
       if (field.key === 'content-length') {
         if (wroteLength) continue;
         wroteLength = true;
-        out += 'Content-Length: ' + length + '\r\n';
+        // A field's line is `Name: value` and CRLF, so a Content-Length that already states the length is written as is.
+        out += field.value === length ? field.line : 'Content-Length: ' + length + '\r\n';
       } else {
         out += field.line;
       }

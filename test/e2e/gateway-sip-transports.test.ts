@@ -1,0 +1,99 @@
+// SIP phones register to the gateway over every transport it offers: TLS and secure WebSocket with a certificate
+// made for the test, and plain WebSocket (RFC 7118) from a SIP.js web phone in Chromium, the way existing web
+// phones would. Each registration must show up in the gateway's location service on that transport.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DigestClient, cryptoRandom, parseUri, UserAgent, type SipTransport, type TransportProtocol } from '@switchboard/sip';
+import { createTransport, nodeDigestHasher } from '@switchboard/sip/node';
+import { launchBrowser, startPageServer, writeToneWav, type PageServer, type TestBrowser } from './support/browser.js';
+import { startGateway, type StartedGateway } from './support/gateway.js';
+import { assertPrivateNetns } from './support/netns.js';
+import { freePort } from './support/ports.js';
+import { suiteDir } from './support/processes.js';
+
+const suite = 'gateway-sip-transports';
+const PASSWORD = 'phone-300-pass';
+
+describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 90_000 }, () => {
+  let gateway: StartedGateway;
+  let cert: string;
+  let key: string;
+  let pageServer: PageServer;
+  let browser: TestBrowser;
+  const opened: { close(): Promise<void> }[] = [];
+
+  before(async () => {
+    assertPrivateNetns();
+    const dir = suiteDir(suite);
+    const keyFile = join(dir, 'gateway.key');
+    const certFile = join(dir, 'gateway.crt');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    cert = readFileSync(certFile, 'utf8');
+    key = readFileSync(keyFile, 'utf8');
+    gateway = await startGateway({
+      suite,
+      env: { PHONE_300_PASSWORD: PASSWORD, PHONE_301_PASSWORD: PASSWORD },
+      config: {
+        sip: { tls: { port: await freePort(), certFile, keyFile }, ws: { port: await freePort() }, wss: { port: await freePort(), certFile, keyFile } },
+        registrar: { accounts: { '300': { passwordEnv: 'PHONE_300_PASSWORD' }, '301': { passwordEnv: 'PHONE_301_PASSWORD' } } },
+      },
+    });
+  });
+
+  after(async () => {
+    for (const item of opened.reverse()) await item.close().catch(() => undefined);
+    await browser?.close();
+    await pageServer?.close();
+    await gateway?.close();
+  });
+
+  function listening(protocol: TransportProtocol) {
+    const address = gateway.sip.listening.find((a) => a.protocol === protocol);
+    assert.ok(address, `the gateway listens for ${protocol}`);
+    return address;
+  }
+
+  async function registerOver(protocol: 'tls' | 'wss', password: string): Promise<number> {
+    // Our side listens too (every transport does), so it presents the same certificate; it trusts only that one.
+    const transport: SipTransport = await createTransport({ protocol, host: '127.0.0.1', port: 0, tls: { key, cert, ca: cert } });
+    const ua = new UserAgent({ transports: [transport] });
+    opened.push({ close: async () => { await ua.close(); await transport.close(); } });
+    const target = listening(protocol);
+    const register = ua.createRequest('REGISTER', parseUri(`sip:127.0.0.1:${target.port};transport=${protocol}`), {
+      from: parseUri('sip:300@127.0.0.1'),
+      contact: ua.contact('300', protocol),
+    });
+    register.append('Expires', 300);
+    const digest = new DigestClient({ credentials: { username: '300', password }, hasher: nodeDigestHasher, random: cryptoRandom });
+    return (await ua.request(register, target, { digest })).status;
+  }
+
+  for (const protocol of ['tls', 'wss'] as const) {
+    it(`REGISTER with digest over ${protocol.toUpperCase()}: 200 and a binding on ${protocol}; a wrong password 401`, async () => {
+      assert.equal(await registerOver(protocol, PASSWORD), 200);
+      assert.ok(gateway.location.lookup('300').some((b) => b.source.protocol === protocol), `a ${protocol} binding for 300`);
+      assert.equal(await registerOver(protocol, 'wrong-password'), 401);
+    });
+  }
+
+  it('a SIP.js web phone in Chromium registers over WebSocket (RFC 7118); a wrong password is refused', async () => {
+    pageServer = await startPageServer(suite);
+    browser = await launchBrowser({ suite, name: 'chromium-sipjs', audioWav: writeToneWav(join(suiteDir(suite), 'tone-941hz.wav'), 941) });
+    const ws = listening('ws');
+    const wsUrl = `ws://127.0.0.1:${ws.port}/`;
+    const phone = await browser.openPhone(pageServer, 'sipjs-301');
+    const intruder = await browser.openPhone(pageServer, 'sipjs-intruder');
+    await assert.rejects(intruder.register({ wsUrl, aor: 'sip:301@127.0.0.1', user: '301', password: 'wrong-password', timeoutMs: 5000 }), /REGISTER rejected: 401/);
+    assert.equal(await phone.register({ wsUrl, aor: 'sip:301@127.0.0.1', user: '301', password: PASSWORD }), 'Registered');
+    const binding = gateway.location.lookup('301')[0];
+    assert.ok(binding, 'the web phone is registered');
+    assert.equal(binding.source.protocol, 'ws');
+    assert.notEqual(binding.connectionId, undefined, 'reached back over its WebSocket connection');
+  });
+});
