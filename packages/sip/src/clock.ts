@@ -81,10 +81,27 @@ export interface Random {
   bytes(length: number): Uint8Array;
 }
 
+/** Bytes fetched from the platform per refill: one call costs about as much for a few kilobytes as for ten bytes. */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+/**
+ * The platform's CSPRNG, drawn a pool at a time: every request answered needs a tag, every request sent a branch,
+ * and a call per token made randomness one of the largest costs of answering a request. Bytes handed out are
+ * copies, never handed out twice.
+ */
 export const cryptoRandom: Random = {
   bytes(length) {
-    const out = new Uint8Array(length);
-    globalThis.crypto.getRandomValues(out);
+    if (length > POOL_BYTES) return globalThis.crypto.getRandomValues(new Uint8Array(length));
+    if (poolAt + length > pool.length) {
+      pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+      poolAt = 0;
+    }
+    const out = pool.slice(poolAt, poolAt + length);
+    // Spent bytes are wiped so that the pool never holds what was already given out.
+    pool.fill(0, poolAt, poolAt + length);
+    poolAt += length;
     return out;
   },
 };

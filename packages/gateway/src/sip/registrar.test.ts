@@ -66,7 +66,8 @@ function send(registrar: Registrar, request: SipRequest, source: TransportAddres
       toTag: 'totag1',
       respond(status, options = {}) {
         const response = request.createResponse(status, options.reason, { toTag: 'totag1' });
-        for (const [name, value] of options.headers ?? []) response.append(name, value);
+        // As the user agent does: text and structured values alike.
+        for (const [name, value] of options.headers ?? []) response.append(name, value as string);
         (transaction as unknown as { state: string }).state = 'completed';
         resolve(parseMessage(response.serialize()) as SipResponse);
         return response;

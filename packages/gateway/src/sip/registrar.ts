@@ -19,9 +19,9 @@
  * give up unless it is MD5. SHA-256 (RFC 8760) can be offered with `algorithms` for fleets that all support it.
  */
 import {
-  cryptoRandom, DigestServer, formatAuth, formatNameAddr, NO_PARAMS, systemClock, unescapeUriPart,
+  cryptoRandom, DigestServer, formatNameAddr, NO_PARAMS, systemClock, unescapeUriPart,
   type Clock, type DigestAlgorithm, type DigestVerifyResult, type HeaderParams, type IncomingRequest, type NameAddr,
-  type Random, type SipRequest, type TransportProtocol,
+  type Random, type ResponseHeader, type SipRequest, type TransportProtocol,
 } from '@switchboard/sip';
 import { nodeDigestHasher } from '@switchboard/sip/node';
 import type { Logger } from 'pino';
@@ -83,8 +83,9 @@ export class Registrar {
       this.location.on('added', ({ binding }) =>
         this.log.info({ user: binding.user, contact: contactText(binding), source: sourceText(binding), expires: secondsLeft(binding, this.clock.now()) }, 'SIP phone registered'),
       ),
+      // Every refresh lands here: the fields are formatted only when they would be written.
       this.location.on('updated', ({ binding }) =>
-        this.log.debug({ user: binding.user, contact: contactText(binding), source: sourceText(binding), expires: secondsLeft(binding, this.clock.now()) }, 'SIP registration refreshed'),
+        this.log.isLevelEnabled('debug') && this.log.debug({ user: binding.user, contact: contactText(binding), source: sourceText(binding), expires: secondsLeft(binding, this.clock.now()) }, 'SIP registration refreshed'),
       ),
       this.location.on('removed', ({ binding, reason }) =>
         this.log.info({ user: binding.user, contact: contactText(binding), source: sourceText(binding), reason }, 'SIP phone unregistered'),
@@ -169,8 +170,8 @@ export class Registrar {
       bindings = result.bindings;
     }
     const now = this.clock.now();
-    const headers: [string, string][] = bindings.map((binding) => ['Contact', contactHeader(binding, now)]);
-    headers.push(['Date', new Date(now).toUTCString()]);
+    const headers: ResponseHeader[] = bindings.map((binding) => ['contact', contactValue(binding, now)]);
+    headers.push(['date', new Date(now)]);
     incoming.respond(200, { headers });
   }
 
@@ -204,12 +205,15 @@ export class Registrar {
 
   private challenge(incoming: IncomingRequest, verdict: Exclude<DigestVerifyResult, { ok: true }>): void {
     const claimed = verdict.username;
-    const details = { user: claimed === undefined ? undefined : clip(claimed), reason: verdict.reason, source: incoming.source };
     // A first REGISTER without credentials is the normal start of every registration; the others may be guessing.
-    if (verdict.reason === 'missing' || verdict.stale) this.log.debug(details, 'SIP registration challenged');
-    else this.log.info({ ...details, account: claimed !== undefined && this.accounts.has(claimed) ? 'known' : 'unknown' }, 'SIP registration credentials refused');
+    const routine = verdict.reason === 'missing' || verdict.stale;
+    if (!routine || this.log.isLevelEnabled('debug')) {
+      const details = { user: claimed === undefined ? undefined : clip(claimed), reason: verdict.reason, source: incoming.source };
+      if (routine) this.log.debug(details, 'SIP registration challenged');
+      else this.log.info({ ...details, account: claimed !== undefined && this.accounts.has(claimed) ? 'known' : 'unknown' }, 'SIP registration credentials refused');
+    }
     const values = this.digest.challenge(incoming.request, { stale: verdict.stale });
-    incoming.respond(401, { headers: values.map((value) => ['WWW-Authenticate', formatAuth(value)]) });
+    incoming.respond(401, { headers: values.map((value): ResponseHeader => ['www-authenticate', value]) });
   }
 }
 
@@ -262,10 +266,10 @@ function secondsLeft(binding: Binding, now: number): number {
   return Math.max(0, Math.ceil((binding.expiresAt - now) / 1000));
 }
 
-function contactHeader(binding: Binding, now: number): string {
+function contactValue(binding: Binding, now: number): NameAddr {
   const params = new Map(binding.params);
   params.set('expires', String(secondsLeft(binding, now)));
-  return formatNameAddr({ displayName: undefined, uri: binding.uri, params });
+  return { displayName: undefined, uri: binding.uri, params };
 }
 
 function contactText(binding: Binding): string {

@@ -108,6 +108,7 @@ const MAX_URI = 4096;
 const MAX_CNONCE = 256;
 
 const encoder = new TextEncoder();
+const NONCE_DOMAIN_BYTES = encoder.encode(NONCE_DOMAIN);
 
 export class DigestServer {
   readonly realm: string;
@@ -121,7 +122,8 @@ export class DigestServer {
   private readonly lookup: DigestLookup;
   private readonly maxNonceEntries: number;
   private readonly checkUri: boolean;
-  private readonly realmBytes: Uint8Array;
+  /** NONCE_DOMAIN | nonce body | realm: what the nonce MAC covers (the body is written in place for each one). */
+  private readonly macInput: Uint8Array;
   /** Insertion order is recency of use: the first entry is the next to forget. */
   private readonly seen = new Map<string, Seen>();
   /**
@@ -161,7 +163,10 @@ export class DigestServer {
     this.lookup = options.lookup;
     this.maxNonceEntries = maxEntries;
     this.checkUri = options.checkUri ?? true;
-    this.realmBytes = encoder.encode(options.realm);
+    const realmBytes = encoder.encode(options.realm);
+    this.macInput = new Uint8Array(NONCE_DOMAIN_BYTES.length + TIME_BYTES + RANDOM_BYTES + realmBytes.length);
+    this.macInput.set(NONCE_DOMAIN_BYTES, 0);
+    this.macInput.set(realmBytes, NONCE_DOMAIN_BYTES.length + TIME_BYTES + RANDOM_BYTES);
   }
 
   /**
@@ -294,11 +299,9 @@ export class DigestServer {
 
   /** Binds the nonce to this realm, so a server sharing the secret under another realm cannot have its nonces reused here. */
   private mac(body: Uint8Array): Uint8Array {
-    const domain = encoder.encode(NONCE_DOMAIN);
-    const data = new Uint8Array(domain.length + body.length + this.realmBytes.length);
-    data.set(domain, 0);
-    data.set(body, domain.length);
-    data.set(this.realmBytes, domain.length + body.length);
+    // Only the body changes between nonces: the domain and realm around it are laid out once.
+    const data = this.macInput;
+    data.set(body, NONCE_DOMAIN_BYTES.length);
     return this.hasher.hmacSha256(this.secret, data).subarray(0, MAC_BYTES);
   }
 

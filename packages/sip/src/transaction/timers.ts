@@ -114,6 +114,21 @@ export function transactionTimers(reliable: boolean, config: TimerConfig = DEFAU
   });
 }
 
+const NO_OPTIONS: TimerOptions = Object.freeze({});
+/** Unreliable then reliable timers, per options object: the layer hands the same one to every transaction it starts. */
+const resolved = new WeakMap<TimerOptions, readonly [TransactionTimers, TransactionTimers]>();
+
+/** `transactionTimers(reliable, timerConfig(options))`, resolved and validated once per options object. */
+export function timersFor(reliable: boolean, options: TimerOptions = NO_OPTIONS): TransactionTimers {
+  let pair = resolved.get(options);
+  if (pair === undefined) {
+    const config = timerConfig(options);
+    pair = [transactionTimers(false, config), transactionTimers(true, config)];
+    resolved.set(options, pair);
+  }
+  return pair[reliable ? 1 : 0];
+}
+
 /** Next interval of a doubling retransmission timer; `cap` is T2 for Timers E and G, none for Timer A. */
 export function backoff(previous: number, cap: number = Infinity): number {
   return Math.min(previous * 2, cap);

@@ -9,7 +9,7 @@ import { SipError } from '../errors.js';
 import { SipRequest, type SipMessage } from '../message/sip-message.js';
 import type { TransportAddress } from '../transport/transport.js';
 import { TypedEmitter, type EventMap } from '../typed-emitter.js';
-import { timerConfig, transactionTimers, type TimerConfig, type TimerOptions, type TransactionTimers } from './timers.js';
+import { timersFor, type TimerOptions, type TransactionTimers } from './timers.js';
 
 /**
  * The narrow view of the transport layer a transaction needs. A `SipTransport` satisfies it as is; a stack with
@@ -99,8 +99,7 @@ export abstract class Transaction<
     this.sender = options.sender;
     this.clock = options.clock ?? systemClock;
     this.reliable = options.reliable ?? isReliableDestination(options.sender, peer);
-    const config: TimerConfig = timerConfig(options.timers);
-    this.timers = transactionTimers(this.reliable, config);
+    this.timers = timersFor(this.reliable, options.timers);
   }
 
   /** Names of the timers now running (A, B, G, ...): for diagnostics and tests. */

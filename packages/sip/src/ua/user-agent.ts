@@ -9,6 +9,7 @@
 import type { DigestClient } from '../auth/digest-client.js';
 import { cryptoRandom, newBranch, randomToken, systemClock, type Clock, type Random, type TimerHandle } from '../clock.js';
 import { SipError } from '../errors.js';
+import type { KnownHeaderName, KnownHeaderValues } from '../message/header-codecs.js';
 import { formatVia, type NameAddr } from '../message/header-values.js';
 import { SipRequest, type SipResponse } from '../message/sip-message.js';
 import { validateRequest, type ValidateOptions } from '../message/validate-request.js';
@@ -39,9 +40,17 @@ export interface UserAgentOptions {
   unansweredTimeout?: { request?: number; invite?: number };
 }
 
+/**
+ * A header of a response: its text, or for a header the stack knows (named by its lower-case key) the structured
+ * value, which is formatted as is instead of being parsed back from text the caller formatted.
+ */
+export type ResponseHeader =
+  | readonly [name: string, value: string]
+  | { readonly [K in KnownHeaderName]: readonly [name: K, value: KnownHeaderValues[K]] }[KnownHeaderName];
+
 export interface RespondOptions {
   reason?: string;
-  headers?: readonly (readonly [name: string, value: string])[];
+  headers?: readonly ResponseHeader[];
   body?: string | Uint8Array;
   contentType?: string;
   /** To tag for a response that creates a dialog; by default the UA picks one per request. */
@@ -235,7 +244,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
         guard = undefined;
       }
       const response = request.createResponse(status, options.reason, { toTag: options.toTag ?? toTag });
-      for (const [name, value] of options.headers ?? []) response.append(name, value);
+      // makeFields takes text and structured values alike; `append` cannot type a name only known at run time.
+      for (const [name, value] of options.headers ?? []) response.append(name, value as string);
       if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
       if (options.body !== undefined) response.setBody(options.body, options.contentType);
       try {
