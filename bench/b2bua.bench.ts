@@ -32,18 +32,18 @@
  *   --skip-ladder       / B2BUA_BENCH_SKIP_LADDER=1   latency only
  *   B2BUA_BENCH_GATEWAY_NODE_ARGS: more Node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=results/profile"
  */
-import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, networkInterfaces, platform, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startKamailio, type Kamailio } from '../test/e2e/support/kamailio.js';
-import { namespaceInterfaces } from '../test/e2e/support/netns.js';
 import { freePort, LOOPBACK } from '../test/e2e/support/ports.js';
 import { stopAll, suiteDir } from '../test/e2e/support/processes.js';
 import { REGISTER_SCENARIO, runSipp, startSipp, type SippServer } from '../test/e2e/support/sipp.js';
-import type { B2buaGatewayMessage, B2buaGatewayRequest } from './lib/b2bua-gateway.js';
+import { startGatewayProcess } from './lib/gateway-process.js';
+import { ensurePrivateNetns, gitState, log, machine, median, numberSetting, onlySetting, ratesSetting, round, sleep } from './lib/netns-bench.js';
+import { climb, describeStep, measureStep, PAUSE_MS, processTicks, stepFields, type LadderStep } from './lib/sipp-ladder.js';
 
 const TARGET_RATIO = 0.3;
 const SUITE = 'bench-b2bua';
@@ -54,11 +54,6 @@ const UAS_USER = 'uas';
 const UAC_USER = 'uac';
 const REFERENCE_CFG = join(process.env.SWITCHBOARD_SHARED ?? fileURLToPath(new URL('../../shared/', import.meta.url)), 'reference/peers/kamailio-registrar.cfg');
 const DEFAULT_RATES = [25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000];
-const PAUSE_MS = 1500;
-const KEEP_UP_FACTOR = 1.1;
-const STARTUP_S = 0.5;
-/** Retransmitted requests allowed, as a share of the INVITEs and BYEs a step sends. */
-const MAX_RETRANSMISSION_SHARE = 0.01;
 
 const { values: args } = parseArgs({
   options: {
@@ -71,65 +66,29 @@ const { values: args } = parseArgs({
     'skip-ladder': { type: 'boolean' },
   },
 });
-const env = process.env;
-const runs = Number(args.runs ?? env.B2BUA_BENCH_RUNS ?? 3);
-const stepS = Number(args['step-s'] ?? env.B2BUA_BENCH_STEP_S ?? 4);
-const rates = (args.rates ?? env.B2BUA_BENCH_RATES)?.split(',').map(Number) ?? DEFAULT_RATES;
-const latencyRate = Number(args['latency-rate'] ?? env.B2BUA_BENCH_LATENCY_RATE ?? 50);
-const latencyS = Number(args['latency-s'] ?? env.B2BUA_BENCH_LATENCY_S ?? 10);
-const skipLadder = args['skip-ladder'] ?? env.B2BUA_BENCH_SKIP_LADDER === '1';
+const runs = numberSetting(args.runs, 'B2BUA_BENCH_RUNS', 3);
+const stepS = numberSetting(args['step-s'], 'B2BUA_BENCH_STEP_S', 4);
+const rates = ratesSetting(args.rates, 'B2BUA_BENCH_RATES', DEFAULT_RATES);
+const latencyRate = numberSetting(args['latency-rate'], 'B2BUA_BENCH_LATENCY_RATE', 50);
+const latencyS = numberSetting(args['latency-s'], 'B2BUA_BENCH_LATENCY_S', 10);
+const skipLadder = args['skip-ladder'] ?? process.env.B2BUA_BENCH_SKIP_LADDER === '1';
 const SIDES = ['gateway', 'kamailio'] as const;
 type Side = (typeof SIDES)[number];
 type Path = Side | 'direct';
-const sides = ((args.only ?? env.B2BUA_BENCH_ONLY)?.split(',').map((s) => s.trim()) ?? [...SIDES]) as Side[];
-for (const s of sides) if (!SIDES.includes(s)) throw new Error(`unknown side ${s}; known: ${SIDES.join(', ')}`);
+const sides = onlySetting(args.only, 'B2BUA_BENCH_ONLY', SIDES, 'side');
 if (!(Number.isInteger(runs) && runs >= 1 && stepS > 0 && latencyRate > 0 && latencyS > 0 && rates.length > 0 && rates.every((r) => Number.isInteger(r) && r > 0))) {
   throw new Error('runs, step-s, latency-rate, latency-s and rates must be positive (rates whole numbers)');
 }
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const resultsFile = fileURLToPath(new URL('./results/b2bua.json', import.meta.url));
-const gatewayScript = fileURLToPath(new URL('./lib/b2bua-gateway.ts', import.meta.url));
 
-function inPrivateNetns(): boolean {
-  try {
-    const names = namespaceInterfaces();
-    return names.length === 1 && names[0] === 'lo' && (networkInterfaces()['lo'] ?? []).some((a) => a.address === LOOPBACK);
-  } catch {
-    return false;
-  }
-}
+ensurePrivateNetns(import.meta.url, 'B2BUA_BENCH_NETNS', benchDir);
 
-if (!inPrivateNetns()) {
-  if (env.B2BUA_BENCH_NETNS === '1') throw new Error('unshare gave no private network namespace with lo up');
-  const command = [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const quoted = command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawnSync('unshare', ['-n', '-m', '-p', '-f', '--mount-proc', '--kill-child', 'sh', '-c', `ip link set lo up && exec ${quoted}`], {
-    cwd: benchDir,
-    stdio: 'inherit',
-    env: { ...env, B2BUA_BENCH_NETNS: '1' },
-  });
-  if (child.error) throw child.error;
-  process.exit(child.status ?? 1);
-}
-
-interface Step {
-  rate: number;
-  calls: number;
-  passed: boolean;
-  successful: number;
-  failed: number;
-  unexpected: number;
-  retransmissions: number;
-  recvTimeouts: number;
+interface Step extends LadderStep {
   /** Calls the uas counted as failed during the step (read after the pause that follows it). */
   uasFailed: number;
-  wallS: number;
-  /** CPU time the middle (gateway or Kamailio, all its processes) used during the step, seconds. */
-  cpuS: number;
   callsPerCpuSecond: number;
-  /** Cores used on average by every other process of the machine during the step: both sipps and whatever else runs there. */
-  otherCores: number | undefined;
 }
 
 interface Ladder {
@@ -167,37 +126,6 @@ interface Subject {
   stop(): Promise<void>;
 }
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** utime + stime of each process whose /proc/<pid>/stat passes `match` (the private pid namespace has only ours). */
-function processTicks(match: (pid: number, comm: string) => boolean): number {
-  let ticks = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      if (!match(Number(name), comm)) continue;
-      const fields = stat.slice(close + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks;
-}
-
-/** Busy jiffies of the whole machine (/proc/stat is not per namespace). */
-function machineBusyTicks(): number | undefined {
-  try {
-    const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
-  } catch {
-    return undefined;
-  }
-}
-
 /** One REGISTER with digest from `localPort`, binding `user` to that same address for an hour. */
 async function register(registrar: string, user: string, localPort: number, contactPort = localPort): Promise<void> {
   const result = await runSipp({
@@ -228,40 +156,23 @@ async function startDirect(): Promise<Subject> {
 }
 
 async function startGatewaySide(): Promise<Subject> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-b2bua-'));
-  const logFd = openSync(join(suiteDir(SUITE), 'gateway.log'), 'w');
-  const [sipPort, httpPort, uacPort, uasPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const child: ChildProcess = fork(gatewayScript, [dataDir, String(sipPort), String(httpPort), DOMAIN, PASSWORD, UAC_USER, UAS_USER], {
-    cwd: benchDir,
-    execArgv: ['--import', 'tsx', ...(env.B2BUA_BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
-    stdio: ['ignore', logFd, logFd, 'ipc'],
-  });
-  const ready = await new Promise<B2buaGatewayMessage>((resolve, reject) => {
-    child.once('message', (message: B2buaGatewayMessage) => resolve(message));
-    child.once('exit', (code) => reject(new Error(`the gateway exited (${code}) before it was ready; see test-output/${SUITE}/gateway.log`)));
-  });
-  if (ready.type !== 'ready') throw new Error(`the gateway did not start: ${ready.error}`);
-  const address = `${LOOPBACK}:${ready.udpPort}`;
+  const gateway = await startGatewayProcess({ suite: SUITE, realm: DOMAIN, password: PASSWORD, users: [UAC_USER, UAS_USER], nodeArgsEnv: 'B2BUA_BENCH_GATEWAY_NODE_ARGS' });
+  const [uacPort, uasPort] = [await freePort(), await freePort()];
+  const address = `${LOOPBACK}:${gateway.udpPort}`;
   // Each from the port its sipp will use: the gateway takes INVITEs only from a registered source and sends to the
   // address a UDP REGISTER came from.
   await register(address, UAC_USER, uacPort);
   await register(address, UAS_USER, uasPort);
   const uas = await startUas('gateway', uasPort);
-  const pid = child.pid!;
   return {
     path: 'gateway',
     address,
     uacPort,
     uas,
-    cpuTicks: () => processTicks((p) => p === pid),
+    cpuTicks: () => processTicks((p) => p === gateway.pid),
     async stop() {
       await uas.stop({ graceful: false }).catch(() => undefined);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'exit' } satisfies B2buaGatewayRequest);
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      child.kill('SIGKILL');
-      closeSync(logFd);
-      rmSync(dataDir, { recursive: true, force: true });
+      await gateway.stop();
     },
   };
 }
@@ -311,59 +222,30 @@ function runUac(subject: Subject, name: string, rate: number, calls: number, tra
 
 async function step(subject: Subject, rate: number): Promise<Step> {
   const calls = Math.round(rate * stepS);
-  const cpuBefore = subject.cpuTicks();
-  const machineBefore = machineBusyTicks();
   const uasFailedBefore = subject.uas.stats().failed;
-  const started = performance.now();
-  const result = await runUac(subject, `sipp-uac-${subject.path}-${rate}`, rate, calls, false);
-  const wallS = (performance.now() - started) / 1000;
-  const cpuTicks = subject.cpuTicks() - cpuBefore;
-  const cpuS = cpuTicks / CLK_TCK;
-  const machineAfter = machineBusyTicks();
-  const othersTicks = machineBefore === undefined || machineAfter === undefined ? undefined : machineAfter - machineBefore - cpuTicks;
+  const measured = await measureStep(subject.cpuTicks, () => runUac(subject, `sipp-uac-${subject.path}-${rate}`, rate, calls, false));
   await sleep(PAUSE_MS);
-  const s = result.stats;
+  // Unexpected messages are tolerated here as in the scenario's arguments (see runUac).
+  const { wallS, cpuS, otherCores, ...fields } = stepFields(measured, rate, calls, stepS, true);
   return {
-    rate,
-    calls,
-    passed:
-      result.exitCode === 0 && !result.timedOut && s.failed === 0 && s.successful === calls &&
-      wallS <= stepS * KEEP_UP_FACTOR + STARTUP_S && s.retransmissions <= calls * 2 * MAX_RETRANSMISSION_SHARE,
-    successful: s.successful,
-    failed: s.failed,
-    unexpected: s.unexpectedMessages,
-    retransmissions: s.retransmissions,
-    recvTimeouts: s.recvTimeouts,
+    ...fields,
     uasFailed: subject.uas.stats().failed - uasFailedBefore,
-    wallS: round(wallS, 2),
-    cpuS: round(cpuS, 2),
-    callsPerCpuSecond: cpuS > 0 ? Math.round(s.successful / cpuS) : 0,
-    otherCores: othersTicks === undefined ? undefined : round(othersTicks / CLK_TCK / wallS, 2),
+    wallS,
+    cpuS,
+    callsPerCpuSecond: measured.cpuS > 0 ? Math.round(measured.result.stats.successful / measured.cpuS) : 0,
+    otherCores,
   };
 }
 
 async function ladder(subject: Subject & { path: Side }, roundNo: number): Promise<Ladder> {
-  const steps: Step[] = [];
-  let maxRate = 0;
-  for (const rate of rates) {
-    let result = await step(subject, rate);
-    steps.push(result);
-    log(`  ${subject.path.padEnd(8)} ${String(rate).padStart(5)}/s ${describe(result)}`);
-    if (!result.passed) {
-      // Once more: one bad step on a shared machine is not yet the limit.
-      result = await step(subject, rate);
-      steps.push(result);
-      log(`  ${subject.path.padEnd(8)} ${String(rate).padStart(5)}/s ${describe(result)} (again)`);
-      if (!result.passed) break;
-    }
-    maxRate = rate;
-  }
+  const { maxRate, steps } = await climb({
+    rates,
+    name: subject.path,
+    rateWidth: 5,
+    step: (rate) => step(subject, rate),
+    describe: (s) => describeStep(s, `${s.callsPerCpuSecond} calls/CPU-s`, ` (uas ${s.uasFailed})`),
+  });
   return { round: roundNo, side: subject.path, maxRate, steps };
-}
-
-function describe(s: Step): string {
-  const verdict = s.passed ? 'ok  ' : 'FAIL';
-  return `${verdict} ${s.successful}/${s.calls} ok, ${s.failed} failed (uas ${s.uasFailed}), ${s.retransmissions} retrans, ${s.wallS} s, ${s.cpuS} CPU-s, ${s.callsPerCpuSecond} calls/CPU-s, others ${s.otherCores ?? '?'} cores`;
 }
 
 /** "2026-11-22 14:35:48.485922" as microseconds; sipp writes local time, and only differences are used. */
@@ -431,29 +313,6 @@ async function latencyRun(subject: Subject, roundNo: number): Promise<LatencyRun
     maxMs: round(times[times.length - 1] ?? Number.NaN, 3),
     meanMs: round(times.reduce((a, b) => a + b, 0) / Math.max(1, times.length), 3),
   };
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function gitState(): { commit: string | undefined; dirty: boolean | undefined } {
-  const git = (a: string[]): string | undefined => {
-    try {
-      return execFileSync('git', a, { cwd: benchDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const status = git(['status', '--porcelain', '--', '../packages/gateway/src', '../packages/sip/src']);
-  return { commit: git(['rev-parse', '--short=12', 'HEAD']), dirty: status === undefined ? undefined : status.length > 0 };
 }
 
 /** Errors and warnings the gateway logged (pino levels 40 and up), by message. */
@@ -551,9 +410,9 @@ async function main(): Promise<void> {
           benchmark: 'b2bua',
           startedAt,
           finishedAt: new Date().toISOString(),
-          machine: { platform: platform(), release: release(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemBytes: totalmem(), node: process.version },
+          machine: machine(),
           loadAverageAtEnd: loadavg(),
-          source: gitState(),
+          source: gitState(benchDir, ['../packages/gateway/src', '../packages/sip/src']),
           settings: {
             runs,
             stepS,
