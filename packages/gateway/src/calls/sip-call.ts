@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { causeFromSipStatus, type CallEndCause, type CallSummary, type ServerEvent } from '@switchboard/protocol';
 import {
+  addressOfUri,
   Dialog,
   DigestClient,
   formatNameAddr,
@@ -66,9 +67,9 @@ type Deliver = (session: SessionHandle, event: ServerEvent) => void;
 const send: Deliver = (session, event) => void session.send(event);
 
 /** The number the browser shows for a SIP or tel URI: the user part, or the telephone number. */
-function userOf(uri: Uri | undefined): string {
+export function userOf(uri: Uri | undefined): string {
   if (uri === undefined) return 'anonymous';
-  if (uri.type === 'tel') return uri.number;
+  if (uri.type === 'tel') return uri.number.slice(0, 64);
   if (uri.type === 'sip' && uri.user !== undefined && uri.user !== '') return uri.user.slice(0, 64);
   return 'anonymous';
 }
@@ -185,9 +186,7 @@ export class SipCall {
     const pbx = route.pbx;
     const requestUri = parseUri(`sip:${target}@${pbx.domain}`);
     const from = parseUri(`sip:${route.line.user}@${pbx.domain}`);
-    const via = parseUri(pbx.outboundProxy ?? pbx.registrar);
-    const probe = this.ctx.ua.createRequest('OPTIONS', via, { from });
-    return { requestUri, from, destination: nextHop(probe), connectionId: undefined };
+    return { requestUri, from, destination: addressOfUri(parseUri(pbx.outboundProxy ?? pbx.registrar)), connectionId: undefined };
   }
 
   private send(invite: SipRequest, route: SipRoute, connectionId: string | undefined): void {

@@ -22,7 +22,7 @@ import { ProtocolError } from '../ws/errors.js';
 import type { CallRequest, SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
 import { EndedCalls } from './ended-calls.js';
 import { SipBridge } from './sip-bridge.js';
-import { SipCall, type CallMedia, type SipCallContext } from './sip-call.js';
+import { SipCall, userOf, type CallMedia, type SipCallContext } from './sip-call.js';
 import { routeFor, type LineDirectory, type PhoneDirectory, type SipRoute } from './sip-routes.js';
 
 /** Codecs offered to phones registered here; a PBX's come from its config. */
@@ -197,9 +197,8 @@ export class SipCallLayer {
       incoming.respond(488, { reason: 'No Media Relay' });
       return;
     }
-    const from = request.from?.uri;
-    const external = from?.type === 'sip' ? (from.user ?? 'anonymous') : from?.type === 'tel' ? from.number : 'anonymous';
-    await this.options.calls.start({ id, direction: 'inbound', toOperator: operator.id, externalNumber: external.slice(0, 64) || 'anonymous', startedAt: this.options.clock.now() });
+    const external = userOf(request.from?.uri);
+    await this.options.calls.start({ id, direction: 'inbound', toOperator: operator.id, externalNumber: external, startedAt: this.options.clock.now() });
     const call = SipCall.inbound(this.context, id, operator, incoming, media);
     this.calls.set(id, call);
     this.log.info({ callId: id, operatorId: operator.id, from: external }, 'incoming SIP call');
@@ -215,7 +214,7 @@ export class SipCallLayer {
         incoming.respond(403, { reason: 'Not From The PBX' });
         return undefined;
       }
-      const operator = await this.operatorById(line.operatorId);
+      const operator = this.options.registry.sessionsOf(line.operatorId)[0]?.operator;
       if (operator === undefined) {
         incoming.respond(480, { reason: 'Operator Not Available' });
         return undefined;
@@ -234,15 +233,10 @@ export class SipCallLayer {
     return { operator, mode: 'rtpengine', codecs: PHONE_CODECS };
   }
 
-  private async operatorById(operatorId: string): Promise<SessionOperator | undefined> {
-    const tabs = this.options.registry.sessionsOf(operatorId);
-    if (tabs[0] !== undefined) return tabs[0].operator;
-    return undefined;
-  }
-
   /**
    * A registered phone calling another registered phone: bridged SIP to SIP. The caller must be registered here
-   * itself; the callee's extension must have a live binding. Operators' extensions come first (targetOf).
+   * itself; the callee's extension must have a live binding. Checked before operators' extensions, so a phone account
+   * and an operator should not share a number.
    */
   private bridgeToPhone(user: string, incoming: IncomingRequest): boolean {
     const phones = this.options.phones;
