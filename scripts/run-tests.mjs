@@ -31,7 +31,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const nodeArgs = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files];
+const nodeArgs = ['--import', 'tsx', '--import', './scripts/test-setup.mjs', '--test', '--test-reporter=spec', ...files];
 let result;
 if (wantE2e && e2e.length > 0) {
   // One namespace for the whole run: node's runner starts each file as a child, and they all inherit it. A pid

@@ -149,7 +149,7 @@ describe('bencode round trip (property)', () => {
     if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
     if (Buffer.isBuffer(value)) return [...value];
     if (Array.isArray(value)) return value.map(normalize);
-    if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]).sort());
+    if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return value;
   };
 
