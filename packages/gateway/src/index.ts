@@ -11,3 +11,4 @@ export { start, createLogger, type StartOptions, type RunningGateway } from './s
 export * from './calls/index.js';
 export * from './media/index.js';
 export * from './sip/index.js';
+export { HttpContactLookup, sanitizeContact, NUMBER_PLACEHOLDER, MAX_LOOKUP_RESPONSE_BYTES, type ContactLookup, type HttpContactLookupOptions } from './lookup/contact-lookup.js';

@@ -23,6 +23,7 @@ import { seedDemoOperators } from './store/seed.js';
 import { openStore } from './store/store.js';
 import { registerAssets } from './web/assets.js';
 import { createHttpServer } from './ws/http-server.js';
+import { HttpContactLookup } from './lookup/contact-lookup.js';
 
 export interface StartOptions {
   /** Where logs go; by default JSON lines on stdout at the configured level. */
@@ -86,6 +87,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     // Closed before the SIP listener, so that the un-REGISTERs still go out.
     opened.unshift({ close: () => lineRegistrations.close() });
 
+    const lookup = config.lookup === undefined ? undefined : new HttpContactLookup(config.lookup, { logger });
     const sipCalls = new SipCallLayer({
       ua: sip.ua,
       registry: http.registry,
@@ -101,6 +103,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
       logger,
       ringTimeoutSeconds: config.routing.ringTimeoutSeconds,
       busy: (operatorId) => router?.isBusy(operatorId) ?? false,
+      lookup,
     });
     sip.handlers.INVITE = sipCalls.onInvite;
     sip.handlers.BYE = sipCalls.onBye;
@@ -114,6 +117,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
       clock: systemClock,
       logger,
       sip: sipCalls,
+      lookup,
     });
     registerAssets(http.app, {
       logger,

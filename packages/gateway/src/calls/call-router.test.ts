@@ -12,6 +12,7 @@ import { openStore, type Store } from '../store/store.js';
 import { createHttpServer, type GatewayHttpServer } from '../ws/http-server.js';
 import { FakeVerifier } from '../ws/test-support/fakes.js';
 import { TestClient, type Frame } from '../ws/test-support/client.js';
+import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { CallRouter, MAX_CANDIDATES_PER_LEG, type RoutingOptions } from './call-router.js';
 
 const HOUR = 3_600_000;
@@ -41,7 +42,7 @@ async function shutDown(bench: Bench): Promise<void> {
   await bench.store.close();
 }
 
-async function bench(routing: Partial<RoutingOptions> = {}): Promise<Bench> {
+async function bench(routing: Partial<RoutingOptions> = {}, lookup?: ContactLookup): Promise<Bench> {
   const clock = new ManualClock(Date.now());
   const store = await openStore({ kind: 'sqlite', file: ':memory:', now: () => clock.now() });
   const verifier = new FakeVerifier();
@@ -72,6 +73,7 @@ async function bench(routing: Partial<RoutingOptions> = {}): Promise<Bench> {
     routing: { ringTimeoutSeconds: 30, callWaiting: true, ...routing },
     clock,
     logger,
+    lookup,
   });
   const { port } = await server.listen();
   const clients: TestClient[] = [];
@@ -378,3 +380,44 @@ describe('call waiting off', () => {
     assert.equal((await event(op102, 'call.incoming', second)).callId, second);
   });
 });
+
+describe('the screen pop', () => {
+  const ANNA = { id: '7', name: 'Anna Petrova', company: 'Acme', url: 'https://crm.example.com/contacts/7' };
+
+  it('rings the callee with what the CRM knows about the caller, in tabs opened later too', async () => {
+    const asked: string[] = [];
+    const b = await bench({}, { find: async (number) => (asked.push(number), number === '101' ? ANNA : undefined) });
+    const caller = await b.tab('101');
+    const tab = await b.tab('102');
+    const callId = await place(caller, '102');
+    assert.deepEqual((await event(tab, 'call.incoming', callId)).contact, ANNA);
+    const later = await b.tab('102');
+    assert.deepEqual((await event(later, 'call.incoming', callId)).contact, ANNA);
+    assert.deepEqual(asked, ['101']);
+
+    const back = await place(tab, '101');
+    const incoming = await event(caller, 'call.incoming', back);
+    assert.equal('contact' in incoming, false, 'no contact key when the CRM knows nobody');
+    assertFramesValid(caller, tab, later);
+  });
+
+  it('a caller who leaves while the CRM is asked rings nobody', async () => {
+    let release: (() => void) | undefined;
+    const b = await bench({}, { find: () => new Promise((resolve) => (release = () => resolve(ANNA))) });
+    const caller = await b.tab('101');
+    const tab = await b.tab('102');
+    const reply = caller.request({ type: 'call.start', target: '102', sdp: OFFER });
+    while (release === undefined) await settle();
+    caller.close();
+    await settle();
+    release();
+    await reply.catch(() => undefined);
+    await settle();
+    assert.equal(tab.frames.filter((f) => f.type === 'call.incoming').length, 0);
+    await b.router.close();
+    const { calls } = await b.store.calls.listByOperator('op-101');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.cause, 'cancelled');
+  });
+});
+

@@ -20,6 +20,7 @@ import { EndedCalls } from './ended-calls.js';
 import { FAILURE_CAUSES, REASON_PHRASES, endedEvent } from './events.js';
 import { LocalCall, party } from './local-call.js';
 import type { SipCallLayer } from './sip-calls.js';
+import type { ContactLookup } from '../lookup/contact-lookup.js';
 
 export interface ExtensionDirectory {
   getByExtension(extension: string): Promise<SessionOperator | undefined>;
@@ -44,6 +45,8 @@ export interface CallRouterOptions {
   maxOutgoingPerOperator?: number;
   /** Calls to and from SIP (PBX lines, phones registered here); without it only operators reach each other. */
   sip?: SipCallLayer;
+  /** The CRM's screen pop: who the calling operator is in the CRM. */
+  lookup?: ContactLookup | undefined;
 }
 
 export const DEFAULT_MAX_OUTGOING_PER_OPERATOR = 4;
@@ -202,7 +205,10 @@ export class CallRouter {
     this.track(call);
     this.log.info({ callId: id, from: caller.id, to: callee.id }, 'call placed');
 
-    // The caller may have gone while the log was written.
+    const contact = await this.options.lookup?.find(caller.extension);
+    if (contact !== undefined) call.contact = contact;
+    // The caller's session may have closed, and ended the call, while the log was written or the CRM asked.
+    if (call.state === 'ended') return { callId: id };
     if (!session.open) {
       this.end(call, 'cancelled', deliver, 'the caller disconnected');
       return { callId: id };
@@ -389,5 +395,6 @@ function incomingEvent(call: LocalCall): ServerEvent {
     to: party(call.callee),
     sdp: call.offer,
     receivedAt: call.startedAt,
+    ...(call.contact === undefined ? {} : { contact: call.contact }),
   };
 }

@@ -14,7 +14,7 @@
  * The caller's side is the one session that placed the call. The callee's side is every session of the callee
  * operator while ringing, and the one that answered afterwards.
  */
-import type { CallEndCause, CallSummary, Party } from '@switchboard/protocol';
+import type { CallEndCause, CallSummary, Contact, Party } from '@switchboard/protocol';
 import type { TimerHandle } from '@switchboard/sip';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
 
@@ -56,6 +56,8 @@ export class LocalCall {
   answeredAt: number | undefined;
   ended: CallEnd | undefined;
   ringTimer: TimerHandle | undefined;
+  /** What the CRM knows about the caller, shown to the callee's tabs. */
+  contact: Contact | undefined;
   /** ICE candidates relayed so far, per direction; bounded so that one client cannot make the gateway a pump. */
   candidatesFromCaller = 0;
   candidatesFromCallee = 0;

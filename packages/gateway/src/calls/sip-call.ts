@@ -31,6 +31,7 @@ import { ProtocolError } from '../ws/errors.js';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
 import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
 import type { SipRoute } from './sip-routes.js';
+import type { ContactLookup } from '../lookup/contact-lookup.js';
 
 /** The media bridge of one call (rtpengine or passthrough); see media/. */
 export interface CallMedia {
@@ -59,6 +60,7 @@ export interface SipCallContext {
   /** Credentials for a PBX line's INVITEs; never logged. */
   digestFor(route: Extract<SipRoute, { kind: 'pbx' }>): DigestClient;
   ringTimeoutMs: number;
+  lookup?: ContactLookup | undefined;
   /** Told once the call has ended, so the layer can forget it. */
   ended(call: SipCall): void;
 }
@@ -275,6 +277,9 @@ export class SipCall {
   /** Rings the operator's tabs with the converted offer; answers 180, or 480 when no tab took it. */
   async ring(tabs: readonly SessionHandle[], deliverTo: (tabs: readonly SessionHandle[], event: ServerEvent) => SessionHandle[]): Promise<void> {
     const incoming = this.incoming!;
+    // The CRM is asked while rtpengine converts the offer: the screen pop costs no extra ringing time unless the
+    // CRM is slower than rtpengine.
+    const contact = this.ctx.lookup?.find(this.remote.number);
     let sdp: string;
     try {
       sdp = await this.media.offerFromSip(incoming.request.bodyText);
@@ -283,6 +288,7 @@ export class SipCall {
       this.mediaFailed(error);
       return;
     }
+    const found = await contact;
     if (this.current === 'ended') return;
     const event: ServerEvent = {
       type: 'call.incoming',
@@ -291,6 +297,7 @@ export class SipCall {
       to: { number: userOf(incoming.request.uri) },
       sdp,
       receivedAt: this.startedAt,
+      ...(found === undefined ? {} : { contact: found }),
     };
     for (const tab of deliverTo(tabs, event)) this.rung.add(tab);
     if (this.rung.size === 0) {

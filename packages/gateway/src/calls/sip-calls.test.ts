@@ -57,6 +57,7 @@ class MarkingMedia implements CallMedia {
   async close() { this.closed = true; }
 }
 
+const CALLER_CONTACT = { name: 'Berlin office', company: 'Acme GmbH', url: 'https://crm.example.com/c/1' };
 const operator: SessionOperator = { id: 'op-101', displayName: 'Ada', extension: '101', enabled: true };
 
 describe('SIP calls through the B2BUA', () => {
@@ -115,6 +116,7 @@ describe('SIP calls through the B2BUA', () => {
       logger: pino({ level: 'silent' }),
       ringTimeoutSeconds: 30,
       busy: () => false,
+      lookup: { find: async (number) => (number === '+4930123' ? CALLER_CONTACT : undefined) },
     });
     gatewayUa.on('request', (incoming) => {
       if (incoming.request.method === 'INVITE') layer.onInvite(incoming);
@@ -150,6 +152,7 @@ describe('SIP calls through the B2BUA', () => {
     const [incomingA, incomingB] = [await tabs[0]!.next('call.incoming'), await tabs[1]!.next('call.incoming')];
     assert.match(String(incomingA.sdp), /a=x-bridge:to-browser-offer/);
     assert.deepEqual(incomingA.from, { number: '+4930123' });
+    assert.deepEqual(incomingA.contact, CALLER_CONTACT, 'the screen pop comes with the ring');
     assert.equal(incomingA.callId, incomingB.callId);
     const callId = String(incomingA.callId);
     const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);

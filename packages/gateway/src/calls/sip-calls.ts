@@ -24,6 +24,7 @@ import { EndedCalls } from './ended-calls.js';
 import { SipBridge } from './sip-bridge.js';
 import { SipCall, userOf, type CallMedia, type SipCallContext } from './sip-call.js';
 import { routeFor, type LineDirectory, type PhoneDirectory, type SipRoute } from './sip-routes.js';
+import type { ContactLookup } from '../lookup/contact-lookup.js';
 
 /** Codecs offered to phones registered here; a PBX's come from its config. */
 export const PHONE_CODECS = ['opus', 'G722', 'PCMU', 'PCMA', 'telephone-event'] as const;
@@ -42,6 +43,8 @@ export interface SipCallLayerOptions {
   ringTimeoutSeconds: number;
   /** Whether ringing this operator now would be a second call while call waiting is off. */
   busy(operatorId: string): boolean;
+  /** The CRM's screen pop for incoming calls; without it tabs ring with the number alone. */
+  lookup?: ContactLookup | undefined;
   newCallId?: () => string;
 }
 
@@ -69,6 +72,7 @@ export class SipCallLayer {
       logger: this.log,
       calls: options.calls,
       ringTimeoutMs: options.ringTimeoutSeconds * 1000,
+      lookup: options.lookup,
       digestFor: (route) => this.digestFor(route),
       ended: (call) => this.forget(call),
     };

@@ -120,7 +120,10 @@ describe('every field error names its path', () => {
     ['limits.maxSessionsPerOperator', 0, 'must be an integer from 1 to 100, got 0'],
     ['limits.messagesPerSecond', 5000, 'must be an integer from 1 to 1000, got 5000'],
     ['http', 5, 'must be an object, got 5'],
-    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits, pbx, lines, registrar, rtpengine)'],
+    ['lookup.url', 'https://crm.example.com/lookup', 'must be an http:// or https:// URL with {number} where the caller\'s number goes, got "https://crm.example.com/lookup"'],
+    ['lookup.timeoutMs', 50, 'must be an integer from 100 to 10000, got 50'],
+    ['lookup.tokenEnv', 'my token', 'must be the name of an environment variable'],
+    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits, lookup, pbx, lines, registrar, rtpengine)'],
     ['routing.ringtimeout', 30, 'is not a known setting (expected: ringTimeoutSeconds, callWaiting)'],
     ['ice.turn.urls', undefined, 'is required'],
   ];
@@ -156,6 +159,22 @@ describe('every field error names its path', () => {
     assert.match(error.message, /^auth\.jwks\.url: must use https:\/\//);
     assert.equal(resolveRaw({ auth: { jwks: { url: 'http://127.0.0.1:4000/jwks' } } }).auth.kind, 'jwks');
     assert.equal(resolveRaw({ auth: { jwks: { url: 'http://[::1]:4000/jwks' } } }).auth.kind, 'jwks');
+  });
+
+  test('lookup: defaults, the token from the environment, https except on loopback', () => {
+    const url = 'https://crm.example.com/switchboard/lookup?number={number}';
+    const lookup = resolveRaw({ lookup: { url, tokenEnv: 'CRM_LOOKUP_TOKEN' } }, { ...env, CRM_LOOKUP_TOKEN: 'lookup-token-0123456789' }).lookup;
+    assert.equal(lookup?.url, url);
+    assert.equal(lookup?.token?.reveal(), 'lookup-token-0123456789');
+    assert.deepEqual([lookup?.timeoutMs, lookup?.cacheSeconds, lookup?.cacheSize], [1500, 60, 10000]);
+    assert.equal(resolveRaw({}).lookup, undefined);
+    assert.equal(resolveRaw({ lookup: { url: 'http://127.0.0.1:3000/lookup/{number}' } }).lookup?.token, undefined);
+    assert.match(configError(() => resolveRaw({ lookup: { url: 'http://crm.example.com/l?n={number}' } })).message, /^lookup\.url: must use https:\/\//);
+    assert.equal(
+      configError(() => resolveRaw({ lookup: { url, tokenEnv: 'CRM_LOOKUP_TOKEN' } })).message,
+      'lookup.tokenEnv: names environment variable CRM_LOOKUP_TOKEN, which is not set',
+    );
+    assert.match(configError(() => resolveRaw({ lookup: { url, tokenEnv: 'CRM_LOOKUP_TOKEN' } }, { ...env, CRM_LOOKUP_TOKEN: 'short' })).message, /too short/);
   });
 
   test('the config must be a JSON object', () => {

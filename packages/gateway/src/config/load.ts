@@ -16,10 +16,12 @@ import {
 import { resolveSipSide } from './resolve-sip.js';
 import { PbxSchema } from './sip-schema.js';
 import { Secret } from './secret.js';
-import type { AuthConfig, ConfigOverrides, DemoSettings, Env, GatewayConfig, IceConfig, SecureListenConfig } from './types.js';
+import type { AuthConfig, ConfigOverrides, DemoSettings, Env, GatewayConfig, IceConfig, LookupConfig, SecureListenConfig } from './types.js';
 
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output. */
 export const MIN_HS256_SECRET_BYTES = 32;
+/** A bearer token shorter than this could be guessed by whoever can reach the CRM. */
+export const MIN_LOOKUP_TOKEN_BYTES = 16;
 export const MIN_TURN_SECRET_BYTES = 16;
 
 /** A config file is a page of JSON; anything much larger is the wrong file. */
@@ -106,6 +108,7 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
   const auth = resolveAuth(file.auth, options.env, issues);
   const ice = resolveIce(file.ice, options.env, issues);
   const sipSide = resolveSipSide(file, options.env, issues);
+  const lookup = resolveLookup(file.lookup, options.env, issues);
   checkSipPorts(file.sip, issues);
   if (issues.length > 0 || auth === undefined) throw new ConfigError(issues);
 
@@ -135,7 +138,20 @@ export function resolveConfig(raw: unknown, options: ResolveConfigOptions): Gate
     },
     demo: options.demo,
     ...sipSide,
+    lookup,
   };
+}
+
+function resolveLookup(lookup: ConfigFile['lookup'], env: Env, issues: ConfigIssue[]): LookupConfig | undefined {
+  if (lookup === undefined) return undefined;
+  const problem = checkHttpsUnlessLoopback(lookup.url);
+  if (problem !== undefined) issues.push({ path: 'lookup.url', message: problem });
+  const token =
+    lookup.tokenEnv === undefined
+      ? undefined
+      : readSecret(env, lookup.tokenEnv, MIN_LOOKUP_TOKEN_BYTES, 'lookup.tokenEnv', issues, (name) => `names environment variable ${name}, which is not set`);
+  const { url, timeoutMs, cacheSeconds, cacheSize } = lookup;
+  return { url, token, timeoutMs, cacheSeconds, cacheSize };
 }
 
 /** TCP, TLS, WS and WSS all listen on TCP ports of the same address, so no two may share one. */
@@ -164,7 +180,7 @@ function resolveAuth(auth: ConfigFile['auth'], env: Env, issues: ConfigIssue[]):
     return undefined;
   }
   if (auth.jwks !== undefined) {
-    const urlIssue = checkJwksUrl(auth.jwks.url);
+    const urlIssue = checkHttpsUnlessLoopback(auth.jwks.url);
     if (urlIssue !== undefined) {
       issues.push({ path: 'auth.jwks.url', message: urlIssue });
       return undefined;
@@ -233,7 +249,8 @@ function looksLikeName(name: string): boolean {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
-function checkJwksUrl(text: string): string | undefined {
+/** Keys, tokens and callers' numbers travel over these URLs: plain HTTP only where nobody else is on the path. */
+function checkHttpsUnlessLoopback(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -243,7 +260,6 @@ function checkJwksUrl(text: string): string | undefined {
   if (url.username !== '' || url.password !== '') return 'must not carry credentials';
   if (url.protocol === 'https:') return undefined;
   const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-  // Keys fetched over plain HTTP could be swapped by anyone on the path, and with them every login.
   return loopback ? undefined : 'must use https:// (plain http:// is accepted only for a loopback address)';
 }
 

@@ -190,6 +190,17 @@ const Routing = Type.Object(
   closed('call routing'),
 );
 
+const Lookup = Type.Object(
+  {
+    url: uri('^https?://[^\\s<>"]*\\{number\\}[^\\s<>"]*$', 'an http:// or https:// URL with {number} where the caller\'s number goes'),
+    tokenEnv: Type.Optional(envName(undefined, 'environment variable holding the bearer token sent to the lookup')),
+    timeoutMs: int(100, 10000, 1500, 'how long an incoming call waits for the CRM before ringing without a contact'),
+    cacheSeconds: int(0, 86400, 60, 'how long an answer (found or not found) is reused; 0 asks every time'),
+    cacheSize: int(0, 1000000, 10000, 'numbers remembered at most'),
+  },
+  { additionalProperties: false, description: 'contact lookup in the CRM by caller number (the screen pop)' },
+);
+
 const Logging = Type.Object({ level: oneOf(LOG_LEVELS, 'info', 'least severe level logged') }, closed('logging'));
 
 const Limits = Type.Object(
@@ -211,6 +222,7 @@ export const ConfigFileSchema = Type.Object(
     routing: Routing,
     logging: Logging,
     limits: Limits,
+    lookup: Type.Optional(Lookup),
     ...SipSideSchemas,
   },
   { additionalProperties: false, description: 'the Switchboard gateway configuration' },

@@ -113,6 +113,17 @@ export interface RtpengineConfig {
   readonly timeoutMs: number;
 }
 
+/** The CRM's contact lookup for the screen pop. */
+export interface LookupConfig {
+  /** http(s) URL with `{number}` where the caller's number goes. */
+  readonly url: string;
+  /** Sent as `Authorization: Bearer ...`, so the CRM can tell the gateway from anyone else. */
+  readonly token: Secret | undefined;
+  readonly timeoutMs: number;
+  readonly cacheSeconds: number;
+  readonly cacheSize: number;
+}
+
 export interface GatewayConfig {
   /** The config file it came from, if any. */
   readonly source: string | undefined;
@@ -130,6 +141,7 @@ export interface GatewayConfig {
   readonly lines: readonly LineConfig[];
   readonly registrar: RegistrarConfig;
   readonly rtpengine: RtpengineConfig | undefined;
+  readonly lookup: LookupConfig | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { CLIENT_BUNDLE_PATH, registerAssets } from './assets.js';
+import { CLIENT_BUNDLE_PATH, WIDGET_BUNDLE_PATH, registerAssets } from './assets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-assets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +30,22 @@ describe('web assets', () => {
     assert.equal(first.body, 'export const v = 1;\n');
     writeFileSync(file, 'export const v = 2;\n');
     assert.equal((await app.inject({ method: 'GET', url: CLIENT_BUNDLE_PATH })).body, 'export const v = 2;\n');
+    await app.close();
+  });
+
+  it('serves the widget at /switchboard.js, from its own file', async () => {
+    const client = join(dir, 'client.js');
+    const widget = join(dir, 'widget.js');
+    writeFileSync(client, 'client();\n');
+    writeFileSync(widget, 'widget();\n');
+    const app = Fastify();
+    registerAssets(app, { logger: pino({ level: 'silent' }), clientBundle: client, widgetBundle: widget });
+    await app.ready();
+    const response = await app.inject({ method: 'GET', url: WIDGET_BUNDLE_PATH });
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.body, 'widget();\n');
+    assert.equal(response.headers['access-control-allow-origin'], '*');
+    assert.equal((await app.inject({ method: 'GET', url: CLIENT_BUNDLE_PATH })).body, 'client();\n');
     await app.close();
   });
 

@@ -1,6 +1,7 @@
 /**
- * What the gateway serves to browsers besides the WebSocket: the client SDK bundle (so a CRM loads the SDK that
- * matches its gateway) and, in demo mode only, a demo page with a token endpoint standing in for a CRM backend.
+ * What the gateway serves to browsers besides the WebSocket: the phone widget and the client SDK bundle (so a CRM
+ * loads the code that matches its gateway) and, in demo mode only, a demo page with a token endpoint standing in
+ * for a CRM backend.
  *
  * Files are read on each request: they are small, and a rebuilt bundle is picked up without a restart.
  */
@@ -13,9 +14,12 @@ import type { Secret } from '../config/secret.js';
 import type { OperatorRepository } from '../store/operators.js';
 
 export const CLIENT_BUNDLE_PATH = '/client/switchboard-client.js';
+/** The one file a CRM adds to its pages: the phone widget with the SDK inside. */
+export const WIDGET_BUNDLE_PATH = '/switchboard.js';
 
 /** Where the client package puts its bundle in this repository; deployments may point elsewhere. */
 export const DEFAULT_CLIENT_BUNDLE = fileURLToPath(new URL('../../../client/dist/switchboard-client.js', import.meta.url));
+export const DEFAULT_WIDGET_BUNDLE = fileURLToPath(new URL('../../../widget/dist/switchboard.js', import.meta.url));
 const DEMO_PAGE = fileURLToPath(new URL('../../demo/index.html', import.meta.url));
 
 /** Demo tokens are short-lived like a real CRM's; the page asks again when the gateway says they expire. */
@@ -33,28 +37,16 @@ const DEMO_PAGE_CSP =
 export interface AssetOptions {
   logger: Logger;
   clientBundle?: string;
+  widgetBundle?: string;
   /** Present in demo mode: the secret demo tokens are signed with and the operators they may be for. */
   demo?: { secret: Secret; audience: string; operators: Pick<OperatorRepository, 'get'> };
 }
 
 export function registerAssets(app: FastifyInstance, options: AssetOptions): void {
-  const bundle = options.clientBundle ?? DEFAULT_CLIENT_BUNDLE;
   const log = options.logger.child({ component: 'assets' });
 
-  app.get(CLIENT_BUNDLE_PATH, async (_request, reply) => {
-    const body = await readOrNull(bundle);
-    if (body === null) {
-      log.error({ file: bundle }, 'client bundle missing; run npm run build');
-      return reply.code(503).type('text/plain; charset=utf-8').send('client bundle not built: run npm run build\n');
-    }
-    // Served cross-origin on purpose: CRMs load it from their own pages with a <script> tag.
-    return reply
-      .header('Cache-Control', 'no-cache')
-      .header('Access-Control-Allow-Origin', '*')
-      .header('X-Content-Type-Options', 'nosniff')
-      .type('text/javascript; charset=utf-8')
-      .send(body);
-  });
+  serveBundle(app, CLIENT_BUNDLE_PATH, options.clientBundle ?? DEFAULT_CLIENT_BUNDLE, 'client bundle', log);
+  serveBundle(app, WIDGET_BUNDLE_PATH, options.widgetBundle ?? DEFAULT_WIDGET_BUNDLE, 'widget', log);
 
   const demo = options.demo;
   if (demo === undefined) return;
@@ -84,6 +76,23 @@ export function registerAssets(app: FastifyInstance, options: AssetOptions): voi
     if (operator === undefined) return reply.code(404).send({ error: 'no such demo operator' });
     const { token, expiresAt } = await issuer.issue({ operatorId: operator.id, ttl });
     return reply.send({ token, expiresAt });
+  });
+}
+
+function serveBundle(app: FastifyInstance, path: string, file: string, what: string, log: Logger): void {
+  app.get(path, async (_request, reply) => {
+    const body = await readOrNull(file);
+    if (body === null) {
+      log.error({ file }, `${what} missing; run npm run build`);
+      return reply.code(503).type('text/plain; charset=utf-8').send(`${what} not built: run npm run build\n`);
+    }
+    // Served cross-origin on purpose: CRMs load it from their own pages with a <script> tag.
+    return reply
+      .header('Cache-Control', 'no-cache')
+      .header('Access-Control-Allow-Origin', '*')
+      .header('X-Content-Type-Options', 'nosniff')
+      .type('text/javascript; charset=utf-8')
+      .send(body);
   });
 }
 
