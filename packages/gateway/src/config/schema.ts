@@ -57,8 +57,8 @@ const envName = (defaultValue: string | undefined, description: string) =>
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
   });
 
-const uri = (pattern: string, what: string) =>
-  Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH, pattern, [EXPECT_KEYWORD]: what });
+const uri = (pattern: string, what: string, description?: string) =>
+  Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH, pattern, [EXPECT_KEYWORD]: what, ...(description === undefined ? {} : { description }) });
 
 const closed = (description: string) => ({ additionalProperties: false, default: {}, description }) as const;
 
@@ -125,7 +125,7 @@ const Hs256 = Type.Object(
 
 const Jwks = Type.Object(
   {
-    url: uri('^https?://[^\\s@]+$', 'an https:// URL (http:// only for a loopback address), without credentials'),
+    url: uri('^https?://[^\\s@]+$', 'an https:// URL (http:// only for a loopback address), without credentials', 'where the CRM publishes its public keys (JWKS)'),
     algorithms: Type.Array(oneOf(JWKS_ALGORITHMS, undefined, 'a signature algorithm'), {
       minItems: 1,
       uniqueItems: true,
@@ -192,7 +192,7 @@ const Routing = Type.Object(
 
 const Lookup = Type.Object(
   {
-    url: uri('^https?://[^\\s<>"]*\\{number\\}[^\\s<>"]*$', 'an http:// or https:// URL with {number} where the caller\'s number goes'),
+    url: uri('^https?://[^\\s<>"]*\\{number\\}[^\\s<>"]*$', 'an http:// or https:// URL with {number} where the caller\'s number goes', 'the CRM\'s lookup endpoint (https:// except on loopback); GET, answered with a JSON contact or 404'),
     tokenEnv: Type.Optional(envName(undefined, 'environment variable holding the bearer token sent to the lookup')),
     timeoutMs: int(100, 10000, 1500, 'how long an incoming call waits for the CRM before ringing without a contact'),
     cacheSeconds: int(0, 86400, 60, 'how long an answer (found or not found) is reused; 0 asks every time'),
