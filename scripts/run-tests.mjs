@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every test with node's built-in runner. Unit tests live beside the code (packages/*/src/**/*.test.ts);
+// Runs every test with node's built-in runner. Unit tests live beside the code (packages/*/src/**/*.test.ts,
+// examples/*/src/**/*.test.ts);
 // end-to-end tests with real peers live in test/e2e and run inside a private network namespace so that all
 // their traffic stays on a loopback interface nobody else shares.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ function findTests(dir, out = []) {
   return out.sort();
 }
 
-const unit = findTests(join(root, 'packages'));
+const unit = [...findTests(join(root, 'packages')), ...findTests(join(root, 'examples'))];
 const e2e = findTests(join(root, 'test/e2e'));
 const files = [...(wantUnit ? unit : []), ...(wantE2e ? e2e : [])];
 if (files.length === 0) {

@@ -153,7 +153,10 @@ async function signIn() {
   phone.on('media-error', ({ kind, message }) => log(`microphone ${kind}: ${message}`));
   phone.on('line', ({ state, reason, sipStatus }) => {
     ui.line.dataset.state = state;
-    ui.line.textContent = state === 'registered' ? 'registered' : `${state}${reason ? `: ${reason}` : ''}${sipStatus ? ` (${sipStatus})` : ''}`;
+    ui.line.textContent =
+      state === 'registered' ? 'registered'
+      : state === 'none' ? 'no PBX line (calls through this gateway)'
+      : `${state}${reason ? `: ${reason}` : ''}${sipStatus ? ` (${sipStatus})` : ''}`;
     log(`line: ${ui.line.textContent}`);
   });
   setStatus('connecting', 'connecting');

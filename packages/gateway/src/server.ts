@@ -54,7 +54,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
   const store = await openStore({ kind: 'sqlite', file: config.database.file });
   const opened: { close(): Promise<void> }[] = [store];
   try {
-    if (config.demo !== undefined) await seedDemoOperators(store);
+    if (config.demo !== undefined) await seedDemoOperators(store, config.demo.operators);
     let router: CallRouter | undefined;
     let lines: LineRegistrations | undefined;
     const http = createHttpServer({
@@ -66,7 +66,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
       limits: { maxSessionsPerOperator: config.limits.maxSessionsPerOperator, messagesPerSecond: config.limits.messagesPerSecond },
       sessionInfo: {
         iceServers: (operator) => iceServersFor(config.ice, operator.id),
-        lineState: (operator) => lines?.stateOf(operator.id) ?? { state: 'unregistered' },
+        lineState: (operator) => lines?.stateOf(operator.id) ?? { state: 'none' },
         calls: (operator, sessionId) => router?.callsOf(operator, sessionId) ?? [],
       },
       onRequest: (session, request, afterReply) => router!.handle(session, request, afterReply),

@@ -36,9 +36,12 @@ export const IceServerSchema = Type.Object(
 
 const IceServers = Type.Array(IceServerSchema, { maxItems: MAX_ICE_SERVERS, description: 'for RTCPeerConnection' });
 
-export const LINE_STATES = ['registered', 'unregistered', 'failed'] as const;
+export const LINE_STATES = ['registered', 'unregistered', 'failed', 'none'] as const;
 
-/** The operator's SIP line as the gateway sees it. Calls still work through `unregistered` when routed locally. */
+/**
+ * The operator's SIP line as the gateway sees it. `none`: the operator has no PBX line, and the gateway itself is
+ * their call server (an extension of its own), so there is nothing to register.
+ */
 const lineStateProperties = {
   state: oneOf(LINE_STATES, 'registration with the PBX'),
   reason: Type.Optional(Text(MAX_TEXT_LENGTH, 'why it failed, for people')),

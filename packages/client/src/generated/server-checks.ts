@@ -29,7 +29,7 @@ function check1(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'line.state') &&
-    (((value['state'] === 'registered')) || ((value['state'] === 'unregistered')) || ((value['state'] === 'failed'))) &&
+    (((value['state'] === 'registered')) || ((value['state'] === 'unregistered')) || ((value['state'] === 'failed')) || ((value['state'] === 'none'))) &&
     (value['reason'] !== undefined ? ((typeof value['reason'] === 'string') && value['reason'].length <= 512 && value['reason'].length >= 0 && pattern0.test(value['reason'])) : true) &&
     (value['sipStatus'] !== undefined ? (Number.isInteger(value['sipStatus']) && value['sipStatus'] <= 699 && value['sipStatus'] >= 100) : true) &&
     Object.getOwnPropertyNames(value).every(key => ['type', 'state', 'reason', 'sipStatus'].includes(key))
@@ -193,7 +193,7 @@ function check9(value: any): boolean {
     value['iceServers'].length <= 8 &&
     ((array) => { for(const value of array) if(!(((typeof value === 'object' && value !== null && !Array.isArray(value)) && Array.isArray(value['urls']) && value['urls'].length <= 8 && value['urls'].length >= 1 && ((array) => { for(const value of array) if(!(((typeof value === 'string') && value.length <= 512 && pattern5.test(value)))) { return false }; return true; })(value['urls']) && (value['username'] !== undefined ? ((typeof value['username'] === 'string') && value['username'].length <= 256 && value['username'].length >= 0 && pattern0.test(value['username'])) : true) && (value['credential'] !== undefined ? ((typeof value['credential'] === 'string') && value['credential'].length <= 256 && value['credential'].length >= 0 && pattern0.test(value['credential'])) : true) && (value['credentialExpiresAt'] !== undefined ? (Number.isInteger(value['credentialExpiresAt']) && value['credentialExpiresAt'] <= 9007199254740991 && value['credentialExpiresAt'] >= 0) : true) && Object.getOwnPropertyNames(value).every(key => ['urls', 'username', 'credential', 'credentialExpiresAt'].includes(key))))) { return false }; return true; })(value['iceServers']) &&
     (typeof value['line'] === 'object' && value['line'] !== null && !Array.isArray(value['line'])) &&
-    (((value['line']['state'] === 'registered')) || ((value['line']['state'] === 'unregistered')) || ((value['line']['state'] === 'failed'))) &&
+    (((value['line']['state'] === 'registered')) || ((value['line']['state'] === 'unregistered')) || ((value['line']['state'] === 'failed')) || ((value['line']['state'] === 'none'))) &&
     (value['line']['reason'] !== undefined ? ((typeof value['line']['reason'] === 'string') && value['line']['reason'].length <= 512 && value['line']['reason'].length >= 0 && pattern0.test(value['line']['reason'])) : true) &&
     (value['line']['sipStatus'] !== undefined ? (Number.isInteger(value['line']['sipStatus']) && value['line']['sipStatus'] <= 699 && value['line']['sipStatus'] >= 100) : true) &&
     Object.getOwnPropertyNames(value['line']).every(key => ['state', 'reason', 'sipStatus'].includes(key)) &&

@@ -13,4 +13,4 @@ export {
   type CallStartInput,
   type OperatorCallCounts,
 } from './calls.js';
-export { seedDemoOperators, DEMO_OPERATOR_IDS } from './seed.js';
+export { seedDemoOperators, type SeedOperator } from './seed.js';

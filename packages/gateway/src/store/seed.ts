@@ -2,17 +2,21 @@
 import type { Operator } from './operators.js';
 import type { Store } from './store.js';
 
-export const DEMO_OPERATOR_IDS = ['101', '102', '103'] as const;
+export interface SeedOperator {
+  readonly id: string;
+  readonly name: string;
+  readonly extension: string;
+}
 
 /**
- * Makes sure operators 101–103 exist, each on the extension of its id. Idempotent, and leaves an existing
- * operator alone (a renamed or disabled demo operator stays as the admin left it).
+ * Makes sure the demo operators exist (the demo config's list, so the gateway and the demo CRM name them alike).
+ * Idempotent, and leaves an existing operator alone (a renamed or disabled demo operator stays as the admin left it).
  */
-export async function seedDemoOperators(store: Store): Promise<Operator[]> {
+export async function seedDemoOperators(store: Store, seed: readonly SeedOperator[]): Promise<Operator[]> {
   const operators: Operator[] = [];
-  for (const id of DEMO_OPERATOR_IDS) {
+  for (const { id, name, extension } of seed) {
     const existing = await store.operators.get(id);
-    operators.push(existing ?? (await store.operators.upsert({ id, displayName: `Operator ${id}`, extension: id })));
+    operators.push(existing ?? (await store.operators.upsert({ id, displayName: name, extension })));
   }
   return operators;
 }

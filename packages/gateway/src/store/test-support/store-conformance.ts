@@ -12,6 +12,8 @@ import { MIGRATION_TABLE, SCHEMA_VERSION } from '../migrations.js';
 import { seedDemoOperators } from '../seed.js';
 import { openDatabase, openStore, type Store, type StoreOptions } from '../store.js';
 
+const SEED = ['101', '102', '103'].map((id) => ({ id, name: `Operator ${id}`, extension: id }));
+
 export interface StoreFixture {
   options: StoreOptions;
   /** True when another `openStore(options)` reaches the same database through a connection of its own. */
@@ -63,7 +65,7 @@ export function storeConformance(target: StoreTarget): void {
 
   async function withOperators(body: (store: Store, clock: ReturnType<typeof manualClock>) => Promise<void>) {
     await withStore(async (store, clock) => {
-      await seedDemoOperators(store);
+      await seedDemoOperators(store, SEED);
       await body(store, clock);
     });
   }
@@ -140,7 +142,7 @@ export function storeConformance(target: StoreTarget): void {
 
       it('seeds operators 101-103 once, leaving later edits alone', () =>
         withStore(async (store) => {
-          const first = await seedDemoOperators(store);
+          const first = await seedDemoOperators(store, SEED);
           assert.deepEqual(
             first.map((o) => [o.id, o.displayName, o.extension, o.enabled]),
             [
@@ -150,7 +152,7 @@ export function storeConformance(target: StoreTarget): void {
             ],
           );
           await store.operators.setEnabled('102', false);
-          await seedDemoOperators(store);
+          await seedDemoOperators(store, SEED);
           assert.equal((await store.operators.list()).length, 3);
           assert.equal((await store.operators.get('102'))?.enabled, false);
         }));
@@ -317,7 +319,7 @@ export function storeConformance(target: StoreTarget): void {
         const fixture = await target.fresh();
         try {
           const first = await openStore(fixture.options);
-          await seedDemoOperators(first);
+          await seedDemoOperators(first, SEED);
           await first.calls.start({ id: 'c1', direction: 'outbound', fromOperator: '101', externalNumber: '+1' });
           await first.close();
           for (let i = 0; i < 2; i++) {
@@ -342,7 +344,7 @@ export function storeConformance(target: StoreTarget): void {
         const fixture = await target.fresh();
         try {
           const store = await openStore(fixture.options);
-          await seedDemoOperators(store);
+          await seedDemoOperators(store, SEED);
           await store.close();
           const { db } = openDatabase(fixture.options);
           try {
@@ -361,7 +363,7 @@ export function storeConformance(target: StoreTarget): void {
         try {
           const [a, b] = await Promise.all([openStore(fixture.options), openStore(fixture.options)]);
           try {
-            await seedDemoOperators(a);
+            await seedDemoOperators(a, SEED);
             const writes: Promise<unknown>[] = [];
             for (let i = 0; i < 40; i++) {
               writes.push(a.calls.start({ id: `a-${i}`, direction: 'outbound', fromOperator: '101', externalNumber: `+1${i}` }));

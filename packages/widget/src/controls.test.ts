@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ACTIONS, control } from './controls.js';
+import { hasCall, transition, type WidgetState } from './widget-state.js';
+
+const STATES: WidgetState[] = ['disconnected', 'connecting', 'idle', 'dialling', 'ringing-in', 'in-call', 'ended'];
+
+function enabled(state: WidgetState, hasNumber = true): string[] {
+  return ACTIONS.filter((a) => control(a, state, { hasNumber }).enabled).sort();
+}
+
+describe('controls per state', () => {
+  it('enable exactly the actions possible in each state', () => {
+    assert.deepEqual(enabled('disconnected'), ['dialpad', 'number']);
+    assert.deepEqual(enabled('connecting'), ['dialpad', 'number']);
+    assert.deepEqual(enabled('idle'), ['call', 'callback', 'dialpad', 'number']);
+    assert.deepEqual(enabled('idle', false), ['callback', 'dialpad', 'number']);
+    assert.deepEqual(enabled('dialling'), ['hangup']);
+    assert.deepEqual(enabled('ringing-in'), ['answer', 'reject']);
+    assert.deepEqual(enabled('in-call'), ['hangup', 'mute']);
+    assert.deepEqual(enabled('ended'), ['call', 'callback', 'dialpad', 'number']);
+  });
+
+  it('never show Call with Hang up, nor Answer outside ringing; an enabled control is always shown', () => {
+    for (const state of STATES) {
+      const shown = (a: (typeof ACTIONS)[number]) => control(a, state, { hasNumber: true }).shown;
+      assert.ok(!(shown('call') && shown('hangup')), state);
+      assert.equal(shown('answer'), state === 'ringing-in', state);
+      assert.equal(shown('call') || shown('hangup') || shown('answer'), true, `${state}: one main action`);
+      for (const action of ACTIONS) {
+        const c = control(action, state, { hasNumber: true });
+        assert.ok(!c.enabled || c.shown, `${state} ${action}`);
+      }
+      // A hang-up button exists exactly when a call of this tab does (ringing in is answered or rejected).
+      assert.equal(shown('hangup') || shown('reject'), hasCall(state), state);
+    }
+  });
+});
+
+describe('the widget state machine', () => {
+  it('follows a call out and a call in', () => {
+    const run = (start: WidgetState, events: Parameters<typeof transition>[1][]) =>
+      events.reduce<WidgetState>((state, event) => transition(state, event) ?? assert.fail(`${state} --${event}-->`), start);
+    assert.equal(run('disconnected', ['connecting', 'connected', 'dial', 'answered', 'ended', 'reset']), 'idle');
+    assert.equal(run('idle', ['incoming', 'answered', 'lost', 'connected', 'incoming', 'ended', 'dial']), 'dialling');
+    assert.equal(run('in-call', ['stopped']), 'disconnected');
+  });
+
+  it('refuses events that mean nothing in a state', () => {
+    assert.equal(transition('disconnected', 'dial'), undefined);
+    assert.equal(transition('in-call', 'incoming'), undefined);
+    assert.equal(transition('dialling', 'dial'), undefined);
+    assert.equal(transition('idle', 'answered'), undefined);
+    assert.equal(transition('disconnected', 'lost'), undefined);
+    assert.equal(transition('idle', 'reset'), undefined);
+  });
+});

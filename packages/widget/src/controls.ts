@@ -1,0 +1,51 @@
+/**
+ * Which controls exist and which of them work, per state: one table, so that no button can be pressed when its
+ * action cannot happen (no hang-up before a call exists, no call while in one or while offline). Hold, transfer
+ * and DTMF join this table when the gateway offers them; until then they have no button at all.
+ */
+import type { WidgetState } from './widget-state.js';
+
+export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'dialpad' | 'number' | 'callback';
+
+export interface ControlContext {
+  /** The number field holds something. */
+  hasNumber: boolean;
+}
+
+export interface ControlState {
+  /** Rendered at all: Call and Hang up share one place, Answer and Reject replace them while it rings. */
+  shown: boolean;
+  enabled: boolean;
+}
+
+const SHOWN: Record<Action, readonly WidgetState[]> = {
+  call: ['disconnected', 'connecting', 'idle', 'ended'],
+  hangup: ['dialling', 'in-call'],
+  answer: ['ringing-in'],
+  reject: ['ringing-in'],
+  mute: ['in-call'],
+  dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
+  number: ['disconnected', 'connecting', 'idle', 'ended'],
+  callback: ['disconnected', 'connecting', 'idle', 'ended', 'dialling', 'ringing-in', 'in-call'],
+};
+
+const ENABLED: Record<Action, readonly WidgetState[]> = {
+  call: ['idle', 'ended'],
+  hangup: ['dialling', 'in-call'],
+  answer: ['ringing-in'],
+  reject: ['ringing-in'],
+  mute: ['in-call'],
+  dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
+  // Typing a number while offline is fine: it is dialled once the phone is back.
+  number: ['disconnected', 'connecting', 'idle', 'ended'],
+  callback: ['idle', 'ended'],
+};
+
+export function control(action: Action, state: WidgetState, context: ControlContext): ControlState {
+  const shown = SHOWN[action].includes(state);
+  let enabled = shown && ENABLED[action].includes(state);
+  if (action === 'call') enabled &&= context.hasNumber;
+  return { shown, enabled };
+}
+
+export const ACTIONS: readonly Action[] = Object.keys(SHOWN) as Action[];

@@ -1,0 +1,78 @@
+import type { Catalogue } from './en.js';
+
+/** Every string the widget shows, in Russian; the same keys and placeholders as en.ts (a unit test checks). */
+export const ru: Catalogue = {
+  'panel.title': 'Телефон',
+  'fab.open': 'Открыть телефон',
+  'fab.close': 'Закрыть телефон',
+  'panel.close': 'Закрыть',
+  'panel.drag': 'Переместить телефон',
+
+  'connection.disconnected': 'Не в сети',
+  'connection.connecting': 'Подключение…',
+  'connection.reconnecting': 'Связь потеряна. Переподключение…',
+  'connection.connected': 'В сети: {name} ({extension})',
+  'connection.refused': 'Шлюз телефонии отклонил сеанс ({reason})',
+  'line.registered': 'линия зарегистрирована',
+  'line.unregistered': 'линия не зарегистрирована',
+  'line.failed': 'ошибка линии: {reason}',
+
+  'token.unauthorized': 'Нет входа в CRM ({status}). Повтор через {seconds} с',
+  'token.server': 'Не удалось получить токен телефона: ошибка сервера ({status}). Повтор через {seconds} с',
+  'token.network': 'CRM недоступна для получения токена телефона. Повтор через {seconds} с',
+  'token.malformed': 'CRM вернула нечитаемый токен телефона. Повтор через {seconds} с',
+
+  'number.label': 'Номер телефона',
+  'number.placeholder': 'Номер',
+  'number.empty': 'Введите номер для звонка',
+  'number.character': '«{character}» нельзя набрать: используйте цифры, +, * и #',
+  'number.too-long': 'Слишком длинный номер',
+  'dialpad.label': 'Номеронабиратель',
+
+  'action.call': 'Позвонить',
+  'action.hangup': 'Завершить',
+  'action.answer': 'Ответить',
+  'action.reject': 'Отклонить',
+  'action.mute': 'Выключить микрофон',
+  'action.unmute': 'Включить микрофон',
+  'action.open-card': 'Открыть карточку',
+  'action.callback': 'Перезвонить: {who}',
+
+  'call.dialling': 'Вызов {who}…',
+  'call.ringing': 'Идёт вызов {who}…',
+  'call.incoming': 'Входящий звонок',
+  'call.in-call': 'Разговор с {who}',
+  'call.muted': 'Микрофон выключен',
+  'call.timer': 'Длительность звонка',
+  'call.not-placed.busy': 'Сначала завершите текущий звонок; номер готов к набору',
+  'call.not-placed.offline': 'Ещё нет подключения; номер готов к набору',
+  'call.failed': 'Не удалось позвонить: {message}',
+  'call.answer-failed': 'Не удалось ответить: {message}',
+
+  'cause.normal': 'Звонок завершён',
+  'cause.busy': 'Занято',
+  'cause.unavailable': 'Недоступен',
+  'cause.declined': 'Отклонён',
+  'cause.no-answer': 'Нет ответа',
+  'cause.not-found': 'Номер не найден',
+  'cause.cancelled': 'Отменён',
+  'cause.failed': 'Ошибка',
+  'cause.answered-elsewhere': 'Отвечен в другом месте',
+  'cause.connection-lost': 'Связь потеряна',
+  'cause.timeout': 'Нет ответа от сети',
+  'cause.transferred': 'Переведён',
+
+  'microphone.denied': 'Доступ к микрофону запрещён',
+  'microphone.missing': 'Микрофон не найден',
+  'microphone.busy': 'Микрофон занят другим приложением',
+  'microphone.failed': 'Не удалось включить микрофон',
+
+  'recent.title': 'Последние звонки',
+  'recent.empty': 'Звонков пока нет',
+  'recent.inbound': 'Входящий',
+  'recent.outbound': 'Исходящий',
+  'recent.missed': 'Пропущен',
+  'recent.answered': 'Принят',
+
+  'notification.title': 'Входящий звонок',
+};

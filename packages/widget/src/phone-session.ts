@@ -1,0 +1,365 @@
+/// <reference lib="dom" />
+/**
+ * The widget's phone, without its looks: one SDK phone, the token source, the current call, the widget state
+ * machine, sounds, notifications, recent calls and the DOM events for the host page. The element renders what
+ * this holds and forwards clicks and keys to it.
+ *
+ * One call at a time is shown: a call ringing in while this tab is busy (call waiting on the gateway) still gets
+ * its DOM events, but the operator finishes the current call first.
+ */
+import { ClientError, createPhone, MicrophoneError, type Call, type CallEnded, type Operator, type Phone, type PhoneEvents } from '@switchboard/client';
+import { callDetail, type EndedDetail, type SwitchboardEvents } from './dom-events.js';
+import type { MessageKey, Params, Translate } from './i18n/index.js';
+import { IncomingNotifier } from './notifications.js';
+import { cleanNumber } from './phone-number.js';
+import { RecentCalls, recordsCall, type RecentCall } from './recent-calls.js';
+import { browserAudioContext, Sounds, unlockOnFirstGesture } from './sounds.js';
+import { TokenSource, type TokenProblem } from './token-source.js';
+import { transition, type WidgetEvent, type WidgetState } from './widget-state.js';
+
+/** How long an ended call's outcome stays before the widget shows idle again. */
+export const OUTCOME_MS = 5_000;
+
+export interface SessionHost {
+  changed(): void;
+  dispatch<K extends keyof SwitchboardEvents>(name: K, detail: SwitchboardEvents[K]): void;
+  openPanel(): void;
+  translate: Translate;
+}
+
+export interface SessionOptions {
+  tokenUrl: string;
+  gatewayUrl: string;
+  audioElement: HTMLAudioElement;
+}
+
+export interface Notice {
+  key: MessageKey;
+  params?: Params;
+}
+
+export class PhoneSession {
+  state: WidgetState = 'disconnected';
+  operator: Operator | undefined;
+  connection: PhoneEvents['connection']['state'] = 'disconnected';
+  /** The close reason when the gateway refused the session for good. */
+  refusedReason: string | undefined;
+  line: PhoneEvents['line'] | undefined;
+  tokenProblem: TokenProblem | undefined;
+  /** What the number field holds. */
+  number = '';
+  /** The call shown: dialled from here, ringing here, or answered here. */
+  call: Call | undefined;
+  /** The target of an outgoing call whose Call object the SDK has not handed over yet. */
+  dialling: string | undefined;
+  answeredAt: number | undefined;
+  /** How the last call ended, while the state is `ended`. */
+  outcome: CallEnded | undefined;
+  notice: Notice | undefined;
+  recent: RecentCall[] = [];
+
+  private readonly phone: Phone;
+  private readonly tokens: TokenSource;
+  private readonly sounds = new Sounds(browserAudioContext);
+  private readonly notifier = new IncomingNotifier({
+    Notification: globalThis.Notification,
+    document,
+    focusWindow: () => window.focus(),
+  });
+  private recentStore: RecentCalls | undefined;
+  private hangupWanted = false;
+  private resetTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly cleanups: (() => void)[] = [];
+  private readonly startedAt = new Map<string, number>();
+
+  constructor(
+    private readonly host: SessionHost,
+    options: SessionOptions,
+  ) {
+    this.tokens = new TokenSource({
+      url: options.tokenUrl,
+      fetch: (url, init) => globalThis.fetch(url, init),
+      clock: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
+      random: Math.random,
+      onProblem: (problem) => {
+        this.tokenProblem = problem;
+        this.host.changed();
+      },
+    });
+    this.phone = createPhone({ url: options.gatewayUrl, getToken: () => this.tokens.get(), audioElement: options.audioElement });
+  }
+
+  /** The ringback or ringtone wanted now. */
+  get sound(): 'ringback' | 'ringtone' | undefined {
+    return this.sounds.current;
+  }
+
+  start(): void {
+    const phone = this.phone;
+    this.cleanups.push(
+      phone.on('connection', (change) => this.connectionChanged(change)),
+      phone.on('line', (line) => {
+        this.line = line;
+        this.host.changed();
+      }),
+      phone.on('incoming', (call) => this.incoming(call)),
+      phone.on('media-error', (error) => this.say({ key: `microphone.${error.kind}` })),
+      unlockOnFirstGesture(document, this.sounds),
+    );
+    const storage = (event: StorageEvent): void => {
+      if (this.recentStore && event.key === this.recentStore.key) {
+        this.recent = this.recentStore.list();
+        this.host.changed();
+      }
+    };
+    window.addEventListener('storage', storage);
+    this.cleanups.push(() => window.removeEventListener('storage', storage));
+    // Failures show through connection events and token problems; the promise has nothing to add.
+    phone.connect().catch(() => {});
+  }
+
+  stop(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    clearTimeout(this.resetTimer);
+    this.tokens.stop();
+    this.phone.disconnect();
+    this.sounds.close();
+    this.notifier.close();
+  }
+
+  /** A gesture inside the widget: the moment to ask for notifications, and a sure way to unlock sound. */
+  userGesture(): void {
+    this.sounds.unlock();
+    this.notifier.askOnce();
+  }
+
+  setNumber(text: string): void {
+    this.number = text;
+    this.notice = undefined;
+    this.host.changed();
+  }
+
+  /**
+   * Fills the number and places the call when the phone can; says why not otherwise. Returns false only when the
+   * text is not a number (click-to-call then leaves the link to the browser).
+   */
+  dial(text: string): boolean {
+    const cleaned = cleanNumber(text);
+    if (!cleaned.ok) {
+      this.say(cleaned.problem === 'character' ? { key: 'number.character', params: { character: cleaned.character } } : { key: `number.${cleaned.problem}` });
+      return false;
+    }
+    this.number = cleaned.number;
+    const next = transition(this.state, 'dial');
+    if (next === undefined) {
+      this.say({ key: this.state === 'disconnected' || this.state === 'connecting' ? 'call.not-placed.offline' : 'call.not-placed.busy' });
+      return true;
+    }
+    this.notice = undefined;
+    this.outcome = undefined;
+    this.hangupWanted = false;
+    this.dialling = cleaned.number;
+    this.go('dial');
+    this.sounds.play('ringback');
+    void this.place(cleaned.number);
+    return true;
+  }
+
+  async answer(): Promise<void> {
+    const call = this.call;
+    if (this.state !== 'ringing-in' || !call) return;
+    this.sounds.stop();
+    this.notifier.close();
+    try {
+      await call.answer();
+    } catch (error) {
+      if (call.state === 'ringing') this.sounds.play('ringtone');
+      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.answer-failed', params: { message: describe(error) } });
+    }
+  }
+
+  reject(): void {
+    const call = this.call;
+    if (this.state !== 'ringing-in' || !call) return;
+    this.sounds.stop();
+    call.reject('decline').catch((error: unknown) => this.say({ key: 'call.failed', params: { message: describe(error) } }));
+  }
+
+  hangup(): void {
+    if (this.state !== 'dialling' && this.state !== 'in-call') return;
+    if (!this.call) {
+      this.hangupWanted = true;
+      return;
+    }
+    this.call.hangup().catch((error: unknown) => this.say({ key: 'call.failed', params: { message: describe(error) } }));
+  }
+
+  toggleMute(): void {
+    if (this.state !== 'in-call' || !this.call) return;
+    this.call.mute(!this.call.muted);
+    this.host.changed();
+  }
+
+  private async place(number: string): Promise<void> {
+    let call: Call;
+    try {
+      call = await this.phone.call(number);
+    } catch (error) {
+      this.sounds.stop();
+      this.dialling = undefined;
+      this.outcome = { cause: 'failed' };
+      // A microphone failure has already been said, through media-error.
+      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.failed', params: { message: describe(error) } });
+      this.go('ended');
+      this.scheduleReset();
+      return;
+    }
+    this.dialling = undefined;
+    this.call = call;
+    this.startedAt.set(call.id, Date.now());
+    this.follow(call, true);
+    this.host.dispatch('switchboard:outgoing', callDetail(call));
+    if (this.hangupWanted) this.hangup();
+    this.host.changed();
+  }
+
+  private incoming(call: Call): void {
+    this.startedAt.set(call.id, Date.now());
+    const shown = transition(this.state, 'incoming') !== undefined;
+    this.follow(call, shown);
+    this.host.dispatch('switchboard:incoming', callDetail(call));
+    if (!shown) return;
+    this.call = call;
+    this.outcome = undefined;
+    this.notice = undefined;
+    this.go('incoming');
+    this.sounds.play('ringtone');
+    const t = this.host.translate;
+    this.notifier.show(t('notification.title'), who(call), `switchboard-${call.id}`, () => this.host.openPanel());
+    this.host.openPanel();
+  }
+
+  /** Listens to a call: DOM events for every call, the widget's state only for the one it shows. */
+  private follow(call: Call, shown: boolean): void {
+    const offState = call.on('state', ({ state }) => {
+      if (shown && state === 'early') this.sounds.stop();
+      if (state !== 'active') return;
+      this.host.dispatch('switchboard:answered', callDetail(call));
+      if (!shown || this.call !== call) return;
+      this.answeredAt = Date.now();
+      this.sounds.stop();
+      this.notifier.close();
+      this.go('answered');
+    });
+    const offEnded = call.on('ended', (ended) => {
+      offState();
+      offEnded();
+      this.ended(call, ended, shown && this.call === call);
+    });
+  }
+
+  private ended(call: Call, ended: CallEnded, shown: boolean): void {
+    const answeredAt = shown ? this.answeredAt : undefined;
+    const durationMs = answeredAt === undefined ? 0 : Math.max(0, Date.now() - answeredAt);
+    const detail: EndedDetail = { ...callDetail(call), cause: ended.cause, durationMs };
+    if (ended.sipStatus !== undefined) detail.sipStatus = ended.sipStatus;
+    this.host.dispatch('switchboard:ended', detail);
+    const at = this.startedAt.get(call.id) ?? Date.now();
+    this.startedAt.delete(call.id);
+    if (recordsCall(ended.cause)) this.record(call, ended, at, answeredAt, durationMs);
+    if (!shown) return;
+    this.sounds.stop();
+    this.notifier.close();
+    this.call = undefined;
+    this.answeredAt = undefined;
+    this.outcome = ended;
+    this.go('ended');
+    this.scheduleReset();
+  }
+
+  private record(call: Call, ended: CallEnded, at: number, answeredAt: number | undefined, durationMs: number): void {
+    if (!this.recentStore) return;
+    const entry: RecentCall = {
+      callId: call.id,
+      direction: call.direction,
+      number: call.remote.number,
+      cause: ended.cause,
+      answered: answeredAt !== undefined,
+      at,
+    };
+    const name = call.contact?.name ?? call.remote.name;
+    if (name !== undefined) entry.name = name;
+    if (answeredAt !== undefined) entry.durationMs = durationMs;
+    this.recent = this.recentStore.add(entry);
+  }
+
+  private connectionChanged({ state, reason }: PhoneEvents['connection']): void {
+    this.connection = state;
+    switch (state) {
+      case 'connecting':
+        this.refusedReason = undefined;
+        this.go('connecting');
+        break;
+      case 'connected': {
+        const operator = this.phone.operator;
+        this.operator = operator;
+        this.tokenProblem = undefined;
+        if (operator) {
+          this.recentStore = new RecentCalls(safeLocalStorage(), operator.id);
+          this.recent = this.recentStore.list();
+        }
+        this.go('connected');
+        if (operator) this.host.dispatch('switchboard:ready', { operator: { ...operator } });
+        break;
+      }
+      case 'reconnecting':
+        this.go('lost');
+        break;
+      case 'disconnected':
+        this.refusedReason = reason;
+        this.go('stopped');
+        break;
+    }
+    this.host.changed();
+  }
+
+  private scheduleReset(): void {
+    clearTimeout(this.resetTimer);
+    this.resetTimer = setTimeout(() => {
+      if (this.state !== 'ended') return;
+      this.outcome = undefined;
+      this.go('reset');
+    }, OUTCOME_MS);
+  }
+
+  /** A message for the operator until the next action. */
+  say(notice: Notice): void {
+    this.notice = notice;
+    this.host.changed();
+  }
+
+  private go(event: WidgetEvent): void {
+    const next = transition(this.state, event);
+    if (next === undefined) return;
+    this.state = next;
+    this.host.changed();
+  }
+}
+
+/** Who is on the line, for people: the CRM contact, else the caller's name, else the number. */
+export function who(call: Pick<Call, 'contact' | 'remote'>): string {
+  return call.contact?.name ?? call.remote.name ?? call.remote.number;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ClientError) return error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function safeLocalStorage(): Storage | undefined {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,539 @@
+/// <reference lib="dom" />
+/**
+ * `<switchboard-phone>`: the floating button and the phone panel, in an open shadow root (so the host page's CSS
+ * cannot break it, and tests' selectors can pierce it). It renders what its PhoneSession holds and forwards
+ * clicks and keys to it. Test hooks: `data-state` on the root, `data-action` on controls, `data-part` on regions.
+ */
+import { html, LitElement, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
+import { live } from 'lit/directives/live.js';
+import { styleMap } from 'lit/directives/style-map.js';
+import { installClickToCall } from './click-to-call.js';
+import { control, type Action } from './controls.js';
+import { dispatch } from './dom-events.js';
+import { draggable, loadPositions, savePositions, clampToViewport, type Point, type SavedPositions } from './drag.js';
+import { pickLanguage, translator, type Language, type MessageKey, type Translate } from './i18n/index.js';
+import { formatDuration } from './duration.js';
+import { cleanNumber } from './phone-number.js';
+import { PhoneSession, who } from './phone-session.js';
+import type { RecentCall } from './recent-calls.js';
+import { styles } from './styles.js';
+import type { WidgetState } from './widget-state.js';
+
+export const ELEMENT_NAME = 'switchboard-phone';
+
+export interface ElementOptions {
+  tokenUrl: string;
+  gatewayUrl: string;
+  lang?: string | undefined;
+}
+
+const PHONE_ICON = svg`<path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"/>`;
+
+const KEYS: readonly [string, string][] = [
+  ['1', ''], ['2', 'ABC'], ['3', 'DEF'], ['4', 'GHI'], ['5', 'JKL'], ['6', 'MNO'],
+  ['7', 'PQRS'], ['8', 'TUV'], ['9', 'WXYZ'], ['*', ''], ['0', '+'], ['#', ''],
+];
+
+/** Characters a person may type into the number field; the rest are refused as they are typed. */
+const TYPABLE = /^[0-9+*#\s().\-]*$/;
+
+export class SwitchboardPhone extends LitElement {
+  static override styles = styles;
+
+  private options: ElementOptions | undefined;
+  private language: Language = 'en';
+  private t: Translate = translator('en');
+  private session: PhoneSession | undefined;
+  private open = false;
+  private positions: SavedPositions = {};
+  private focusInside = false;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private readonly cleanups: (() => void)[] = [];
+  // Remote audio plays inside the shadow root: nothing is added to the host's document.
+  private readonly audio = Object.assign(document.createElement('audio'), { autoplay: true, hidden: true });
+  private readonly fabDrag = draggable({
+    box: () => this.find('.fab'),
+    moved: (p) => this.move('fab', p),
+    dropped: () => savePositions(safeLocalStorage(), this.positions),
+  });
+  private readonly panelDrag = draggable({
+    box: () => this.find('.panel'),
+    moved: (p) => this.move('panel', p),
+    dropped: () => savePositions(safeLocalStorage(), this.positions),
+  });
+
+  /** Called once, before the element is added to the page. */
+  configure(options: ElementOptions): void {
+    this.options = options;
+    this.language = pickLanguage(options.lang, navigator.languages?.length ? navigator.languages : [navigator.language]);
+    this.t = translator(this.language);
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const options = this.options;
+    if (!options || this.session) return;
+    this.positions = loadPositions(safeLocalStorage());
+    this.session = new PhoneSession(
+      {
+        changed: () => this.requestUpdate(),
+        dispatch: (name, detail) => dispatch(this, name, detail),
+        openPanel: () => this.openPanel(false),
+        translate: (key, params) => this.t(key, params),
+      },
+      { tokenUrl: options.tokenUrl, gatewayUrl: options.gatewayUrl, audioElement: this.audio },
+    );
+    this.session.start();
+    const resize = (): void => this.clampPositions();
+    window.addEventListener('resize', resize);
+    this.cleanups.push(
+      () => window.removeEventListener('resize', resize),
+      installClickToCall(document, (number) => this.takeCall(number), (element) => this.contains(element)),
+    );
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    clearInterval(this.ticker);
+    this.session?.stop();
+    this.session = undefined;
+  }
+
+  // ---- the public API's entry points -------------------------------------------------------------------------
+
+  /** Click-to-call and `Switchboard.call`: false when the text is not a number (a tel: link then does its default). */
+  takeCall(number: string): boolean {
+    if (!this.session || !cleanNumber(number).ok) return false;
+    this.openPanel(false);
+    return this.session.dial(number);
+  }
+
+  /** `focus`: move the keyboard into the panel (a person opened it), not when a call pops it open. */
+  openPanel(focus: boolean): void {
+    if (!this.open) {
+      this.open = true;
+      this.requestUpdate();
+    }
+    if (focus) void this.updateComplete.then(() => this.focusPrimary());
+  }
+
+  closePanel(): void {
+    if (!this.open) return;
+    const hadFocus = this.focusInside;
+    this.open = false;
+    this.requestUpdate();
+    if (hadFocus) void this.updateComplete.then(() => this.find('.fab')?.focus());
+  }
+
+  // ---- rendering --------------------------------------------------------------------------------------------
+
+  protected override render(): TemplateResult {
+    const session = this.session;
+    const state: WidgetState = session?.state ?? 'disconnected';
+    const t = this.t;
+    const c = (action: Action) => control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '' });
+    return html`<div
+      class="root"
+      data-state=${state}
+      data-sound=${session?.sound ?? nothing}
+      lang=${this.language}
+      @keydown=${this.onKeydown}
+      @focusin=${this.onFocusIn}
+      @focusout=${this.onFocusOut}
+    >
+      <button
+        class="fab"
+        type="button"
+        data-action="toggle"
+        aria-expanded=${String(this.open)}
+        aria-controls="switchboard-panel"
+        aria-label=${this.open ? t('fab.close') : t('fab.open')}
+        title=${this.open ? t('fab.close') : t('fab.open')}
+        style=${styleMap(place(this.positions.fab))}
+        @pointerdown=${this.fabDrag.pointerdown}
+        @click=${this.onFabClick}
+      >
+        <svg viewBox="0 0 24 24" aria-hidden="true">${PHONE_ICON}</svg><span class="dot"></span>
+      </button>
+      <section
+        id="switchboard-panel"
+        class="panel"
+        role="dialog"
+        aria-modal="false"
+        aria-labelledby="switchboard-title"
+        data-part="panel"
+        ?hidden=${!this.open}
+        style=${styleMap(place(this.positions.panel))}
+      >
+        <header class="head" title=${t('panel.drag')} @pointerdown=${this.panelDrag.pointerdown}>
+          <h2 id="switchboard-title">${t('panel.title')}</h2>
+          <button class="icon-button" type="button" data-action="close" aria-label=${t('panel.close')} @click=${() => this.closePanel()}>×</button>
+        </header>
+        ${this.renderStatus(state)} ${this.renderContact(state)} ${this.renderTimer(state)}
+        ${c('number').shown ? this.renderDialRow(c) : nothing} ${this.renderRinging(c)} ${this.renderInCall(c)}
+        ${c('dialpad').shown ? this.renderDialpad(c('dialpad').enabled) : nothing} ${this.renderRecent(c('callback').enabled)}
+      </section>
+      ${this.audio}
+    </div>`;
+  }
+
+  private renderStatus(state: WidgetState): TemplateResult {
+    const s = this.session;
+    const t = this.t;
+    let connection: string;
+    let problem = false;
+    if (s?.tokenProblem && s.connection !== 'connected') {
+      const { failure, retryInMs } = s.tokenProblem;
+      connection = t(`token.${failure.kind}`, { status: 'status' in failure ? failure.status : '', seconds: Math.max(1, Math.round(retryInMs / 1000)) });
+      problem = true;
+    } else if (state === 'disconnected' && s?.refusedReason) {
+      connection = t('connection.refused', { reason: s.refusedReason });
+      problem = true;
+    } else if (s?.connection === 'connected' && s.operator) {
+      connection = t('connection.connected', { name: s.operator.name, extension: s.operator.extension });
+      // An operator without a PBX line has nothing to register: saying "not registered" would read as a fault.
+      if (s.line && s.line.state !== 'none') connection += ` · ${t(`line.${s.line.state}`, { reason: s.line.reason ?? String(s.line.sipStatus ?? '') })}`;
+    } else {
+      connection = t(`connection.${s?.connection ?? 'disconnected'}`);
+    }
+    const callLine = this.callStatus(state);
+    return html`<div class="status" data-part="status" role="status" aria-live="polite" data-cause=${s?.outcome?.cause ?? nothing}>
+      <p class=${problem ? 'problem' : ''} data-part="connection">${connection}</p>
+      ${callLine ? html`<p class="call-status">${callLine}</p>` : nothing}
+      ${s?.notice ? html`<p class="problem" data-part="notice">${t(s.notice.key, s.notice.params)}</p>` : nothing}
+    </div>`;
+  }
+
+  private callStatus(state: WidgetState): string | undefined {
+    const s = this.session;
+    const t = this.t;
+    if (!s) return undefined;
+    const call = s.call;
+    switch (state) {
+      case 'dialling':
+        return t('call.dialling', { who: call ? who(call) : (s.dialling ?? s.number) });
+      case 'ringing-in':
+        return t('call.incoming');
+      case 'in-call':
+        return t('call.in-call', { who: call ? who(call) : '' }) + (call?.muted ? ` · ${t('call.muted')}` : '');
+      case 'ended':
+        return s.outcome ? t(`cause.${s.outcome.cause}` as MessageKey) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private renderContact(state: WidgetState): TemplateResult | typeof nothing {
+    const s = this.session;
+    const call = s?.call;
+    if (!s || (state !== 'dialling' && state !== 'ringing-in' && state !== 'in-call')) return nothing;
+    const number = call?.remote.number ?? s.dialling ?? s.number;
+    const contact = call?.contact;
+    const name = contact?.name ?? call?.remote.name;
+    const fields = Object.entries(contact?.fields ?? {});
+    return html`<div class="contact" data-part="contact">
+      ${name ? html`<span class="name">${name}</span>` : html`<span class="name">${number}</span>`}
+      ${contact?.company ? html`<span class="company">${contact.company}</span>` : nothing}
+      ${name ? html`<span class="number">${number}</span>` : nothing}
+      ${fields.length > 0 ? html`<dl>${fields.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>` : nothing}
+      ${contact?.url && /^https?:\/\//i.test(contact.url)
+        ? html`<a href=${contact.url} target="_blank" rel="noopener noreferrer" data-action="open-card">${this.t('action.open-card')}</a>`
+        : nothing}
+    </div>`;
+  }
+
+  private renderTimer(state: WidgetState): TemplateResult | typeof nothing {
+    const answeredAt = this.session?.answeredAt;
+    if (state !== 'in-call' || answeredAt === undefined) return nothing;
+    return html`<div class="timer" data-part="timer" role="timer" aria-label=${this.t('call.timer')}>${formatDuration(Date.now() - answeredAt)}</div>`;
+  }
+
+  private renderDialRow(c: (a: Action) => { shown: boolean; enabled: boolean }): TemplateResult {
+    const t = this.t;
+    const number = c('number');
+    const call = c('call');
+    return html`<div class="dial-row">
+      <input
+        data-part="number"
+        type="tel"
+        inputmode="tel"
+        autocomplete="off"
+        spellcheck="false"
+        aria-label=${t('number.label')}
+        placeholder=${t('number.placeholder')}
+        maxlength="80"
+        .value=${live(this.session?.number ?? '')}
+        ?disabled=${!number.enabled}
+        @beforeinput=${this.onBeforeInput}
+        @input=${this.onInput}
+        @paste=${this.onPaste}
+        @keydown=${this.onNumberKeydown}
+      />
+      ${call.shown
+        ? html`<button class="action call" type="button" data-action="call" ?disabled=${!call.enabled} @click=${this.onCall}>${t('action.call')}</button>`
+        : nothing}
+    </div>`;
+  }
+
+  private renderRinging(c: (a: Action) => { shown: boolean; enabled: boolean }): TemplateResult | typeof nothing {
+    const answer = c('answer');
+    const reject = c('reject');
+    if (!answer.shown && !reject.shown) return nothing;
+    return html`<div class="ring-row">
+      <button class="action answer" type="button" data-action="answer" ?disabled=${!answer.enabled} @click=${this.onAnswer}>${this.t('action.answer')}</button>
+      <button class="action reject" type="button" data-action="reject" ?disabled=${!reject.enabled} @click=${() => this.session?.reject()}>
+        ${this.t('action.reject')}
+      </button>
+    </div>`;
+  }
+
+  /**
+   * Controls of a call being dialled or under way. Hold, the DTMF pad and transfer join this row when the gateway
+   * offers them; until then they have no button at all.
+   */
+  private renderInCall(c: (a: Action) => { shown: boolean; enabled: boolean }): TemplateResult | typeof nothing {
+    const hangup = c('hangup');
+    const mute = c('mute');
+    if (!hangup.shown && !mute.shown) return nothing;
+    const muted = this.session?.call?.muted ?? false;
+    return html`<div class="call-row">
+      ${mute.shown
+        ? html`<button
+            class="action secondary"
+            type="button"
+            data-action="mute"
+            aria-pressed=${String(muted)}
+            ?disabled=${!mute.enabled}
+            @click=${() => this.session?.toggleMute()}
+          >
+            ${muted ? this.t('action.unmute') : this.t('action.mute')}
+          </button>`
+        : nothing}
+      ${hangup.shown
+        ? html`<button class="action hangup" type="button" data-action="hangup" ?disabled=${!hangup.enabled} @click=${() => this.session?.hangup()}>
+            ${this.t('action.hangup')}
+          </button>`
+        : nothing}
+    </div>`;
+  }
+
+  private renderDialpad(enabled: boolean): TemplateResult {
+    return html`<div class="dialpad" role="group" aria-label=${this.t('dialpad.label')}>
+      ${KEYS.map(
+        ([digit, letters]) => html`<button type="button" data-action=${`dial-${digit}`} aria-label=${digit} ?disabled=${!enabled} @click=${() => this.press(digit)}>
+          <span class="digit" aria-hidden="true">${digit}</span><span class="letters" aria-hidden="true">${letters}</span>
+        </button>`,
+      )}
+    </div>`;
+  }
+
+  private renderRecent(enabled: boolean): TemplateResult {
+    const t = this.t;
+    const recent = this.session?.recent ?? [];
+    return html`<section class="recent" data-part="recent" aria-labelledby="switchboard-recent">
+      <h3 id="switchboard-recent">${t('recent.title')}</h3>
+      ${recent.length === 0
+        ? html`<p class="empty">${t('recent.empty')}</p>`
+        : html`<ul>
+            ${recent.map((entry) => this.renderRecentCall(entry, enabled))}
+          </ul>`}
+    </section>`;
+  }
+
+  private renderRecentCall(entry: RecentCall, enabled: boolean): TemplateResult {
+    const t = this.t;
+    const label = entry.name ?? entry.number;
+    const missed = entry.direction === 'inbound' && !entry.answered && entry.cause !== 'declined';
+    const outcome = entry.answered
+      ? `${t('recent.answered')}${entry.durationMs ? ` ${formatDuration(entry.durationMs)}` : ''}`
+      : missed
+        ? t('recent.missed')
+        : t(`cause.${entry.cause}` as MessageKey);
+    return html`<li data-call-id=${entry.callId} data-direction=${entry.direction} data-cause=${entry.cause}>
+      <div class="who">
+        <span>${label}</span>
+        <span class="meta"
+          >${entry.name ? `${entry.number} · ` : ''}${t(`recent.${entry.direction}`)} ·
+          <span class=${missed ? 'missed' : ''}>${outcome}</span> · ${this.formatTime(entry.at)}</span
+        >
+      </div>
+      <button
+        class="callback"
+        type="button"
+        data-action="callback"
+        aria-label=${t('action.callback', { who: label })}
+        title=${t('action.callback', { who: label })}
+        ?disabled=${!enabled}
+        @click=${() => this.takeCall(entry.number)}
+      >
+        <svg viewBox="0 0 24 24" aria-hidden="true">${PHONE_ICON}</svg>
+      </button>
+    </li>`;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    const state = this.session?.state;
+    if (state === 'in-call' && this.ticker === undefined) this.ticker = setInterval(() => this.requestUpdate(), 1000);
+    if (state !== 'in-call' && this.ticker !== undefined) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+    // The focused control went away with the state (Answer once answered, Hang up once ended): keep the keyboard
+    // in the panel, on the control that matters now.
+    if (this.focusInside && this.open) {
+      const active = this.shadowRoot?.activeElement as HTMLElement | null | undefined;
+      if (!active || active.matches(':disabled')) this.focusPrimary();
+    }
+  }
+
+  // ---- events -----------------------------------------------------------------------------------------------
+
+  private readonly onFabClick = (): void => {
+    if (this.fabDrag.wasDrag()) return;
+    this.session?.userGesture();
+    if (this.open) this.closePanel();
+    else this.openPanel(true);
+  };
+
+  private readonly onKeydown = (event: KeyboardEvent): void => {
+    if (event.key === 'Escape' && this.open) {
+      event.stopPropagation();
+      this.focusInside = true;
+      this.closePanel();
+    }
+  };
+
+  private readonly onFocusIn = (): void => {
+    this.focusInside = true;
+  };
+
+  private readonly onFocusOut = (event: FocusEvent): void => {
+    const to = event.relatedTarget;
+    if (to instanceof Node && this.shadowRoot?.contains(to)) return;
+    const from = event.target as HTMLElement;
+    // A control removed or disabled by a re-render also loses focus; only a real move elsewhere counts.
+    queueMicrotask(() => {
+      if (from.isConnected && !from.matches(':disabled') && !from.closest('[hidden]')) this.focusInside = false;
+    });
+  };
+
+  private readonly onBeforeInput = (event: InputEvent): void => {
+    if (event.inputType === 'insertText' && event.data && !TYPABLE.test(event.data)) {
+      event.preventDefault();
+      const cleaned = cleanNumber(event.data);
+      if (!cleaned.ok && cleaned.problem === 'character') this.sayNumberProblem(cleaned.character);
+    }
+  };
+
+  private readonly onInput = (event: Event): void => {
+    this.session?.setNumber((event.target as HTMLInputElement).value);
+  };
+
+  private readonly onPaste = (event: ClipboardEvent): void => {
+    const text = event.clipboardData?.getData('text') ?? '';
+    const input = event.target as HTMLInputElement;
+    event.preventDefault();
+    const cleaned = cleanNumber(text);
+    if (!cleaned.ok) {
+      if (cleaned.problem === 'character') this.sayNumberProblem(cleaned.character);
+      return;
+    }
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? input.value.length;
+    const value = input.value.slice(0, start) + cleaned.number + input.value.slice(end);
+    input.value = value;
+    input.setSelectionRange(start + cleaned.number.length, start + cleaned.number.length);
+    this.session?.setNumber(value);
+  };
+
+  private readonly onNumberKeydown = (event: KeyboardEvent): void => {
+    if (event.key === 'Enter' && !event.isComposing) {
+      event.preventDefault();
+      this.onCall();
+    }
+  };
+
+  private readonly onCall = (): void => {
+    const session = this.session;
+    if (!session) return;
+    session.userGesture();
+    if (control('call', session.state, { hasNumber: session.number.trim() !== '' }).enabled) session.dial(session.number);
+    else if (session.number.trim() === '') session.dial('');
+  };
+
+  private readonly onAnswer = (): void => {
+    this.session?.userGesture();
+    void this.session?.answer();
+  };
+
+  private sayNumberProblem(character: string): void {
+    this.session?.say({ key: 'number.character', params: { character } });
+  }
+
+  private press(digit: string): void {
+    const session = this.session;
+    if (!session) return;
+    session.userGesture();
+    session.setNumber(session.number + digit);
+  }
+
+  // ---- focus and position -----------------------------------------------------------------------------------
+
+  /** The control a keyboard user wants in this state. */
+  private focusPrimary(): void {
+    const state = this.session?.state;
+    const candidates =
+      state === 'ringing-in'
+        ? ['[data-action="answer"]']
+        : state === 'dialling' || state === 'in-call'
+          ? ['[data-action="hangup"]']
+          : ['[data-part="number"]:not(:disabled)', '[data-action="close"]'];
+    for (const selector of candidates) {
+      const element = this.find(selector);
+      if (element) return element.focus();
+    }
+  }
+
+  private find(selector: string): HTMLElement | null {
+    return this.shadowRoot?.querySelector<HTMLElement>(selector) ?? null;
+  }
+
+  private move(which: keyof SavedPositions, position: Point): void {
+    this.positions = { ...this.positions, [which]: position };
+    this.requestUpdate();
+  }
+
+  private clampPositions(): void {
+    const viewport = { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
+    for (const [which, selector] of [['fab', '.fab'], ['panel', '.panel']] as const) {
+      const position = this.positions[which];
+      const box = this.find(selector)?.getBoundingClientRect();
+      if (position && box && box.width > 0) this.positions[which] = clampToViewport(position, box, viewport);
+    }
+    this.requestUpdate();
+  }
+
+  private formatTime(at: number): string {
+    const date = new Date(at);
+    const today = new Date().toDateString() === date.toDateString();
+    try {
+      return new Intl.DateTimeFormat(this.language, today ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(date);
+    } catch {
+      return date.toLocaleTimeString();
+    }
+  }
+}
+
+function place(position: Point | undefined): Record<string, string> {
+  return position ? { left: `${position.x}px`, top: `${position.y}px`, right: 'auto', bottom: 'auto' } : {};
+}
+
+function safeLocalStorage(): Storage | undefined {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+}

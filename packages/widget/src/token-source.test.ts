@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { retryDelay, TokenSource, TokenSourceStopped, type Clock, type FetchLike, type TokenProblem } from './token-source.js';
+
+/** Timers that fire only when the test says so. */
+class ManualClock implements Clock {
+  now = 0;
+  private timers: { at: number; callback: () => void; id: number }[] = [];
+  private next = 1;
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.push({ at: this.now + ms, callback, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  /** Runs the next timer, letting promises settle around it; returns the delay it had. */
+  async runNext(): Promise<number> {
+    await settle();
+    this.timers.sort((a, b) => a.at - b.at);
+    const timer = this.timers.shift();
+    if (!timer) throw new Error('no timer pending');
+    const waited = timer.at - this.now;
+    this.now = timer.at;
+    timer.callback();
+    await settle();
+    return waited;
+  }
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+type Answer = { status: number; body?: string } | 'network';
+
+function scriptedFetch(answers: Answer[]): { fetch: FetchLike; calls: { url: string; init: unknown }[] } {
+  const calls: { url: string; init: unknown }[] = [];
+  const fetch: FetchLike = async (url, init) => {
+    calls.push({ url, init });
+    const answer = answers.shift() ?? { status: 200, body: '{"token":"t-last"}' };
+    if (answer === 'network') throw new TypeError('Failed to fetch');
+    return { status: answer.status, ok: answer.status >= 200 && answer.status < 300, text: async () => answer.body ?? '' };
+  };
+  return { fetch, calls };
+}
+
+function source(answers: Answer[], random = () => 0.5) {
+  const clock = new ManualClock();
+  const { fetch, calls } = scriptedFetch(answers);
+  const problems: (TokenProblem | undefined)[] = [];
+  const tokens = new TokenSource({ url: '/crm/phone-token', fetch, clock, random, onProblem: (p) => problems.push(p) });
+  return { clock, calls, problems, tokens };
+}
+
+describe('TokenSource', () => {
+  it('fetches same-origin with cookies, uncached, and reads {token}', async () => {
+    const { calls, tokens, problems } = source([{ status: 200, body: '{"token":"abc.def.ghi"}' }]);
+    assert.equal(await tokens.get(), 'abc.def.ghi');
+    assert.deepEqual(calls, [{ url: '/crm/phone-token', init: { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } } }]);
+    assert.deepEqual(problems, [undefined]);
+  });
+
+  it('reports each failure kind and retries with growing delays until a token arrives', async () => {
+    const { clock, calls, tokens, problems } = source([
+      { status: 401 },
+      { status: 500 },
+      'network',
+      { status: 200, body: '<html>login</html>' },
+      { status: 200, body: '{"token":""}' },
+      { status: 200, body: '{"token":"ok"}' },
+    ]);
+    const token = tokens.get();
+    const delays: number[] = [];
+    while (calls.length < 6) delays.push(await clock.runNext());
+    assert.equal(await token, 'ok');
+    assert.deepEqual(
+      problems.map((p) => p && p.failure),
+      [{ kind: 'unauthorized', status: 401 }, { kind: 'server', status: 500 }, { kind: 'network' }, { kind: 'malformed' }, { kind: 'malformed' }, undefined],
+    );
+    // random 0.5: three quarters of 1, 2, 4, 8, 16 s.
+    assert.deepEqual(delays, [750, 1500, 3000, 6000, 12000]);
+    assert.deepEqual(problems.slice(0, 5).map((p) => p?.retryInMs), delays);
+    assert.deepEqual(problems.slice(0, 5).map((p) => p?.attempt), [1, 2, 3, 4, 5]);
+  });
+
+  it('shares one fetch between callers and starts afresh after a success', async () => {
+    const { calls, tokens } = source([{ status: 200, body: '{"token":"one"}' }, { status: 200, body: '{"token":"two"}' }]);
+    const [a, b] = await Promise.all([tokens.get(), tokens.get()]);
+    assert.deepEqual([a, b, calls.length], ['one', 'one', 1]);
+    assert.equal(await tokens.get(), 'two');
+  });
+
+  it('stop() ends the retries and rejects the waiting caller', async () => {
+    const { clock, tokens } = source([{ status: 500 }]);
+    const token = tokens.get();
+    await settle();
+    assert.equal(clock.pending, 1);
+    tokens.stop();
+    await assert.rejects(token, TokenSourceStopped);
+    assert.equal(clock.pending, 0);
+    await assert.rejects(tokens.get(), TokenSourceStopped);
+  });
+});
+
+describe('retryDelay', () => {
+  it('doubles from 1 s to at most 60 s, with jitter of up to half', () => {
+    assert.deepEqual([1, 2, 3, 7, 8, 30].map((n) => retryDelay(n, () => 0)), [500, 1000, 2000, 30000, 30000, 30000]);
+    assert.deepEqual([1, 2, 7, 40].map((n) => retryDelay(n, () => 0.999999)), [1000, 2000, 60000, 60000]);
+    // Below the cap; there the jitter alone decides.
+    for (let attempt = 1; attempt < 6; attempt++) {
+      assert.ok(retryDelay(attempt + 1, () => 0) >= retryDelay(attempt, () => 0.999999), `gaps never shrink (${attempt})`);
+    }
+  });
+});

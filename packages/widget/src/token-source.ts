@@ -1,0 +1,124 @@
+/**
+ * Login tokens from the host CRM. The widget GETs the host's token URL with the host's cookies and reads
+ * `{"token": "..."}`. A failure (not signed in, a server error, no network, an unreadable answer) is reported and
+ * retried with exponential backoff and jitter until it works, so a page left open while the CRM restarts, or
+ * while the operator signs in again in another tab, recovers by itself.
+ *
+ * `get()` resolves only with a token: the SDK stays "connecting" meanwhile instead of running its own retries on
+ * top of these.
+ */
+
+export type TokenFailure =
+  | { kind: 'unauthorized'; status: number }
+  | { kind: 'server'; status: number }
+  | { kind: 'network' }
+  | { kind: 'malformed' };
+
+export interface TokenProblem {
+  failure: TokenFailure;
+  /** 1 for the first failed attempt in a row. */
+  attempt: number;
+  retryInMs: number;
+}
+
+export interface Clock {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The part of `fetch` used here, so tests can hand in their own. */
+export type FetchLike = (url: string, init: { credentials: 'same-origin'; cache: 'no-store'; headers: Record<string, string> }) => Promise<{
+  status: number;
+  ok: boolean;
+  text(): Promise<string>;
+}>;
+
+export interface TokenSourceOptions {
+  url: string;
+  fetch: FetchLike;
+  clock: Clock;
+  /** In [0, 1). */
+  random: () => number;
+  /** A failed attempt and when the next one comes; `undefined` once a token arrived. */
+  onProblem: (problem: TokenProblem | undefined) => void;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** "Equal jitter": half the exponential delay plus up to as much again, so consecutive gaps never shrink. */
+export function retryDelay(attempt: number, random: () => number, initialMs = 1_000, maxMs = 60_000): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+export class TokenSourceStopped extends Error {
+  override name = 'TokenSourceStopped';
+}
+
+export class TokenSource {
+  private inFlight: Promise<string> | undefined;
+  private stopped = false;
+  private timer: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: TokenSourceOptions) {}
+
+  /** A fresh token; callers asking while a fetch (or a wait between fetches) is under way share it. */
+  get(): Promise<string> {
+    if (this.stopped) return Promise.reject(new TokenSourceStopped('the phone was unmounted'));
+    this.inFlight ??= this.fetchUntilDone().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Ends the retries; a pending `get()` rejects. */
+  stop(): void {
+    this.stopped = true;
+    this.options.clock.clearTimeout(this.timer);
+    this.wake?.();
+  }
+
+  private async fetchUntilDone(): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt();
+      if (this.stopped) throw new TokenSourceStopped('the phone was unmounted');
+      if (typeof result === 'string') {
+        this.options.onProblem(undefined);
+        return result;
+      }
+      const retryInMs = retryDelay(attempt, this.options.random, this.options.initialDelayMs, this.options.maxDelayMs);
+      this.options.onProblem({ failure: result, attempt, retryInMs });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = this.options.clock.setTimeout(resolve, retryInMs);
+      });
+      this.wake = undefined;
+      if (this.stopped) throw new TokenSourceStopped('the phone was unmounted');
+    }
+  }
+
+  private async attempt(): Promise<string | TokenFailure> {
+    let response: Awaited<ReturnType<FetchLike>>;
+    try {
+      response = await this.options.fetch(this.options.url, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      });
+    } catch {
+      return { kind: 'network' };
+    }
+    if (response.status === 401 || response.status === 403) return { kind: 'unauthorized', status: response.status };
+    if (!response.ok) return { kind: 'server', status: response.status };
+    try {
+      const body: unknown = JSON.parse(await response.text());
+      const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
+      // The protocol's bound on tokens: visible ASCII, at most 8 KiB.
+      if (typeof token === 'string' && /^[\x21-\x7e]{1,8192}$/.test(token)) return token;
+    } catch {
+      // Falls through: an HTML login page or a truncated body reads the same to the operator.
+    }
+    return { kind: 'malformed' };
+  }
+}

@@ -1,0 +1,490 @@
+// The embeddable widget on a CRM page of its own origin: the host server below plays the CRM (pages, a token
+// endpoint that can fail on demand, the contact lookup), the real gateway serves /switchboard.js and the
+// WebSocket, and two Chromium instances with their own fake-microphone tones are operators 101 and 102.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, writeToneWav, type TestBrowser, type ToneResult } from './support/browser.js';
+import { startGateway, type StartedGateway } from './support/gateway.js';
+import { assertPrivateNetns } from './support/netns.js';
+import { LOOPBACK } from './support/ports.js';
+import { suiteDir } from './support/processes.js';
+import { WidgetPage, type RecordedEvent } from './support/widget-page.js';
+
+const suite = 'widget';
+const HZ_101 = 697;
+const HZ_102 = 1209;
+const PAGES = fileURLToPath(new URL('./pages/', import.meta.url));
+const CONTACT_101 = { id: 'c-101', name: 'Ada Lovelace', company: 'Analytical Engines Ltd', fields: { 'open deals': '2' } };
+
+type TokenMode = 'ok' | '401' | '500' | 'network' | 'malformed';
+
+/** The CRM: host pages, its phone-token endpoint and the contact lookup the gateway asks. */
+class Crm {
+  tokenMode: TokenMode = 'ok';
+  /** When each token request arrived, and what it was answered with. */
+  readonly tokenHits: { at: number; mode: TokenMode; operator: string | undefined }[] = [];
+  readonly lookups: string[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  constructor(
+    private readonly gateway: () => StartedGateway,
+    private readonly gatewayOrigin: () => string,
+  ) {}
+
+  get origin(): string {
+    return `http://${LOOPBACK}:${this.port}`;
+  }
+
+  /** A page that signs the browser in as `operator` (a session cookie), then shows the CRM with the widget. */
+  pageUrl(operator: string, variant: 'host' | 'hostile' = 'host', extra = ''): string {
+    return `${this.origin}/${variant}?operator=${operator}${extra}`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(0, LOOPBACK, () => resolve());
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('CRM server has no TCP address');
+    this.port = address.port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.origin);
+    const operator = /(?:^|;\s*)crm_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    switch (url.pathname) {
+      case '/host':
+      case '/hostile': {
+        const who = url.searchParams.get('operator') ?? '';
+        let html = readFileSync(join(PAGES, 'widget-host.html'), 'utf8')
+          .replaceAll('{{GATEWAY}}', this.gatewayOrigin())
+          .replaceAll('{{TEL}}', url.searchParams.get('tel') ?? '+1-555-0100')
+          .replaceAll('{{CALL}}', url.searchParams.get('call') ?? '103')
+          .replaceAll('{{LANG}}', url.searchParams.get('lang') ?? 'en');
+        if (url.pathname === '/hostile') {
+          // The hostile page also includes the script twice, as a CMS template and a plugin might.
+          const twice = `<script src="${this.gatewayOrigin()}/switchboard.js" data-token-url="/crm/phone-token" async></script>`;
+          html = html.replace('<!--HOSTILE-->', readFileSync(join(PAGES, 'widget-hostile.html'), 'utf8') + twice);
+        }
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'set-cookie': `crm_session=${encodeURIComponent(who)}; Path=/; HttpOnly; SameSite=Lax`,
+        });
+        res.end(html);
+        return;
+      }
+      case '/crm/phone-token': {
+        const mode = this.tokenMode;
+        this.tokenHits.push({ at: Date.now(), mode, operator });
+        if (mode === 'network') {
+          req.socket.destroy();
+          return;
+        }
+        if (mode === '401' || operator === undefined || operator === '') {
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"not signed in"}');
+          return;
+        }
+        if (mode === '500') {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('boom');
+          return;
+        }
+        const body = mode === 'malformed' ? '<html>login</html>' : JSON.stringify({ token: this.gateway().tokenFor(decodeURIComponent(operator)) });
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+        return;
+      }
+      case '/crm/lookup': {
+        const number = url.searchParams.get('number') ?? '';
+        this.lookups.push(number);
+        if (number === '101') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...CONTACT_101, url: `${this.origin}/contacts/c-101` }));
+        } else {
+          res.writeHead(404).end();
+        }
+        return;
+      }
+      case '/favicon.ico':
+        res.writeHead(204).end();
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
+  }
+}
+
+function toneLine(r: ToneResult): string {
+  return `${r.detected ? 'tone' : 'NO tone'} after ${r.afterMs} ms, ratio ${(r.ratio ?? r.best.ratio).toFixed(2)}, ${r.frames} frames, context ${r.context}`;
+}
+
+/** The enabled/disabled state of the given controls, for one assertion per state. */
+async function buttons(page: WidgetPage, names: string[]): Promise<Record<string, boolean | 'absent'>> {
+  const present = await page.controls();
+  return Object.fromEntries(names.map((n) => [n, n in present ? (present[n] ?? false) : 'absent']));
+}
+
+const MAIN = ['call', 'hangup', 'answer', 'reject', 'mute', 'dial-1'];
+
+describe('the widget on a CRM page', { timeout: 150_000 }, () => {
+  let gateway: StartedGateway;
+  let crm: Crm;
+  const browsers: TestBrowser[] = [];
+  let browserA: TestBrowser;
+  let browserB: TestBrowser;
+  let a1: WidgetPage;
+  let b1: WidgetPage;
+  let shots: string;
+
+  before(async () => {
+    assertPrivateNetns();
+    const dir = suiteDir(suite);
+    shots = dir;
+    crm = new Crm(
+      () => gateway,
+      () => `http://${gateway.http.host}:${gateway.http.port}`,
+    );
+    await crm.start();
+    gateway = await startGateway({
+      suite,
+      config: {
+        routing: { callWaiting: false },
+        lookup: { url: `${crm.origin}/crm/lookup?number={number}`, timeoutMs: 2000, cacheSeconds: 0 },
+      },
+    });
+    const launch = async (name: string, hz: number) => {
+      const browser = await launchBrowser({ suite, name, audioWav: writeToneWav(join(dir, `${name}-${hz}hz.wav`), hz) });
+      browsers.push(browser);
+      return browser;
+    };
+    [browserA, browserB] = await Promise.all([launch('chromium-101', HZ_101), launch('chromium-102', HZ_102)]);
+    // 101's tab first meets a CRM that refuses tokens (the first test); 102's is signed in from the start.
+    crm.tokenMode = '401';
+    a1 = await WidgetPage.open(browserA.context, crm.pageUrl('101'), '101', browserA.consoleLogPath, shots);
+    b1 = await WidgetPage.open(browserB.context, crm.pageUrl('102'), '102', browserB.consoleLogPath, shots);
+  });
+
+  after(async () => {
+    await Promise.all(browsers.map((b) => b.close()));
+    await gateway?.close();
+    await crm?.close();
+  });
+
+  it('a failing token URL is explained and retried with growing delays until it works', async () => {
+    // b1 asked while the endpoint refused too; it recovers with a1, and its console is checked as a happy path later.
+    const startedAt = Date.now();
+    await a1.openPanel();
+    await a1.waitForStatus(/Not signed in to the CRM \(401\)\. Retrying in \d+ s/);
+    await a1.waitForState('connecting');
+    await a1.screenshot('connecting');
+    assert.deepEqual(await buttons(a1, MAIN), { call: false, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
+    const hitsOf101 = () => crm.tokenHits.filter((h) => h.operator === '101');
+    const waitForHits = async (n: number, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (hitsOf101().length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${hitsOf101().length} token requests from 101, wanted ${n}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    await waitForHits(2, 5_000);
+    crm.tokenMode = '500';
+    await a1.waitForStatus(/server error \(500\)\. Retrying in \d+ s/, 8_000);
+    const at500 = hitsOf101().length;
+    crm.tokenMode = 'network';
+    await waitForHits(at500 + 1, 10_000);
+    await a1.waitForStatus(/Cannot reach the CRM/, 5_000);
+    crm.tokenMode = 'ok';
+    await a1.waitForState('idle', 20_000);
+    await b1.waitForState('idle', 20_000);
+    // Chromium retries a request at once when a reused connection is reset, so one attempt can hit the
+    // endpoint up to three times within a few milliseconds: those count as one.
+    const hits = hitsOf101().filter((h, i, all) => i === 0 || h.at - (all[i - 1]?.at ?? 0) > 200);
+    const gaps = hits.slice(1).map((h, i) => h.at - (hits[i]?.at ?? 0));
+    assert.ok(hits.length >= 4, `at least four attempts: ${JSON.stringify(hits.map((h) => h.mode))}`);
+    // 1 s doubling with equal jitter: attempt n waits between 2^(n-2) and 2^(n-1) seconds.
+    gaps.forEach((gap, i) => {
+      const ceiling = 1000 * 2 ** i;
+      assert.ok(gap >= ceiling / 2 - 100 && gap <= ceiling + 1000, `gap ${i + 1} is ${gap} ms, expected ${ceiling / 2}-${ceiling} ms (gaps ${gaps.join(', ')})`);
+    });
+    assert.ok((gaps.at(-1) ?? 0) > (gaps[0] ?? 0), `the gaps grow: ${gaps.join(', ')}`);
+    assert.deepEqual(hits.map((h) => h.mode).slice(0, 2), ['401', '401']);
+    assert.equal(hits.at(-1)?.mode, 'ok');
+    assert.match(await a1.statusText(), /Online: .*\(101\)/);
+    assert.ok(Date.now() - startedAt < 30_000);
+    await a1.screenshot('registered');
+    // From here on both pages are on the happy path.
+    a1.clearConsole();
+    b1.clearConsole();
+  });
+
+  it('every state shows the right controls; the host page gets the call events in order', async () => {
+    await Promise.all([a1.clearEvents(), b1.clearEvents()]);
+    await b1.openPanel();
+
+    // Disconnected: an operator the gateway does not know is refused for good.
+    // It also speaks Russian when the page asks for it.
+    const stranger = await WidgetPage.open(browserA.context, crm.pageUrl('999', 'host', '&lang=ru'), 'stranger', browserA.consoleLogPath, shots);
+    await stranger.openPanel();
+    await stranger.waitForState('disconnected');
+    await stranger.waitForStatus(/Шлюз телефонии отклонил сеанс \(forbidden\)/);
+    assert.equal(await stranger.action('call').textContent().then((t) => t?.trim()), 'Позвонить');
+    assert.deepEqual(await buttons(stranger, MAIN), { call: false, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
+    await stranger.part('number').fill('102');
+    assert.equal((await stranger.controls()).call, false, 'no call while disconnected, even with a number');
+    await stranger.screenshot('disconnected');
+    await stranger.page.close();
+
+    // Idle: Call needs a number. Pasted numbers are cleaned up; what cannot be dialled is refused with a message.
+    assert.deepEqual(await buttons(a1, MAIN), { call: false, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
+    const paste = (text: string) =>
+      a1.part('number').evaluate((input, t) => {
+        const data = new DataTransfer();
+        data.setData('text/plain', t);
+        input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }, text);
+    await paste('tel:+7 (495) 123-45-67');
+    assert.equal(await a1.part('number').inputValue(), '+74951234567');
+    await a1.part('number').fill('');
+    await paste('call me: 0800-FLOWERS');
+    assert.equal(await a1.part('number').inputValue(), '');
+    await a1.waitForStatus(/“c” cannot be dialled/);
+    await a1.part('number').fill('1 0 2');
+    assert.equal((await a1.controls()).call, true);
+    await a1.screenshot('idle');
+
+    // Dialling, with ringback; 102 rings with the CRM's contact.
+    await a1.action('call').click();
+    await a1.waitForState('dialling');
+    await a1.waitForStatus(/Calling 102…/);
+    assert.equal(await a1.root.getAttribute('data-sound'), 'ringback');
+    assert.deepEqual(await buttons(a1, MAIN), { call: 'absent', hangup: true, answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': 'absent' });
+    await a1.screenshot('dialling');
+    await b1.waitForState('ringing-in');
+    assert.equal(await b1.root.getAttribute('data-sound'), 'ringtone');
+    const contact = b1.part('contact');
+    assert.match((await contact.textContent()) ?? '', /Ada Lovelace.*Analytical Engines Ltd.*101/s);
+    const card = contact.locator('a[data-action="open-card"]');
+    assert.equal(await card.getAttribute('href'), `${crm.origin}/contacts/c-101`);
+    assert.equal(await card.getAttribute('target'), '_blank');
+    assert.equal(await card.getAttribute('rel'), 'noopener noreferrer');
+    assert.deepEqual(await buttons(b1, MAIN), { call: 'absent', hangup: 'absent', answer: true, reject: true, mute: 'absent', 'dial-1': 'absent' });
+    await b1.screenshot('incoming');
+
+    // In call, with a running timer.
+    await b1.action('answer').click();
+    await Promise.all([a1.waitForState('in-call'), b1.waitForState('in-call')]);
+    assert.equal(await a1.root.getAttribute('data-sound'), null, 'ringback stopped');
+    assert.equal(await b1.root.getAttribute('data-sound'), null, 'ringtone stopped');
+    await b1.page.locator('switchboard-phone [data-part="timer"]:text-matches("00:0[1-9]")').waitFor({ timeout: 5_000 });
+    assert.deepEqual(await buttons(b1, MAIN), { call: 'absent', hangup: true, answer: 'absent', reject: 'absent', mute: true, 'dial-1': 'absent' });
+    assert.match((await b1.part('contact').textContent()) ?? '', /Ada Lovelace/, 'the contact stays during the call');
+    await b1.action('mute').click();
+    assert.equal(await b1.action('mute').getAttribute('aria-pressed'), 'true');
+    await b1.waitForStatus(/Microphone muted/);
+    await b1.action('mute').click();
+    assert.equal(await b1.action('mute').getAttribute('aria-pressed'), 'false');
+    await b1.screenshot('in-call');
+    await a1.action('hangup').click();
+    await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);
+    assert.match(await a1.statusText(), /Call ended/);
+    assert.deepEqual(await buttons(a1, MAIN), { call: true, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
+    await a1.screenshot('ended');
+
+    // The host pages saw every event, in order, with the call's data.
+    const outgoing = await a1.events();
+    const incoming = await b1.events();
+    assert.deepEqual(outgoing.map((e) => e.type), ['switchboard:outgoing', 'switchboard:answered', 'switchboard:ended']);
+    assert.deepEqual(incoming.map((e) => e.type), ['switchboard:incoming', 'switchboard:answered', 'switchboard:ended']);
+    const callId = outgoing[0]?.detail.callId;
+    assert.equal(typeof callId, 'string');
+    for (const e of [...outgoing, ...incoming]) {
+      assert.equal(e.detail.callId, callId, e.type);
+      assert.equal(e.target, 'switchboard-phone');
+    }
+    assert.deepEqual(outgoing[0]?.detail, { callId, direction: 'outbound', number: '102', state: 'ringing' });
+    assert.deepEqual(incoming[0]?.detail, {
+      callId,
+      direction: 'inbound',
+      number: '101',
+      name: (incoming[0]?.detail as { name?: string }).name,
+      contact: { ...CONTACT_101, url: `${crm.origin}/contacts/c-101` },
+      state: 'ringing',
+    });
+    assert.equal(incoming[1]?.detail.state, 'active');
+    const ended = outgoing[2] as RecordedEvent;
+    assert.equal(ended.detail.cause, 'normal');
+    assert.ok((ended.detail.durationMs as number) >= 1000, `durationMs ${ended.detail.durationMs}`);
+    assert.equal((incoming[2] as RecordedEvent).detail.cause, 'normal');
+
+    // Not available: nobody is signed in as 103. Dialled by a data-switchboard-call button on the CRM page.
+    await a1.page.click('#call-button');
+    await a1.waitForState('ended');
+    await a1.waitForStatus(/Not available/);
+    await a1.screenshot('not-available');
+
+    // Busy: 102 is on a call with 101, and call waiting is off.
+    const c103 = await WidgetPage.open(browserA.context, crm.pageUrl('103'), '103', browserA.consoleLogPath, shots);
+    await c103.waitForState('idle');
+    await a1.dial('102');
+    await b1.waitForState('ringing-in');
+    await b1.action('answer').click();
+    await a1.waitForState('in-call');
+    await c103.openPanel();
+    assert.equal(await c103.page.evaluate(() => (window as unknown as { Switchboard: { call(n: string): boolean } }).Switchboard.call('1-0-2')), true);
+    await c103.waitForState('ended');
+    await c103.waitForStatus(/Busy/);
+    assert.equal(await c103.part('status').getAttribute('data-cause'), 'busy');
+    await c103.screenshot('busy');
+    // A click-to-call during a call only fills the number in and says why it did not call.
+    await a1.page.click('#call-button');
+    await a1.waitForStatus(/Finish the current call first/);
+    assert.equal(await a1.state(), 'in-call');
+    assert.deepEqual(c103.problems, [], 'no console errors or warnings on 103’s page');
+    await c103.page.close();
+    await a1.action('hangup').click();
+    await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);
+  });
+
+  it('a hostile stylesheet breaks nothing, and the widget adds no global CSS and one global', async () => {
+    const page = await WidgetPage.open(browserA.context, crm.pageUrl('103', 'hostile'), 'hostile', browserA.consoleLogPath, shots);
+    await page.waitForState('idle');
+    const fab = page.action('toggle');
+    const box = await fab.boundingBox();
+    assert.ok(box && box.width >= 40 && box.height >= 40, `the button is visible: ${JSON.stringify(box)}`);
+    assert.equal(await fab.isVisible(), true);
+    assert.equal(await fab.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(139, 0, 139)', 'themed through --switchboard-accent');
+    assert.equal(await page.root.evaluate((el) => getComputedStyle(el).fontSize), '14px', 'the page’s huge fonts stay out');
+    await fab.click();
+    await page.part('panel').waitFor({ state: 'visible' });
+    const panelBox = await page.part('panel').boundingBox();
+    assert.ok(panelBox && panelBox.width > 200 && panelBox.height > 200, `the panel is visible: ${JSON.stringify(panelBox)}`);
+    await page.part('number').fill('999');
+    await page.action('call').click();
+    await page.waitForState('ended');
+    await page.waitForStatus(/Not found/);
+    await page.screenshot('hostile');
+    const added = await page.page.evaluate(() => {
+      const before = new Set((window as unknown as { __before: string[] }).__before);
+      return {
+        globals: Object.keys(window).filter((k) => !before.has(k) && k !== '__before' && k !== '__events'),
+        styles: Array.from(document.querySelectorAll('style, link[rel~="stylesheet"]'), (el) => el.id || el.tagName),
+        adopted: document.adoptedStyleSheets.length,
+        audio: document.querySelectorAll('audio').length,
+        api: Object.keys((window as unknown as { Switchboard: object }).Switchboard).sort(),
+      };
+    });
+    assert.deepEqual(added, { globals: ['Switchboard'], styles: ['hostile'], adopted: 0, audio: 0, api: ['call', 'close', 'mount', 'open', 'unmount', 'version'] });
+    assert.equal(await page.page.locator('switchboard-phone').count(), 1, 'the second copy of the script mounted nothing');
+    assert.deepEqual(page.problems, [], 'no console errors or warnings on the hostile page');
+    await page.page.close();
+  });
+
+  it('102 answers with the keyboard alone; tones both ways; recent calls on both sides', async () => {
+    await Promise.all([a1.waitForState('idle', 8_000), b1.waitForState('idle', 8_000)]);
+    // 101 clicks a tel: link on the CRM page: the widget takes it and dials.
+    await a1.navigate(crm.pageUrl('101', 'host', '&tel=1-0-2'));
+    await a1.waitForState('idle');
+    await a1.page.click('#tel-link');
+    await a1.waitForState('dialling');
+    await b1.waitForState('ringing-in');
+    // 102: focus starts on the page; Tab reaches Answer, Enter answers.
+    await b1.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await b1.tabTo('answer');
+    await b1.page.keyboard.press('Enter');
+    await Promise.all([a1.waitForState('in-call'), b1.waitForState('in-call')]);
+    assert.equal(await b1.focused(), 'hangup', 'the keyboard lands on Hang up');
+    const [heardBy101, heardBy102] = await Promise.all([a1.detectTone(HZ_102), b1.detectTone(HZ_101)]);
+    assert.ok(heardBy101.detected, `101 hears 102: ${toneLine(heardBy101)}`);
+    assert.ok(heardBy102.detected, `102 hears 101: ${toneLine(heardBy102)}`);
+    await b1.page.keyboard.press('Space');
+    await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);
+    assert.equal(await b1.focused(), 'part:number', 'then on the number field, ready for the next call');
+    // Esc closes the panel and gives focus back to the floating button.
+    await b1.page.keyboard.press('Escape');
+    await b1.part('panel').waitFor({ state: 'hidden' });
+    assert.equal(await b1.focused(), 'toggle');
+
+    // Enter in the number field calls; 102 declines. Then 101 calls back from the list and gives up.
+    await a1.waitForState('idle', 8_000);
+    await a1.part('number').fill('102');
+    await a1.part('number').press('Enter');
+    await b1.waitForState('ringing-in');
+    await b1.action('reject').click();
+    await Promise.all([a1.waitForStatus(/Declined/), b1.waitForState('ended')]);
+    await a1.page.locator('switchboard-phone [data-part="recent"] li').first().locator('[data-action="callback"]').click();
+    await Promise.all([a1.waitForState('dialling'), b1.waitForState('ringing-in')]);
+    await a1.action('hangup').click();
+    await Promise.all([a1.waitForStatus(/Cancelled/), b1.waitForState('ended')]);
+
+    const [recentA, recentB] = await Promise.all([a1.recent(), b1.recent()]);
+    assert.deepEqual(recentA.slice(0, 3).map((r) => r.cause), ['cancelled', 'declined', 'normal'], JSON.stringify(recentA));
+    assert.deepEqual(recentB.slice(0, 3).map((r) => r.cause), ['cancelled', 'declined', 'normal'], JSON.stringify(recentB));
+    assert.match(recentB[0]?.text ?? '', /Ada Lovelace 101 · Incoming · Missed/);
+    recentA.splice(0, 2);
+    recentB.splice(0, 2);
+    assert.equal(recentA[0]?.direction, 'outbound', JSON.stringify(recentA));
+    assert.match(recentA[0]?.text ?? '', /^102 Outgoing · Answered \d\d:\d\d/);
+    assert.equal(recentB[0]?.direction, 'inbound', JSON.stringify(recentB));
+    assert.match(recentB[0]?.text ?? '', /^Ada Lovelace 101 · Incoming · Answered/);
+    assert.equal(recentA[0]?.callId, recentB[0]?.callId);
+    assert.ok(recentA.length >= 3 && recentA.length <= 20, `101's list: ${recentA.length}`);
+    assert.equal(new Set(recentA.map((r) => r.callId)).size, recentA.length, 'one entry per call');
+  });
+
+  it('the button and the panel drag inside the viewport, a click is still a click, positions are remembered', async () => {
+    const page = a1.page;
+    const fab = a1.action('toggle');
+    const panel = a1.part('panel');
+    await a1.openPanel();
+    const dragTo = async (from: { x: number; y: number }, to: { x: number; y: number }) => {
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 8 });
+      await page.mouse.up();
+    };
+    const centre = async (locator: typeof fab) => {
+      const box = await locator.boundingBox();
+      assert.ok(box);
+      return { x: box.x + box.width / 2, y: box.y + box.height / 2, box };
+    };
+    await dragTo(await centre(fab), { x: 300, y: 200 });
+    let now = await centre(fab);
+    assert.ok(Math.abs(now.x - 300) <= 2 && Math.abs(now.y - 200) <= 2, `the button followed the pointer: ${JSON.stringify(now)}`);
+    assert.equal(await panel.isVisible(), true, 'a drag does not toggle the panel');
+    await dragTo(now, { x: -50, y: -80 });
+    now = await centre(fab);
+    assert.deepEqual([now.box.x, now.box.y], [4, 4], 'kept inside the viewport');
+    const head = page.locator('switchboard-phone .panel .head');
+    const headBox = (await head.boundingBox()) ?? assert.fail('no panel header');
+    await dragTo({ x: headBox.x + 40, y: headBox.y + 15 }, { x: 500, y: 60 });
+    const panelBox = (await panel.boundingBox()) ?? assert.fail('no panel');
+    const near = (box: { x: number; y: number } | null, x: number, y: number) => box !== null && Math.abs(box.x - x) <= 2 && Math.abs(box.y - y) <= 2;
+    assert.ok(near(panelBox, 500 - (headBox.x + 40 - headBox.x), 60 - 15), `the panel followed its header: ${JSON.stringify(panelBox)}`);
+    await a1.navigate(page.url());
+    await a1.waitForState('idle');
+    assert.deepEqual([(await centre(fab)).box.x, (await centre(fab)).box.y], [4, 4], 'the button is where it was left');
+    await fab.click();
+    await panel.waitFor({ state: 'visible' });
+    assert.ok(near(await panel.boundingBox(), panelBox.x, panelBox.y), 'so is the panel');
+    await page.evaluate(() => localStorage.removeItem('switchboard.position'));
+  });
+
+  it('nothing in the happy path wrote to the console, and the gateway logged no errors', () => {
+    assert.deepEqual(a1.problems, [], '101 after signing in');
+    assert.deepEqual(b1.problems, [], '102');
+    const errors = gateway.logEntries().filter((e) => typeof e.level === 'number' && e.level >= 50);
+    assert.deepEqual(errors, []);
+  });
+});
