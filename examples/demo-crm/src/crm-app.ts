@@ -84,7 +84,8 @@ export function createDemoCrm(options: DemoCrmOptions): FastifyInstance {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('Content-Security-Policy', csp);
     reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
+    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with this site's own forms.
+    reply.header('Referrer-Policy', 'same-origin');
   });
 
   const operatorOf = (request: FastifyRequest): Operator | undefined => {
@@ -234,13 +235,12 @@ function requestOrigin(request: FastifyRequest): string {
 
 /**
  * Belt and braces with SameSite (which does nothing against a forged sign-in): a browser says where a form post
- * comes from. Fetch Metadata (`Sec-Fetch-Site`) first, because with `Referrer-Policy: no-referrer` browsers send
- * `Origin: null` even for this site's own forms; then Origin, for browsers without Fetch Metadata. Requests with
- * neither (curl) pass.
+ * comes from. Fetch Metadata (`Sec-Fetch-Site`) first, then Origin for browsers without it. `Origin: null` is
+ * refused: it is what a sandboxed frame on another site sends. Requests with neither (curl) pass.
  */
 function sameOrigin(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
   if (typeof site === 'string') return site === 'same-origin' || site === 'none';
   const origin = request.headers.origin;
-  return origin === undefined || origin === 'null' || origin === requestOrigin(request);
+  return origin === undefined || origin === requestOrigin(request);
 }

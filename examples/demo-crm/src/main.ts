@@ -112,7 +112,8 @@ export async function main(argv: readonly string[], onStop: (stop: () => Promise
   try {
     // The CRM reads the shared secret from where the demo keeps it, as a real CRM reads it from its own settings.
     secret = ensureDemoSecret(dataDir).secret;
-    base = demoConfig({ dataDir, overrides: { ...(flags.http && { http: flags.http }), ...(flags.sip && { sip: flags.sip }) } });
+    // The CRM signs operators in and mints their tokens: the gateway's open token endpoint must not exist beside it.
+    base = demoConfig({ dataDir, testPage: false, overrides: { ...(flags.http && { http: flags.http }), ...(flags.sip && { sip: flags.sip }) } });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`demo-crm: invalid configuration\n${error.issues.map((i) => `  ${i.path === '' ? '' : `${i.path}: `}${i.message}\n`).join('')}`);

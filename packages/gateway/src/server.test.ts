@@ -149,3 +149,23 @@ describe('gateway started in demo mode', () => {
     }
   });
 });
+
+describe('gateway in demo mode beside a CRM (testPage off)', () => {
+  test('serves neither the test page nor /demo/token, only the widget and the SDK', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-gateway-'));
+    const config = demoConfig({
+      cwd: dir,
+      testPage: false,
+      overrides: { http: { host: '127.0.0.1', port: await freePort() }, sip: { host: '127.0.0.1', port: await freePort() } },
+    });
+    const gateway = await start(config, { logger: pino({ level: 'silent' }) });
+    try {
+      const base = `http://127.0.0.1:${gateway.http.port}`;
+      for (const path of ['/', '/demo/token?operator=101', '/demo/demo.js']) assert.equal((await fetch(`${base}${path}`)).status, 404, path);
+      assert.equal((await fetch(`${base}/switchboard.js`)).status !== 404, true, 'the widget is still served');
+    } finally {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

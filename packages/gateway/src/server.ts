@@ -121,7 +121,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     });
     registerAssets(http.app, {
       logger,
-      ...(config.demo !== undefined && config.auth.kind === 'hs256'
+      ...(config.demo?.testPage === true && config.auth.kind === 'hs256'
         ? { demo: { secret: config.auth.secret, audience: config.auth.audience, operators: store.operators } }
         : {}),
     });

@@ -10,7 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { EmptyResultSchema, event, request, result } from './envelope.js';
-import { Closed, EpochMs, Id, Sdp, SipStatus, Target, Text, oneOf } from './fields.js';
+import { Closed, EpochMs, Id, Sdp, SipStatus, Target, Text, labelPattern, oneOf } from './fields.js';
 import {
   MAX_CONTACT_FIELDS,
   MAX_CONTEXT_LENGTH,
@@ -81,7 +81,8 @@ export const ContactSchema = Type.Object(
       Type.String({ maxLength: MAX_URL_LENGTH, pattern: '^https?://[^\\s<>"\\u0000-\\u001F\\u007F]+$', description: 'record page' }),
     ),
     fields: Type.Optional(
-      Type.Record(Type.String(), Text(MAX_TEXT_LENGTH, 'value'), {
+      Type.Record(Type.String({ pattern: labelPattern(MAX_NAME_LENGTH) }), Text(MAX_TEXT_LENGTH, 'value'), {
+        additionalProperties: false,
         maxProperties: MAX_CONTACT_FIELDS,
         description: 'further label → value pairs to show',
       }),

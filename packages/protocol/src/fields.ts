@@ -45,6 +45,12 @@ export const Id = (description: string) =>
 export const Text = (maxLength: number, description: string, minLength = 0) =>
   Type.String({ minLength, maxLength, pattern: DISPLAYABLE, description, [PATTERN_HINT_KEYWORD]: DISPLAYABLE_HINT });
 
+/**
+ * Keys of a record shown to people (a contact's field labels). A record's key schema is only a pattern, so the
+ * length bound lives in it too.
+ */
+export const labelPattern = (maxLength: number) => `${DISPLAYABLE.slice(0, -2)}{1,${maxLength}}$`;
+
 export const Ascii = (maxLength: number, description: string) =>
   Type.String({ minLength: 1, maxLength, pattern: VISIBLE_ASCII, description, [PATTERN_HINT_KEYWORD]: ASCII_HINT });
 

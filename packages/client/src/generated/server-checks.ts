@@ -8,8 +8,9 @@ const pattern0 = /^[^\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\
 const pattern1 = /^[\u0021-\u007E]+$/;
 const pattern2 = /^v=0\r?\n/;
 const pattern3 = /^https?:\/\/[^\s<>"\u0000-\u001F\u007F]+$/;
-const pattern4 = /^(.*)$/;
+const pattern4 = /^[^\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]{1,128}$/;
 const pattern5 = /^(stun|stuns|turn|turns):[^\s<>"]+$/;
+const pattern6 = /^(.*)$/;
 
 function check0(value: any): boolean {
   return (
@@ -56,7 +57,7 @@ function check2(value: any): boolean {
     value['sdp'].length <= 32768 &&
     value['sdp'].length >= 4 &&
     pattern2.test(value['sdp']) &&
-    (value['contact'] !== undefined ? ((typeof value['contact'] === 'object' && value['contact'] !== null && !Array.isArray(value['contact'])) && (value['contact']['id'] !== undefined ? ((typeof value['contact']['id'] === 'string') && value['contact']['id'].length <= 128 && value['contact']['id'].length >= 0 && pattern0.test(value['contact']['id'])) : true) && (value['contact']['name'] !== undefined ? ((typeof value['contact']['name'] === 'string') && value['contact']['name'].length <= 128 && value['contact']['name'].length >= 0 && pattern0.test(value['contact']['name'])) : true) && (value['contact']['company'] !== undefined ? ((typeof value['contact']['company'] === 'string') && value['contact']['company'].length <= 128 && value['contact']['company'].length >= 0 && pattern0.test(value['contact']['company'])) : true) && (value['contact']['url'] !== undefined ? ((typeof value['contact']['url'] === 'string') && value['contact']['url'].length <= 512 && pattern3.test(value['contact']['url'])) : true) && (value['contact']['fields'] !== undefined ? ((typeof value['contact']['fields'] === 'object' && value['contact']['fields'] !== null && !Array.isArray(value['contact']['fields']) && !(value['contact']['fields'] instanceof Date) && !(value['contact']['fields'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['contact']['fields']).length <= 32 && (Object.entries(value['contact']['fields']).every(([key, value]) => (pattern4.test(key) ? ((typeof value === 'string') && value.length <= 512 && value.length >= 0 && pattern0.test(value)) : true)))) : true) && Object.getOwnPropertyNames(value['contact']).every(key => ['id', 'name', 'company', 'url', 'fields'].includes(key))) : true) &&
+    (value['contact'] !== undefined ? ((typeof value['contact'] === 'object' && value['contact'] !== null && !Array.isArray(value['contact'])) && (value['contact']['id'] !== undefined ? ((typeof value['contact']['id'] === 'string') && value['contact']['id'].length <= 128 && value['contact']['id'].length >= 0 && pattern0.test(value['contact']['id'])) : true) && (value['contact']['name'] !== undefined ? ((typeof value['contact']['name'] === 'string') && value['contact']['name'].length <= 128 && value['contact']['name'].length >= 0 && pattern0.test(value['contact']['name'])) : true) && (value['contact']['company'] !== undefined ? ((typeof value['contact']['company'] === 'string') && value['contact']['company'].length <= 128 && value['contact']['company'].length >= 0 && pattern0.test(value['contact']['company'])) : true) && (value['contact']['url'] !== undefined ? ((typeof value['contact']['url'] === 'string') && value['contact']['url'].length <= 512 && pattern3.test(value['contact']['url'])) : true) && (value['contact']['fields'] !== undefined ? ((typeof value['contact']['fields'] === 'object' && value['contact']['fields'] !== null && !Array.isArray(value['contact']['fields']) && !(value['contact']['fields'] instanceof Date) && !(value['contact']['fields'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['contact']['fields']).length <= 32 && (Object.entries(value['contact']['fields']).every(([key, value]) => (pattern4.test(key) ? ((typeof value === 'string') && value.length <= 512 && value.length >= 0 && pattern0.test(value)) : false)))) : true) && Object.getOwnPropertyNames(value['contact']).every(key => ['id', 'name', 'company', 'url', 'fields'].includes(key))) : true) &&
     Number.isInteger(value['receivedAt']) &&
     value['receivedAt'] <= 9007199254740991 &&
     value['receivedAt'] >= 0 &&
@@ -254,7 +255,7 @@ function check14(value: any): boolean {
     pattern1.test(value['id']) &&
     (value['ok'] === true) &&
     (typeof value['result'] === 'object' && value['result'] !== null && !Array.isArray(value['result']) && !(value['result'] instanceof Date) && !(value['result'] instanceof Uint8Array)) &&
-    (Object.entries(value['result']).every(([key, value]) => (pattern4.test(key) ? (true) : true))) &&
+    (Object.entries(value['result']).every(([key, value]) => (pattern6.test(key) ? (true) : true))) &&
     Object.getOwnPropertyNames(value).length === 3
   )
 }
@@ -270,7 +271,7 @@ function check15(value: any): boolean {
     value['error']['message'].length <= 512 &&
     value['error']['message'].length >= 0 &&
     pattern0.test(value['error']['message']) &&
-    (value['error']['details'] !== undefined ? ((typeof value['error']['details'] === 'object' && value['error']['details'] !== null && !Array.isArray(value['error']['details']) && !(value['error']['details'] instanceof Date) && !(value['error']['details'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['error']['details']).length <= 16 && (Object.entries(value['error']['details']).every(([key, value]) => (pattern4.test(key) ? ((((typeof value === 'string') && value.length <= 512) || (Number.isFinite(value)) || ((typeof value === 'boolean')) || ((value === null)))) : true)))) : true) &&
+    (value['error']['details'] !== undefined ? ((typeof value['error']['details'] === 'object' && value['error']['details'] !== null && !Array.isArray(value['error']['details']) && !(value['error']['details'] instanceof Date) && !(value['error']['details'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['error']['details']).length <= 16 && (Object.entries(value['error']['details']).every(([key, value]) => (pattern6.test(key) ? ((((typeof value === 'string') && value.length <= 512) || (Number.isFinite(value)) || ((typeof value === 'boolean')) || ((value === null)))) : true)))) : true) &&
     Object.getOwnPropertyNames(value['error']).every(key => ['code', 'message', 'details'].includes(key)) &&
     Object.getOwnPropertyNames(value).length === 3
   )

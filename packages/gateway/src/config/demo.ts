@@ -29,6 +29,8 @@ export interface DemoConfigOptions {
   readonly dataDir?: string | undefined;
   readonly overrides?: ConfigOverrides | undefined;
   readonly cwd?: string | undefined;
+  /** Serve the SDK test page and `/demo/token` (default true); the demo CRM turns them off. */
+  readonly testPage?: boolean | undefined;
   /** Environment for secrets the overrides name (SIP passwords of lines, ...); the demo's own secret comes from its file. */
   readonly env?: Env | undefined;
 }
@@ -46,7 +48,7 @@ export function demoConfig(options: DemoConfigOptions = {}): GatewayConfig {
     overrides: options.overrides,
     baseDir: dataDir,
     source: undefined,
-    demo: { dataDir, operators: DEMO_OPERATORS },
+    demo: { dataDir, operators: DEMO_OPERATORS, testPage: options.testPage ?? true },
   });
   if (config.auth.kind !== 'hs256') return config;
   return { ...config, auth: { ...config.auth, secret: new Secret(secret, `file ${file}`) } };

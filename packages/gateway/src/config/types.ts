@@ -63,6 +63,11 @@ export interface DemoOperator {
 export interface DemoSettings {
   readonly dataDir: string;
   readonly operators: readonly DemoOperator[];
+  /**
+   * The SDK test page at `/` and its `/demo/token`, which hands any visitor a token for any demo operator. Off when
+   * a CRM (the demo CRM) signs operators in and mints their tokens itself.
+   */
+  readonly testPage: boolean;
 }
 
 /** A PBX as the SIP side uses it. */

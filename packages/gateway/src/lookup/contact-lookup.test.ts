@@ -161,6 +161,15 @@ describe('sanitizeContact', () => {
     assert.deepEqual(dropped, ['company', 'url']);
   });
 
+  it('keeps the good label → value pairs and drops the bad ones, at most 32', () => {
+    const fields: Record<string, unknown> = { Deal: 'Open', ['x'.repeat(129)]: 'long label', 'a\u202eb': 'bidi label', Owner: 7, Stage: 'Won' };
+    for (let i = 0; i < 40; i++) fields[`f${i}`] = String(i);
+    const contact = sanitizeContact({ name: 'Anna', fields });
+    assert.deepEqual(Object.keys(contact?.fields ?? {}).slice(0, 2), ['Deal', 'Stage']);
+    assert.equal(Object.keys(contact?.fields ?? {}).length, 32);
+    assert.equal(sanitizeContact({ name: 'Anna', fields: ['a'] })?.fields, undefined);
+  });
+
   it('reads null, arrays, empty objects and nothing valid as no contact', () => {
     for (const value of [null, [], {}, 'Anna', 7, { url: 'ftp://x' }, { name: null }]) assert.equal(sanitizeContact(value), undefined, JSON.stringify(value));
   });

@@ -5,7 +5,7 @@
  * protocol's contact schema, so one bad field (a `javascript:` link, an overlong name) is dropped, not the rest.
  */
 import { Value } from '@sinclair/typebox/value';
-import { ContactSchema, type Contact } from '@switchboard/protocol';
+import { ContactSchema, MAX_CONTACT_FIELDS, type Contact } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { LookupConfig } from '../config/types.js';
 
@@ -84,12 +84,12 @@ export class HttpContactLookup implements ContactLookup {
       return undefined;
     }
     if (response.status === 404) {
-      await response.body?.cancel();
+      await discard(response);
       this.remember(number, undefined);
       return undefined;
     }
     if (response.status !== 200) {
-      await response.body?.cancel();
+      await discard(response);
       this.log.warn({ status: response.status }, `contact lookup failed: the CRM answered ${response.status}`);
       return undefined;
     }
@@ -129,16 +129,46 @@ export function sanitizeContact(value: unknown, dropped: (field: string) => void
     if (!Object.hasOwn(source, key) || source[key] === undefined || source[key] === null) continue;
     // CRMs often use numeric ids.
     const field = key === 'id' && typeof source[key] === 'number' ? String(source[key]) : source[key];
-    if (Value.Check(ContactSchema, { [key]: field })) contact[key] = field;
-    else dropped(key);
+    if (key === 'fields') {
+      const fields = sanitizeFields(field, dropped);
+      if (fields !== undefined) contact[key] = fields;
+    } else if (Value.Check(ContactSchema, { [key]: field })) {
+      contact[key] = field;
+    } else {
+      dropped(key);
+    }
   }
   return Object.keys(contact).length === 0 ? undefined : (contact as Contact);
+}
+
+/** Label → value pairs one by one, so that one bad label costs that pair, not the others. */
+function sanitizeFields(value: unknown, dropped: (field: string) => void): Record<string, string> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    dropped('fields');
+    return undefined;
+  }
+  const kept: Record<string, string> = {};
+  let count = 0;
+  for (const [label, text] of Object.entries(value)) {
+    if (count < MAX_CONTACT_FIELDS && Value.Check(ContactSchema, { fields: { [label]: text } })) {
+      kept[label] = text as string;
+      count++;
+    } else {
+      dropped('fields');
+    }
+  }
+  return count === 0 ? undefined : kept;
+}
+
+/** The body of an answer not read; a stream that has already failed has nothing left to release. */
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
 }
 
 async function readBounded(response: Response, limit: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > limit) {
-    await response.body?.cancel();
+    await discard(response);
     throw new Error(`the answer is ${declared} bytes, more than ${limit}`);
   }
   if (response.body === null) return '';
