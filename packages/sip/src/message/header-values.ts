@@ -3,7 +3,7 @@
  * Parsers take a header value that has already been unfolded and trimmed; they throw `SipParseError` (400).
  */
 import { SipParseError } from '../errors.js';
-import { formatUri, NO_PARAMS, parseHostPort, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch, splitSimpleParams, type Uri } from './uri.js';
+import { formatUri, NO_PARAMS, parseHostPort, parseUri, portFromDigits, SIP_URI_FAST_SOURCE, sipUriFromMatch, splitSimpleParams, type Uri } from './uri.js';
 
 export type HeaderParams = ReadonlyMap<string, string | null>;
 
@@ -229,7 +229,7 @@ const VIA_FAST = new RegExp("^SIP/2\\.0/(?:([A-Z]+)|([A-Za-z]+))[ \\t]+([A-Za-z0
 export function parseVia(value: string): Via {
   const m = VIA_FAST.exec(value);
   if (m !== null) {
-    const port = m[4] === undefined ? undefined : Number(m[4]);
+    const port = m[4] === undefined ? undefined : portFromDigits(m[4]);
     if (port !== undefined && port > 65535) throw bad('Via port', value);
     return { protocol: 'SIP/2.0', transport: m[1] ?? m[2]!.toUpperCase(), host: m[3]!, port, params: splitSimpleParams(m[5]!) };
   }

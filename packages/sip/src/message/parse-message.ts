@@ -7,7 +7,7 @@ import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
 import { SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
-import { parseUri } from './uri.js';
+import { parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
 export interface ParseLimits {
   /** Whole message, bytes. Larger: 513. */
@@ -43,14 +43,22 @@ export function parseMessage(data: Uint8Array | string, limits?: Partial<ParseLi
   const lim = limits === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...limits };
   // Sizes are bytes on the wire: text is measured by its UTF-8 length, which only long text needs counted.
   const size = typeof data === 'string' && data.length * 3 > lim.maxMessageSize ? utf8Length(data) : data.length;
-  if (size > lim.maxMessageSize) throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes`, 513);
+  if (size > lim.maxMessageSize) throw overLimit('message larger than ', lim.maxMessageSize, ' bytes', 513);
   const message = typeof data === 'string' ? parseText(data, lim) : parseBytes(data, lim);
   // Written again, a message can grow (compact names expanded, a missing Content-Length added, lists one element a
   // line). A large one must still fit the limit as we would send it, so that what is accepted can be forwarded.
   if (size > lim.maxMessageSize / 2 && utf8Length(message.head()) + message.bodyLength > lim.maxMessageSize) {
-    throw new SipParseError(`message larger than ${lim.maxMessageSize} bytes once written in canonical form`, 513);
+    throw overLimit('message larger than ', lim.maxMessageSize, ' bytes once written in canonical form', 513);
   }
   return message;
+}
+
+/**
+ * The error for a size over its limit. Built here rather than where it is thrown: written inline, the optimizing
+ * compiler converts the limit to text ahead of the test (out of the header loop even), on every message.
+ */
+function overLimit(before: string, limit: number, after: string, status?: number): SipParseError {
+  return new SipParseError(before + limit + after, status);
 }
 
 function utf8Length(text: string): number {
@@ -93,10 +101,16 @@ const NON_ASCII = /[^\x00-\x7f]/;
 function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
   // A lone surrogate has no UTF-8 form: it would come out of serialization as U+FFFD, a different message.
   if (!(data as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new SipParseError('text with a lone UTF-16 surrogate');
-  let end = data.indexOf('\r\n\r\n');
-  if (end === -1 && data.endsWith('\r\n')) end = data.length - 2;
-  if (end === -1) throw new SipParseError('no empty line after the headers');
-  const message = parseHead(data, lim, end);
+  // The head ends at the first empty line, which the line loop comes to anyway: no separate search for CRLFCRLF.
+  let message: SipRequest | SipResponse;
+  try {
+    message = parseLines(data, lim, data.length, true);
+  } catch (error) {
+    // Without an empty line (or a final CRLF) nothing else about the text matters.
+    if (data.indexOf('\r\n\r\n') === -1 && !data.endsWith('\r\n')) throw new SipParseError('no empty line after the headers');
+    throw error;
+  }
+  const end = headStop;
   if (end + 4 >= data.length) {
     bodyLength(message, 0, lim);
     return message;
@@ -126,9 +140,9 @@ function bodyLength(message: SipMessage, available: number, lim: Readonly<ParseL
   }
   const length = contentLength ?? available;
   if (contentLength !== undefined && contentLength > available) {
-    throw new SipParseError(`Content-Length ${contentLength} is larger than the ${available} bytes of body received`);
+    throw overLimit(`Content-Length ${contentLength} is larger than the `, available, ' bytes of body received');
   }
-  if (length > lim.maxBodySize) throw new SipParseError(`body larger than ${lim.maxBodySize} bytes`, 413);
+  if (length > lim.maxBodySize) throw overLimit('body larger than ', lim.maxBodySize, ' bytes', 413);
   return length;
 }
 
@@ -164,15 +178,34 @@ function lineEnd(text: string, from: number, limit: number): number {
  * Body left empty.
  */
 export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_PARSE_LIMITS, headEnd = text.length): SipRequest | SipResponse {
+  return parseLines(text, limits, headEnd, false);
+}
+
+// Where the last `parseLines` found the head to end (its CRLF before the empty line): a second result, kept here so
+// that parsing a message allocates nothing to return it.
+let headStop = 0;
+
+/**
+ * `parseHead`; with `toEmptyLine`, the head ends at the first empty line instead (or, without one, at a final CRLF),
+ * which `headStop` then tells.
+ */
+function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number, toEmptyLine: boolean): SipRequest | SipResponse {
   const firstEnd = lineEnd(text, 0, headEnd);
   const message = parseStartLine(text.slice(0, firstEnd));
-  const headers: HeaderField[] = [];
+  // Filled in place: the new message's own empty array, rather than another one that replaces it.
+  const headers: HeaderField[] = message.headers;
   let pos = firstEnd + 2;
   const n = headEnd;
+  let stop = -1;
   let lengths = 0;
   let info: HeaderInfo | undefined;
   try {
     while (pos < n) {
+      // Every CRLF ends a line (a bare LF is refused), so the first empty line is where the first CRLFCRLF is.
+      if (toEmptyLine && text.charCodeAt(pos) === 13 && text.charCodeAt(pos + 1) === 10) {
+        stop = pos - 2;
+        break;
+      }
       let end = lineEnd(text, pos, n);
       // Folded continuation lines (RFC 3261 §7.3.1): CRLF followed by white space is white space.
       let folded = false;
@@ -184,7 +217,7 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
       }
       // The name and the value are held to the limit, not the line as written: white space around the colon and compact
     // names change when the field is written again, and what was accepted must still be acceptable then.
-    if (end - pos > 2 * limits.maxLineLength + 8) throw new SipParseError(`header line longer than ${limits.maxLineLength} characters`);
+    if (end - pos > 2 * limits.maxLineLength + 8) throw overLimit('header line longer than ', limits.maxLineLength, ' characters');
       // Positions are taken in the head text itself; only a folded line is first copied out and unfolded.
       let line = text;
       let lineStart = pos;
@@ -206,7 +239,7 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
       let valueEnd = lineStop;
       while (valueEnd > valueStart && isWs(line.charCodeAt(valueEnd - 1))) valueEnd--;
       if (valueEnd - valueStart > limits.maxLineLength || nameEnd - lineStart > limits.maxLineLength) {
-        throw new SipParseError(`header field longer than ${limits.maxLineLength} characters`);
+        throw overLimit('header field longer than ', limits.maxLineLength, ' characters');
       }
       const value = line.slice(valueStart, valueEnd);
       const written = line.slice(lineStart, nameEnd);
@@ -215,31 +248,32 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
         throw new SipParseError(`control character in header ${info.name}`);
       }
       const codec = info.codec;
+      // Indexed stores rather than push: optimized code calls the generic push builtin here instead of inlining it.
       if (info.tokenList) {
-        if (value.length > 0) headers.push({ name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
+        if (value.length > 0) headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
         else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
+        headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else {
         // A comma is needed for more than one element; without one the value is its own single element.
         const elements = value.indexOf(',') === -1 ? undefined : splitList(value);
         if (elements === undefined || elements.length === 1) {
-          headers.push({ name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) });
+          headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
         } else {
           for (const element of elements) {
-            headers.push({ name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n' });
+            headers[headers.length] = { name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n' };
           }
         }
       }
       info = undefined;
       // Content-Length does not count: there is at most one, and serializing adds it when it is missing.
-      if (headers.length - lengths > limits.maxHeaderCount) throw new SipParseError(`more than ${limits.maxHeaderCount} header fields`);
+      if (headers.length - lengths > limits.maxHeaderCount) throw overLimit('more than ', limits.maxHeaderCount, ' header fields');
     }
   } catch (error) {
     // Name the header whose value failed, so that the 400's reason says what was wrong.
@@ -247,7 +281,12 @@ export function parseHead(text: string, limits: Readonly<ParseLimits> = DEFAULT_
     if (error instanceof SipParseError) throw new SipParseError(`${info.name}: ${error.message}`, error.status, error.reason, error);
     throw new SipParseError(`${info.name}: cannot parse`, 400, undefined, error);
   }
-  message.headers = headers;
+  if (toEmptyLine && stop === -1) {
+    // A text that ends right after its last header line has an empty body; tolerate the missing empty line.
+    if (text.charCodeAt(n - 2) !== 13 || text.charCodeAt(n - 1) !== 10) throw new SipParseError('no empty line after the headers');
+    stop = n - 2;
+  }
+  headStop = stop;
   if (lengths > 1) throw new SipParseError('more than one Content-Length (RFC 4475 §3.3.9)');
   return message;
 }
@@ -286,15 +325,24 @@ const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 // Start lines as they nearly always come, version exactly SIP/2.0: one match checks and cuts the whole line (the
 // method a token, the Request-URI free of white space, controls and a leading '<'). Anything else, valid or not, takes
-// the step-by-step path below, which also says what is wrong.
-const REQUEST_LINE = /^([A-Za-z0-9\-.!%*_+`'~]+) ([^\x00-\x20\x7f<][^\x00-\x20\x7f]*) SIP\/2\.0$/;
+// the step-by-step path below, which also says what is wrong. A Request-URI of the common SIP shape is read by the
+// same match (groups 3-8, those of SIP_URI_FAST_SOURCE) rather than by a second one of its own.
+const REQUEST_LINE = new RegExp("^([A-Za-z0-9\\-.!%*_+`'~]+) ((?:" + SIP_URI_FAST_SOURCE + ")|[^\\x00-\\x20\\x7f<][^\\x00-\\x20\\x7f]*) SIP/2\\.0$");
 const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
 function parseStartLine(line: string): SipRequest | SipResponse {
   const request = REQUEST_LINE.exec(line);
-  if (request !== null) return requestFrom(request[1]!, request[2]!);
+  if (request !== null) {
+    // A URI of that shape has no headers, which a Request-URI must not have.
+    if (request[3] !== undefined) return new SipRequest(request[1]!, sipUriFromMatch(request, 3, request[2]!), request[2]);
+    return requestFrom(request[1]!, request[2]!);
+  }
   const status = STATUS_LINE.exec(line);
-  if (status !== null) return new SipResponse(Number(status[1]), status[2]);
+  if (status !== null) {
+    // Three digits, checked by the pattern: summed rather than converted by `Number`, a call into the runtime.
+    const code = status[1]!;
+    return new SipResponse((code.charCodeAt(0) - 48) * 100 + (code.charCodeAt(1) - 48) * 10 + (code.charCodeAt(2) - 48), status[2]);
+  }
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).

@@ -187,13 +187,16 @@ export abstract class SipMessage {
   head(): string {
     let out = this.startLine() + '\r\n';
     let wroteLength = false;
-    const length = String(this.bodyByteLength);
+    const length = this.bodyByteLength;
     for (const field of this.headers) {
       if (field.key === 'content-length') {
         if (wroteLength) continue;
         wroteLength = true;
-        // A field's line is `Name: value` and CRLF, so a Content-Length that already states the length is written as is.
-        out += field.value === length ? field.line : 'Content-Length: ' + length + '\r\n';
+        // A field's line is `Name: value` and CRLF, so a Content-Length that already states the length is written as
+        // is. Its value is digits only (parsed or formatted from a number): it states the length when its number is
+        // the length and it has no leading zero. Compared as numbers, so the length is not converted to text.
+        const value = field.value;
+        out += field.parsed === length && (value.length === 1 || value.charCodeAt(0) !== 48) ? field.line : 'Content-Length: ' + length + '\r\n';
       } else {
         out += field.line;
       }
