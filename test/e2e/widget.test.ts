@@ -236,8 +236,11 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     // Disconnected: an operator the gateway does not know is refused for good.
     // It also speaks Russian when the page asks for it.
     const stranger = await WidgetPage.open(browserA.context, crm.pageUrl('999', 'host', '&lang=ru'), 'stranger', browserA.consoleLogPath, shots);
-    await stranger.openPanel();
     await stranger.waitForState('disconnected');
+    // The state is in the button's name, not only in its dot's colour, and is announced with the panel closed.
+    assert.equal(await stranger.action('toggle').getAttribute('aria-label'), 'Телефон – не в сети');
+    await stranger.page.locator('switchboard-phone [data-part="announce"]:text-matches("Шлюз телефонии отклонил сеанс")').waitFor({ state: 'attached' });
+    await stranger.openPanel();
     await stranger.waitForStatus(/Шлюз телефонии отклонил сеанс \(forbidden\)/);
     assert.equal(await stranger.action('call').textContent().then((t) => t?.trim()), 'Позвонить');
     assert.deepEqual(await buttons(stranger, MAIN), { call: false, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
@@ -280,14 +283,26 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     assert.equal(await card.getAttribute('target'), '_blank');
     assert.equal(await card.getAttribute('rel'), 'noopener noreferrer');
     assert.deepEqual(await buttons(b1, MAIN), { call: 'absent', hangup: 'absent', answer: true, reject: true, mute: 'absent', 'dial-1': 'absent' });
+    assert.equal(await b1.action('toggle').getAttribute('aria-label'), 'Phone – incoming call from Ada Lovelace');
+    assert.equal(await b1.part('announce-urgent').textContent(), 'Incoming call from Ada Lovelace');
     await b1.screenshot('incoming');
 
-    // In call, with a running timer.
-    await b1.action('answer').click();
+    // In call, with a running timer. A double click answers once, and says nothing about the second click.
+    await b1.action('answer').dblclick();
     await Promise.all([a1.waitForState('in-call'), b1.waitForState('in-call')]);
+    assert.equal(await b1.part('notice').count(), 0, await b1.statusText());
     assert.equal(await a1.root.getAttribute('data-sound'), null, 'ringback stopped');
     assert.equal(await b1.root.getAttribute('data-sound'), null, 'ringtone stopped');
     await b1.page.locator('switchboard-phone [data-part="timer"]:text-matches("00:0[1-9]")').waitFor({ timeout: 5_000 });
+    // A page that moves the element keeps the call, and the timer keeps running.
+    await b1.page.evaluate(() => document.body.prepend(document.querySelector('switchboard-phone') as Element));
+    const timerBefore = await b1.part('timer').textContent();
+    await b1.page.waitForFunction(
+      (before) => document.querySelector('switchboard-phone')?.shadowRoot?.querySelector('[data-part="timer"]')?.textContent !== before,
+      timerBefore,
+      { timeout: 3_000 },
+    );
+    assert.equal(await b1.state(), 'in-call');
     assert.deepEqual(await buttons(b1, MAIN), { call: 'absent', hangup: true, answer: 'absent', reject: 'absent', mute: true, 'dial-1': 'absent' });
     assert.match((await b1.part('contact').textContent()) ?? '', /Ada Lovelace/, 'the contact stays during the call');
     await b1.action('mute').click();
@@ -299,6 +314,7 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await a1.action('hangup').click();
     await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);
     assert.match(await a1.statusText(), /Call ended/);
+    assert.equal(await a1.part('announce').textContent(), 'Call with 102 ended: Call ended');
     assert.deepEqual(await buttons(a1, MAIN), { call: true, hangup: 'absent', answer: 'absent', reject: 'absent', mute: 'absent', 'dial-1': true });
     await a1.screenshot('ended');
 
@@ -478,7 +494,93 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await fab.click();
     await panel.waitFor({ state: 'visible' });
     assert.ok(near(await panel.boundingBox(), panelBox.x, panelBox.y), 'so is the panel');
+
+    // Positions saved on a larger screen come back inside this one; so does a closed panel after a resize.
+    const inside = async (locator: typeof fab, what: string) => {
+      const box = (await locator.boundingBox()) ?? assert.fail(`no ${what}`);
+      const view = await page.evaluate(() => ({ width: document.documentElement.clientWidth, height: document.documentElement.clientHeight }));
+      assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= view.width && box.y + box.height <= view.height, `${what} ${JSON.stringify(box)} in ${JSON.stringify(view)}`);
+    };
+    await page.evaluate(() => localStorage.setItem('switchboard.position', JSON.stringify({ fab: { x: 5000, y: 3000 }, panel: { x: 4000, y: 2500 } })));
+    await a1.navigate(page.url());
+    await a1.waitForState('idle');
+    await inside(fab, 'the button');
+    await a1.openPanel();
+    await inside(panel, 'the opened panel');
+    await dragTo(await centre(fab), { x: 1100, y: 600 });
+    const head2 = (await head.boundingBox()) ?? assert.fail('no panel header');
+    await dragTo({ x: head2.x + 40, y: head2.y + 15 }, { x: 900, y: 300 });
+    await a1.action('close').click();
+    await panel.waitFor({ state: 'hidden' });
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 640, height: 480 });
+    try {
+      await page.waitForFunction(() => document.documentElement.clientWidth <= 640);
+      await inside(fab, 'the button after a resize');
+      await fab.click();
+      await panel.waitFor({ state: 'visible' });
+      await inside(panel, 'the panel hidden during the resize');
+    } finally {
+      if (viewport) await page.setViewportSize(viewport);
+    }
     await page.evaluate(() => localStorage.removeItem('switchboard.position'));
+  });
+
+  it('a number asked for while connecting is called once connected; pages can keep clicks from the widget', async () => {
+    await Promise.all([a1.waitForState('idle', 8_000), b1.waitForState('idle', 8_000)]);
+    crm.tokenMode = '500';
+    const late = await WidgetPage.open(browserA.context, crm.pageUrl('103', 'host', '&call=102'), '103-late', browserA.consoleLogPath, shots);
+    try {
+      await late.waitForState('connecting');
+      // With the panel closed, the problem is still announced and in the button's name.
+      await late.page.locator('switchboard-phone [data-part="announce"]:text-matches("server error .500.")').waitFor({ state: 'attached' });
+      assert.equal(await late.action('toggle').getAttribute('aria-label'), 'Phone – offline');
+      // Enter says what happens instead of nothing; editing the number takes the promise back.
+      await late.openPanel();
+      await late.part('number').fill('10');
+      await late.part('number').press('Enter');
+      await late.waitForStatus(/Not connected yet; will call when online/);
+      await late.part('number').fill('103');
+      assert.doesNotMatch(await late.statusText(), /will call/);
+      await late.action('close').click();
+      // Click-to-call while connecting: the number waits for the connection, then is dialled.
+      await late.page.click('#call-button');
+      await late.waitForStatus(/Not connected yet; will call when online/);
+      assert.equal(await late.part('number').inputValue(), '102');
+      assert.equal(await late.state(), 'connecting');
+      crm.tokenMode = 'ok';
+      await late.waitForState('dialling', 15_000);
+      await b1.waitForState('ringing-in');
+      await b1.action('reject').click();
+      await late.waitForStatus(/Declined/);
+      // The browser itself logs each refused token request; nothing else may appear.
+      assert.deepEqual(late.problems.filter((p) => !/^Failed to load resource: .* 500 /.test(p.text)), [], 'no console errors or warnings');
+    } finally {
+      crm.tokenMode = 'ok';
+      await late.page.close();
+    }
+
+    // Opt-outs: data-switchboard-call="off", a data-switchboard-ignore region, and a page handler of its own.
+    await a1.waitForState('idle', 8_000);
+    await a1.part('number').fill('');
+    await a1.page.evaluate(() => {
+      document.body.insertAdjacentHTML(
+        'beforeend',
+        `<a id="tel-off" href="tel:102" data-switchboard-call="off">off</a>
+         <div data-switchboard-ignore><button id="ignored" type="button" data-switchboard-call="102">ignored</button></div>
+         <a id="tel-own" href="tel:102">own</a>`,
+      );
+      document.getElementById('tel-own')?.addEventListener('click', (event) => event.preventDefault());
+      // Keeps the browser from following the tel: links left to it, after the widget has had its say.
+      window.addEventListener('click', (event) => {
+        if (event.target instanceof Element && event.target.closest('a[href^="tel:"]')) event.preventDefault();
+      });
+    });
+    for (const id of ['tel-off', 'ignored', 'tel-own']) await a1.page.click(`#${id}`);
+    await a1.page.waitForTimeout(300);
+    assert.equal(await a1.state(), 'idle');
+    assert.equal(await a1.part('number').inputValue(), '', 'the widget took none of them');
+    await b1.waitForState('idle', 8_000);
   });
 
   it('nothing in the happy path wrote to the console, and the gateway logged no errors', () => {

@@ -21,6 +21,12 @@ describe('controls per state', () => {
     assert.deepEqual(enabled('ended'), ['call', 'callback', 'dialpad', 'number']);
   });
 
+  it('disable Answer while an answer is under way, and only Answer', () => {
+    assert.deepEqual(control('answer', 'ringing-in', { hasNumber: false, answering: true }), { shown: true, enabled: false });
+    assert.deepEqual(control('reject', 'ringing-in', { hasNumber: false, answering: true }), { shown: true, enabled: true });
+    assert.deepEqual(control('answer', 'ringing-in', { hasNumber: false, answering: false }), { shown: true, enabled: true });
+  });
+
   it('never show Call with Hang up, nor Answer outside ringing; an enabled control is always shown', () => {
     for (const state of STATES) {
       const shown = (a: (typeof ACTIONS)[number]) => control(a, state, { hasNumber: true }).shown;

@@ -10,6 +10,8 @@ export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'dialpad
 export interface ControlContext {
   /** The number field holds something. */
   hasNumber: boolean;
+  /** Answer was pressed and has not settled (the microphone prompt may be open): a second press would fail. */
+  answering?: boolean;
 }
 
 export interface ControlState {
@@ -36,7 +38,7 @@ const ENABLED: Record<Action, readonly WidgetState[]> = {
   reject: ['ringing-in'],
   mute: ['in-call'],
   dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
-  // Typing a number while offline is fine: it is dialled once the phone is back.
+  // Typing a number while connecting is fine: Enter (or click-to-call) remembers it and calls once connected.
   number: ['disconnected', 'connecting', 'idle', 'ended'],
   callback: ['idle', 'ended'],
 };
@@ -45,6 +47,7 @@ export function control(action: Action, state: WidgetState, context: ControlCont
   const shown = SHOWN[action].includes(state);
   let enabled = shown && ENABLED[action].includes(state);
   if (action === 'call') enabled &&= context.hasNumber;
+  if (action === 'answer') enabled &&= !context.answering;
   return { shown, enabled };
 }
 

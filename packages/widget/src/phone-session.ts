@@ -55,8 +55,14 @@ export class PhoneSession {
   answeredAt: number | undefined;
   /** How the last call ended, while the state is `ended`. */
   outcome: CallEnded | undefined;
+  /** Who the ended call was with, while the state is `ended`. */
+  endedWho: string | undefined;
   notice: Notice | undefined;
   recent: RecentCall[] = [];
+  /** Answer was pressed and the SDK has not settled it yet (the microphone prompt may be open). */
+  answering = false;
+  /** A number asked for while connecting, dialled once connected unless the operator moved on meanwhile. */
+  pendingDial: string | undefined;
 
   private readonly phone: Phone;
   private readonly tokens: TokenSource;
@@ -68,6 +74,8 @@ export class PhoneSession {
   });
   private recentStore: RecentCalls | undefined;
   private hangupWanted = false;
+  /** After stop() the SDK still reports the calls it ends; nothing may be scheduled or rendered for them. */
+  private stopped = false;
   private resetTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly cleanups: (() => void)[] = [];
   private readonly startedAt = new Map<string, number>();
@@ -99,6 +107,7 @@ export class PhoneSession {
     this.cleanups.push(
       phone.on('connection', (change) => this.connectionChanged(change)),
       phone.on('line', (line) => {
+        if (this.stopped) return;
         this.line = line;
         this.host.changed();
       }),
@@ -107,7 +116,8 @@ export class PhoneSession {
       unlockOnFirstGesture(document, this.sounds),
     );
     const storage = (event: StorageEvent): void => {
-      if (this.recentStore && event.key === this.recentStore.key) {
+      // A null key: another tab cleared the storage.
+      if (this.recentStore && (event.key === this.recentStore.key || event.key === null)) {
         this.recent = this.recentStore.list();
         this.host.changed();
       }
@@ -119,6 +129,8 @@ export class PhoneSession {
   }
 
   stop(): void {
+    this.stopped = true;
+    this.pendingDial = undefined;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     clearTimeout(this.resetTimer);
     this.tokens.stop();
@@ -136,12 +148,22 @@ export class PhoneSession {
   setNumber(text: string): void {
     this.number = text;
     this.notice = undefined;
+    this.pendingDial = undefined;
+    this.host.changed();
+  }
+
+  /** The operator closed the panel: a number waiting for the connection is no longer wanted. */
+  cancelPendingDial(): void {
+    if (this.pendingDial === undefined) return;
+    this.pendingDial = undefined;
+    if (this.notice?.key === 'call.not-placed.offline') this.notice = undefined;
     this.host.changed();
   }
 
   /**
-   * Fills the number and places the call when the phone can; says why not otherwise. Returns false only when the
-   * text is not a number (click-to-call then leaves the link to the browser).
+   * Fills the number and places the call when the phone can; while connecting it remembers the number and calls
+   * once connected; says why not otherwise. Returns false only when the text is not a number (click-to-call then
+   * leaves the link to the browser).
    */
   dial(text: string): boolean {
     const cleaned = cleanNumber(text);
@@ -150,9 +172,14 @@ export class PhoneSession {
       return false;
     }
     this.number = cleaned.number;
+    this.pendingDial = undefined;
     const next = transition(this.state, 'dial');
     if (next === undefined) {
-      this.say({ key: this.state === 'disconnected' || this.state === 'connecting' ? 'call.not-placed.offline' : 'call.not-placed.busy' });
+      // Disconnected is for good (refused, or not started): only a phone that is connecting will get there.
+      if (this.state === 'connecting') this.pendingDial = cleaned.number;
+      this.say({
+        key: this.state === 'connecting' ? 'call.not-placed.offline' : this.state === 'disconnected' ? 'call.not-placed.disconnected' : 'call.not-placed.busy',
+      });
       return true;
     }
     this.notice = undefined;
@@ -167,14 +194,21 @@ export class PhoneSession {
 
   async answer(): Promise<void> {
     const call = this.call;
-    if (this.state !== 'ringing-in' || !call) return;
+    if (this.state !== 'ringing-in' || !call || this.answering) return;
+    this.answering = true;
     this.sounds.stop();
     this.notifier.close();
+    this.host.changed();
     try {
       await call.answer();
     } catch (error) {
-      if (call.state === 'ringing') this.sounds.play('ringtone');
+      // The caller gave up, or another tab took it, while the microphone prompt was open: the end says it all.
+      if (this.stopped || this.call !== call || call.state !== 'ringing') return;
+      this.sounds.play('ringtone');
       if (!(error instanceof MicrophoneError)) this.say({ key: 'call.answer-failed', params: { message: describe(error) } });
+    } finally {
+      this.answering = false;
+      if (!this.stopped) this.host.changed();
     }
   }
 
@@ -182,16 +216,23 @@ export class PhoneSession {
     const call = this.call;
     if (this.state !== 'ringing-in' || !call) return;
     this.sounds.stop();
-    call.reject('decline').catch((error: unknown) => this.say({ key: 'call.failed', params: { message: describe(error) } }));
+    call.reject('decline').catch((error: unknown) => this.callFailed(call, 'call.reject-failed', error));
   }
 
   hangup(): void {
     if (this.state !== 'dialling' && this.state !== 'in-call') return;
-    if (!this.call) {
+    const call = this.call;
+    if (!call) {
       this.hangupWanted = true;
       return;
     }
-    this.call.hangup().catch((error: unknown) => this.say({ key: 'call.failed', params: { message: describe(error) } }));
+    call.hangup().catch((error: unknown) => this.callFailed(call, 'call.hangup-failed', error));
+  }
+
+  /** A hang-up or reject that failed, unless the call ended anyway (the far end was quicker). */
+  private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed', error: unknown): void {
+    if (this.stopped || this.call !== call || call.state === 'ended') return;
+    this.say({ key, params: { message: describe(error) } });
   }
 
   toggleMute(): void {
@@ -205,9 +246,11 @@ export class PhoneSession {
     try {
       call = await this.phone.call(number);
     } catch (error) {
+      if (this.stopped) return;
       this.sounds.stop();
       this.dialling = undefined;
       this.outcome = { cause: 'failed' };
+      this.endedWho = number;
       // A microphone failure has already been said, through media-error.
       if (!(error instanceof MicrophoneError)) this.say({ key: 'call.failed', params: { message: describe(error) } });
       this.go('ended');
@@ -229,6 +272,7 @@ export class PhoneSession {
     this.follow(call, shown);
     this.host.dispatch('switchboard:incoming', callDetail(call));
     if (!shown) return;
+    this.pendingDial = undefined;
     this.call = call;
     this.outcome = undefined;
     this.notice = undefined;
@@ -267,12 +311,13 @@ export class PhoneSession {
     const at = this.startedAt.get(call.id) ?? Date.now();
     this.startedAt.delete(call.id);
     if (recordsCall(ended.cause)) this.record(call, ended, at, answeredAt, durationMs);
-    if (!shown) return;
+    if (!shown || this.stopped) return;
     this.sounds.stop();
     this.notifier.close();
     this.call = undefined;
     this.answeredAt = undefined;
     this.outcome = ended;
+    this.endedWho = who(call);
     this.go('ended');
     this.scheduleReset();
   }
@@ -294,6 +339,7 @@ export class PhoneSession {
   }
 
   private connectionChanged({ state, reason }: PhoneEvents['connection']): void {
+    if (this.stopped) return;
     this.connection = state;
     switch (state) {
       case 'connecting':
@@ -310,6 +356,7 @@ export class PhoneSession {
         }
         this.go('connected');
         if (operator) this.host.dispatch('switchboard:ready', { operator: { ...operator } });
+        this.dialPending();
         break;
       }
       case 'reconnecting':
@@ -317,13 +364,23 @@ export class PhoneSession {
         break;
       case 'disconnected':
         this.refusedReason = reason;
+        this.pendingDial = undefined;
         this.go('stopped');
         break;
     }
     this.host.changed();
   }
 
+  /** The number asked for while connecting, if it is still what the panel holds and nothing else came first. */
+  private dialPending(): void {
+    const number = this.pendingDial;
+    this.pendingDial = undefined;
+    if (number === undefined || this.state !== 'idle' || this.number !== number) return;
+    this.dial(number);
+  }
+
   private scheduleReset(): void {
+    if (this.stopped) return;
     clearTimeout(this.resetTimer);
     this.resetTimer = setTimeout(() => {
       if (this.state !== 'ended') return;
@@ -334,13 +391,14 @@ export class PhoneSession {
 
   /** A message for the operator until the next action. */
   say(notice: Notice): void {
+    if (this.stopped) return;
     this.notice = notice;
     this.host.changed();
   }
 
   private go(event: WidgetEvent): void {
     const next = transition(this.state, event);
-    if (next === undefined) return;
+    if (next === undefined || this.stopped) return;
     this.state = next;
     this.host.changed();
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_RECENT, RecentCalls, recordsCall, type RecentCall, type StorageLike } from './recent-calls.js';
+import { MAX_RECENT, mergeRecent, RecentCalls, recordsCall, type RecentCall, type StorageLike } from './recent-calls.js';
 
 class MemoryStorage implements StorageLike {
   readonly items = new Map<string, string>();
@@ -55,6 +55,26 @@ describe('RecentCalls', () => {
     };
     assert.deepEqual(new RecentCalls(broken, '101').add(call('c-1', 1)).map((c) => c.callId), ['c-1']);
     assert.deepEqual(new RecentCalls(undefined, '101').list(), []);
+  });
+
+  it('two tabs writing in turn keep each other’s calls, one entry per call id', () => {
+    const storage = new MemoryStorage();
+    const tabA = new RecentCalls(storage, '101');
+    const tabB = new RecentCalls(storage, '101');
+    // Each tab shows the list it got back from its own last write; neither list is written back as it stands.
+    let shownA = tabA.add(call('a-1', 1000));
+    const shownB = tabB.add(call('b-1', 2000));
+    shownA = tabA.add(call('a-2', 3000));
+    assert.deepEqual(shownB.map((c) => c.callId), ['b-1', 'a-1']);
+    assert.deepEqual(shownA.map((c) => c.callId), ['a-2', 'b-1', 'a-1']);
+    tabB.add(call('a-2', 3000, { cause: 'busy' }));
+    assert.deepEqual(tabA.list().map((c) => `${c.callId}:${c.cause}`), ['a-2:busy', 'b-1:normal', 'a-1:normal']);
+  });
+
+  it('merges by call id, newest first, the added entries winning', () => {
+    const merged = mergeRecent([call('x', 5), call('y', 3), call('x', 1)], [call('y', 4, { cause: 'busy' }), call('z', 9)]);
+    assert.deepEqual(merged.map((c) => `${c.callId}:${c.at}:${c.cause}`), ['z:9:normal', 'x:5:normal', 'y:4:busy']);
+    assert.equal(mergeRecent([], Array.from({ length: 30 }, (_, i) => call(`c-${i}`, i))).length, MAX_RECENT);
   });
 
   it('leaves a call answered in another tab to that tab', () => {

@@ -50,6 +50,14 @@ function isRecentCall(value: unknown): value is RecentCall {
   );
 }
 
+/** One entry per call id (those of `added` win), newest first, at most MAX_RECENT. */
+export function mergeRecent(stored: readonly RecentCall[], added: readonly RecentCall[]): RecentCall[] {
+  const byId = new Map<string, RecentCall>();
+  for (const entry of stored) if (!byId.has(entry.callId)) byId.set(entry.callId, entry);
+  for (const entry of added) byId.set(entry.callId, entry);
+  return [...byId.values()].sort((a, b) => b.at - a.at).slice(0, MAX_RECENT);
+}
+
 export class RecentCalls {
   constructor(
     private readonly storage: StorageLike | undefined,
@@ -77,9 +85,13 @@ export class RecentCalls {
     }
   }
 
-  /** Records a call (replacing an older entry with its id) and returns the new list. */
+  /**
+   * Records a call (replacing an older entry with its id) and returns the new list. Other tabs of the operator
+   * write the same key, so what is stored is read again right here, never taken from a list read earlier: reading
+   * and writing in one go (storage is synchronous) loses no other tab's call.
+   */
   add(call: RecentCall): RecentCall[] {
-    const list = [call, ...this.list().filter((c) => c.callId !== call.callId)].sort((a, b) => b.at - a.at).slice(0, MAX_RECENT);
+    const list = mergeRecent(this.list(), [call]);
     try {
       this.storage?.setItem(this.key, JSON.stringify(list));
     } catch {

@@ -115,6 +115,13 @@ export const styles = css`
   .root[data-state='in-call'] .fab .dot,
   .root[data-state='dialling'] .fab .dot {
     background: var(--danger);
+    border-radius: 3px;
+  }
+  /* Shape as well as colour: offline is a hollow ring, online a dot, a call a square. */
+  .root[data-state='disconnected'] .fab .dot,
+  .root[data-state='connecting'] .fab .dot {
+    background: var(--accent);
+    box-shadow: inset 0 0 0 3px #fff;
   }
   @keyframes pulse {
     50% {

@@ -10,14 +10,14 @@ import { styleMap } from 'lit/directives/style-map.js';
 import { installClickToCall } from './click-to-call.js';
 import { control, type Action } from './controls.js';
 import { dispatch } from './dom-events.js';
-import { draggable, loadPositions, savePositions, clampToViewport, type Point, type SavedPositions } from './drag.js';
+import { draggable, loadPositions, savePositions, clampToViewport, type Point, type SavedPositions, type Size } from './drag.js';
 import { pickLanguage, translator, type Language, type MessageKey, type Translate } from './i18n/index.js';
 import { formatDuration } from './duration.js';
 import { cleanNumber } from './phone-number.js';
 import { PhoneSession, who } from './phone-session.js';
 import type { RecentCall } from './recent-calls.js';
 import { styles } from './styles.js';
-import type { WidgetState } from './widget-state.js';
+import { hasCall, type WidgetState } from './widget-state.js';
 
 export const ELEMENT_NAME = 'switchboard-phone';
 
@@ -46,6 +46,10 @@ export class SwitchboardPhone extends LitElement {
   private session: PhoneSession | undefined;
   private open = false;
   private positions: SavedPositions = {};
+  /** The last measured sizes: a hidden panel has none of its own, but must still fit when it opens. */
+  private readonly sizes: { fab?: Size; panel?: Size } = {};
+  /** The `open`/state pair the positions were last clamped for. */
+  private clampedFor: string | undefined;
   private focusInside = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private readonly cleanups: (() => void)[] = [];
@@ -72,32 +76,43 @@ export class SwitchboardPhone extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const options = this.options;
-    if (!options || this.session) return;
-    this.positions = loadPositions(safeLocalStorage());
-    this.session = new PhoneSession(
-      {
-        changed: () => this.requestUpdate(),
-        dispatch: (name, detail) => dispatch(this, name, detail),
-        openPanel: () => this.openPanel(false),
-        translate: (key, params) => this.t(key, params),
-      },
-      { tokenUrl: options.tokenUrl, gatewayUrl: options.gatewayUrl, audioElement: this.audio },
-    );
-    this.session.start();
+    if (!options) return;
+    if (!this.session) {
+      this.positions = loadPositions(safeLocalStorage());
+      this.session = new PhoneSession(
+        {
+          changed: () => this.requestUpdate(),
+          dispatch: (name, detail) => dispatch(this, name, detail),
+          openPanel: () => this.openPanel(false),
+          translate: (key, params) => this.t(key, params),
+        },
+        { tokenUrl: options.tokenUrl, gatewayUrl: options.gatewayUrl, audioElement: this.audio },
+      );
+      this.session.start();
+    }
     const resize = (): void => this.clampPositions();
     window.addEventListener('resize', resize);
     this.cleanups.push(
       () => window.removeEventListener('resize', resize),
       installClickToCall(document, (number) => this.takeCall(number), (element) => this.contains(element)),
     );
+    // Restarts the call timer after a move, and re-fits the boxes to a viewport that may have changed meanwhile.
+    this.clampedFor = undefined;
+    this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     clearInterval(this.ticker);
-    this.session?.stop();
-    this.session = undefined;
+    this.ticker = undefined;
+    // A page that moves the element (appends it elsewhere) disconnects and reconnects it in one go: only an
+    // element still out of the document once that settles has been removed, and only then do its calls end.
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      this.session?.stop();
+      this.session = undefined;
+    });
   }
 
   // ---- the public API's entry points -------------------------------------------------------------------------
@@ -122,6 +137,7 @@ export class SwitchboardPhone extends LitElement {
     if (!this.open) return;
     const hadFocus = this.focusInside;
     this.open = false;
+    this.session?.cancelPendingDial();
     this.requestUpdate();
     if (hadFocus) void this.updateComplete.then(() => this.find('.fab')?.focus());
   }
@@ -132,7 +148,9 @@ export class SwitchboardPhone extends LitElement {
     const session = this.session;
     const state: WidgetState = session?.state ?? 'disconnected';
     const t = this.t;
-    const c = (action: Action) => control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '' });
+    const c = (action: Action) => control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '', answering: session?.answering ?? false });
+    const connection = this.connectionLine(state);
+    const fabLabel = this.fabLabel(state);
     return html`<div
       class="root"
       data-state=${state}
@@ -148,8 +166,8 @@ export class SwitchboardPhone extends LitElement {
         data-action="toggle"
         aria-expanded=${String(this.open)}
         aria-controls="switchboard-panel"
-        aria-label=${this.open ? t('fab.close') : t('fab.open')}
-        title=${this.open ? t('fab.close') : t('fab.open')}
+        aria-label=${fabLabel}
+        title=${`${fabLabel}. ${this.open ? t('fab.close') : t('fab.open')}`}
         style=${styleMap(place(this.positions.fab))}
         @pointerdown=${this.fabDrag.pointerdown}
         @click=${this.onFabClick}
@@ -170,15 +188,55 @@ export class SwitchboardPhone extends LitElement {
           <h2 id="switchboard-title">${t('panel.title')}</h2>
           <button class="icon-button" type="button" data-action="close" aria-label=${t('panel.close')} @click=${() => this.closePanel()}>×</button>
         </header>
-        ${this.renderStatus(state)} ${this.renderContact(state)} ${this.renderTimer(state)}
+        ${this.renderStatus(state, connection)} ${this.renderContact(state)} ${this.renderTimer(state)}
         ${c('number').shown ? this.renderDialRow(c) : nothing} ${this.renderRinging(c)} ${this.renderInCall(c)}
         ${c('dialpad').shown ? this.renderDialpad(c('dialpad').enabled) : nothing} ${this.renderRecent(c('callback').enabled)}
       </section>
-      ${this.audio}
+      ${this.renderAnnouncer(state, connection.text)} ${this.audio}
     </div>`;
   }
 
-  private renderStatus(state: WidgetState): TemplateResult {
+  /**
+   * What a screen reader hears, from outside the panel so that it speaks while the panel is closed too: an
+   * incoming call at once (assertive), everything else politely. The panel's own status is not live, or each
+   * change would be said twice while it is open.
+   */
+  private renderAnnouncer(state: WidgetState, connection: string): TemplateResult {
+    const s = this.session;
+    const t = this.t;
+    const incoming = state === 'ringing-in' && s?.call ? t('call.incoming-from', { who: who(s.call) }) : '';
+    let call = state === 'ringing-in' ? undefined : this.callStatus(state);
+    if (state === 'ended' && s?.outcome) call = t('call.ended-with', { who: s.endedWho ?? '', cause: t(`cause.${s.outcome.cause}` as MessageKey) });
+    const notice = s?.notice ? t(s.notice.key, s.notice.params) : undefined;
+    // Idle or offline, the connection is the news; during and after a call, the call is.
+    const main = state === 'ringing-in' ? undefined : hasCall(state) || state === 'ended' ? call : connection;
+    const polite = [main, notice].filter((part) => part).join('. ');
+    return html`<div class="visually-hidden" role="status" aria-live="polite" data-part="announce">${polite}</div>
+      <div class="visually-hidden" role="alert" aria-live="assertive" data-part="announce-urgent">${incoming}</div>`;
+  }
+
+  /** The floating button's name says the state, so the dot's colour is not the only sign of it. */
+  private fabLabel(state: WidgetState): string {
+    const s = this.session;
+    const t = this.t;
+    const whoNow = s?.call ? who(s.call) : (s?.dialling ?? s?.number ?? '');
+    const key: MessageKey = state === 'connecting' && s?.tokenProblem ? 'fab.state.disconnected' : `fab.state.${state}`;
+    const cause = s?.outcome ? t(`cause.${s.outcome.cause}` as MessageKey) : '';
+    return t('fab.label', { state: t(key, { who: whoNow, cause }) });
+  }
+
+  private renderStatus(state: WidgetState, { text: connection, problem }: { text: string; problem: boolean }): TemplateResult {
+    const s = this.session;
+    const t = this.t;
+    const callLine = this.callStatus(state);
+    return html`<div class="status" data-part="status" data-cause=${s?.outcome?.cause ?? nothing}>
+      <p class=${problem ? 'problem' : ''} data-part="connection">${connection}</p>
+      ${callLine ? html`<p class="call-status">${callLine}</p>` : nothing}
+      ${s?.notice ? html`<p class="problem" data-part="notice">${t(s.notice.key, s.notice.params)}</p>` : nothing}
+    </div>`;
+  }
+
+  private connectionLine(state: WidgetState): { text: string; problem: boolean } {
     const s = this.session;
     const t = this.t;
     let connection: string;
@@ -197,12 +255,7 @@ export class SwitchboardPhone extends LitElement {
     } else {
       connection = t(`connection.${s?.connection ?? 'disconnected'}`);
     }
-    const callLine = this.callStatus(state);
-    return html`<div class="status" data-part="status" role="status" aria-live="polite" data-cause=${s?.outcome?.cause ?? nothing}>
-      <p class=${problem ? 'problem' : ''} data-part="connection">${connection}</p>
-      ${callLine ? html`<p class="call-status">${callLine}</p>` : nothing}
-      ${s?.notice ? html`<p class="problem" data-part="notice">${t(s.notice.key, s.notice.params)}</p>` : nothing}
-    </div>`;
+    return { text: connection, problem };
   }
 
   private callStatus(state: WidgetState): string | undefined {
@@ -375,6 +428,13 @@ export class SwitchboardPhone extends LitElement {
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
     const state = this.session?.state;
+    // Saved positions from a larger screen (the first update), a panel just opened, or one that grew with the
+    // state (a contact card, the call controls) must still be inside the viewport.
+    const fitFor = `${this.open}/${state}`;
+    if (fitFor !== this.clampedFor) {
+      this.clampedFor = fitFor;
+      this.clampPositions();
+    }
     if (state === 'in-call' && this.ticker === undefined) this.ticker = setInterval(() => this.requestUpdate(), 1000);
     if (state !== 'in-call' && this.ticker !== undefined) {
       clearInterval(this.ticker);
@@ -455,12 +515,12 @@ export class SwitchboardPhone extends LitElement {
     }
   };
 
+  /** Call and Enter: dial() places the call, or says why not (and while connecting, calls once connected). */
   private readonly onCall = (): void => {
     const session = this.session;
     if (!session) return;
     session.userGesture();
-    if (control('call', session.state, { hasNumber: session.number.trim() !== '' }).enabled) session.dial(session.number);
-    else if (session.number.trim() === '') session.dial('');
+    session.dial(session.number);
   };
 
   private readonly onAnswer = (): void => {
@@ -505,14 +565,23 @@ export class SwitchboardPhone extends LitElement {
     this.requestUpdate();
   }
 
+  /** A hidden panel is clamped with its last known size, and again once it opens and has one. */
   private clampPositions(): void {
     const viewport = { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
+    let moved = false;
     for (const [which, selector] of [['fab', '.fab'], ['panel', '.panel']] as const) {
-      const position = this.positions[which];
       const box = this.find(selector)?.getBoundingClientRect();
-      if (position && box && box.width > 0) this.positions[which] = clampToViewport(position, box, viewport);
+      if (box && box.width > 0) this.sizes[which] = { width: box.width, height: box.height };
+      const position = this.positions[which];
+      const size = this.sizes[which];
+      if (!position || !size) continue;
+      const clamped = clampToViewport(position, size, viewport);
+      if (clamped.x !== position.x || clamped.y !== position.y) {
+        this.positions[which] = clamped;
+        moved = true;
+      }
     }
-    this.requestUpdate();
+    if (moved) this.requestUpdate();
   }
 
   private formatTime(at: number): string {

@@ -49,19 +49,29 @@ function scriptedFetch(answers: Answer[]): { fetch: FetchLike; calls: { url: str
   return { fetch, calls };
 }
 
-function source(answers: Answer[], random = () => 0.5) {
+function source(answers: Answer[], random = () => 0.5, fetchOverride?: FetchLike) {
   const clock = new ManualClock();
-  const { fetch, calls } = scriptedFetch(answers);
+  const scripted = scriptedFetch(answers);
+  const fetch = fetchOverride ?? scripted.fetch;
   const problems: (TokenProblem | undefined)[] = [];
-  const tokens = new TokenSource({ url: '/crm/phone-token', fetch, clock, random, onProblem: (p) => problems.push(p) });
-  return { clock, calls, problems, tokens };
+  const timeouts: { ms: number; controller: AbortController }[] = [];
+  const timeoutSignal = (ms: number): AbortSignal => {
+    const controller = new AbortController();
+    timeouts.push({ ms, controller });
+    return controller.signal;
+  };
+  const tokens = new TokenSource({ url: '/crm/phone-token', fetch, clock, random, timeoutSignal, onProblem: (p) => problems.push(p) });
+  return { clock, calls: scripted.calls, problems, tokens, timeouts };
 }
 
 describe('TokenSource', () => {
   it('fetches same-origin with cookies, uncached, and reads {token}', async () => {
-    const { calls, tokens, problems } = source([{ status: 200, body: '{"token":"abc.def.ghi"}' }]);
+    const { calls, tokens, problems, timeouts } = source([{ status: 200, body: '{"token":"abc.def.ghi"}' }]);
     assert.equal(await tokens.get(), 'abc.def.ghi');
-    assert.deepEqual(calls, [{ url: '/crm/phone-token', init: { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } } }]);
+    assert.deepEqual(timeouts.map((t) => t.ms), [10_000]);
+    assert.deepEqual(calls, [
+      { url: '/crm/phone-token', init: { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' }, signal: timeouts[0]?.controller.signal } },
+    ]);
     assert.deepEqual(problems, [undefined]);
   });
 
@@ -86,6 +96,37 @@ describe('TokenSource', () => {
     assert.deepEqual(delays, [750, 1500, 3000, 6000, 12000]);
     assert.deepEqual(problems.slice(0, 5).map((p) => p?.retryInMs), delays);
     assert.deepEqual(problems.slice(0, 5).map((p) => p?.attempt), [1, 2, 3, 4, 5]);
+  });
+
+  it('gives up on a request that hangs after the timeout, as a network failure, and tries again', async () => {
+    let hits = 0;
+    const hanging: FetchLike = (_url, init) => {
+      hits++;
+      // The first request never settles, not even on abort; the second hangs in its body until aborted.
+      if (hits === 1) return new Promise(() => {});
+      if (hits === 2) {
+        return Promise.resolve({
+          status: 200,
+          ok: true,
+          text: () => new Promise<string>((_, reject) => init.signal.addEventListener('abort', () => reject(new DOMException('timed out', 'TimeoutError')))),
+        });
+      }
+      return Promise.resolve({ status: 200, ok: true, text: async () => '{"token":"late"}' });
+    };
+    const { clock, problems, tokens, timeouts } = source([], () => 0.5, hanging);
+    const token = tokens.get();
+    await settle();
+    assert.equal(problems.length, 0, 'still waiting for the CRM');
+    timeouts[0]?.controller.abort(new DOMException('timed out', 'TimeoutError'));
+    await settle();
+    assert.deepEqual(problems.map((p) => p?.failure), [{ kind: 'network' }]);
+    await clock.runNext();
+    assert.equal(hits, 2);
+    timeouts[1]?.controller.abort(new DOMException('timed out', 'TimeoutError'));
+    await settle();
+    assert.deepEqual(problems.map((p) => p?.failure), [{ kind: 'network' }, { kind: 'network' }]);
+    await clock.runNext();
+    assert.equal(await token, 'late');
   });
 
   it('shares one fetch between callers and starts afresh after a success', async () => {

@@ -1,6 +1,7 @@
 /**
  * Login tokens from the host CRM. The widget GETs the host's token URL with the host's cookies and reads
- * `{"token": "..."}`. A failure (not signed in, a server error, no network, an unreadable answer) is reported and
+ * `{"token": "..."}`. A failure (not signed in, a server error, no network or no answer within 10 s, an unreadable
+ * answer) is reported and
  * retried with exponential backoff and jitter until it works, so a page left open while the CRM restarts, or
  * while the operator signs in again in another tab, recovers by itself.
  *
@@ -27,7 +28,10 @@ export interface Clock {
 }
 
 /** The part of `fetch` used here, so tests can hand in their own. */
-export type FetchLike = (url: string, init: { credentials: 'same-origin'; cache: 'no-store'; headers: Record<string, string> }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init: { credentials: 'same-origin'; cache: 'no-store'; headers: Record<string, string>; signal: AbortSignal },
+) => Promise<{
   status: number;
   ok: boolean;
   text(): Promise<string>;
@@ -43,7 +47,13 @@ export interface TokenSourceOptions {
   onProblem: (problem: TokenProblem | undefined) => void;
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** How long one attempt (request and body) may take; default 10 s. */
+  timeoutMs?: number;
+  /** A signal that aborts after `ms`; default `AbortSignal.timeout`. */
+  timeoutSignal?: (ms: number) => AbortSignal;
 }
+
+export const TOKEN_TIMEOUT_MS = 10_000;
 
 /** "Equal jitter": half the exponential delay plus up to as much again, so consecutive gaps never shrink. */
 export function retryDelay(attempt: number, random: () => number, initialMs = 1_000, maxMs = 60_000): number {
@@ -99,20 +109,44 @@ export class TokenSource {
   }
 
   private async attempt(): Promise<string | TokenFailure> {
-    let response: Awaited<ReturnType<FetchLike>>;
+    const signal = (this.options.timeoutSignal ?? ((ms) => AbortSignal.timeout(ms)))(this.options.timeoutMs ?? TOKEN_TIMEOUT_MS);
+    // A CRM that accepts the connection and never answers would otherwise leave the phone "connecting" for good.
+    // Racing the signal as well covers a fetch (or a body) that ignores it.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
     try {
-      response = await this.options.fetch(this.options.url, {
-        credentials: 'same-origin',
-        cache: 'no-store',
-        headers: { accept: 'application/json' },
-      });
+      return await Promise.race([this.request(signal), aborted]);
     } catch {
       return { kind: 'network' };
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Throws only when the CRM cannot be reached (or took too long). */
+  private async request(signal: AbortSignal): Promise<string | TokenFailure> {
+    const response = await this.options.fetch(this.options.url, {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { accept: 'application/json' },
+      signal,
+    });
     if (response.status === 401 || response.status === 403) return { kind: 'unauthorized', status: response.status };
     if (!response.ok) return { kind: 'server', status: response.status };
+    let text: string;
     try {
-      const body: unknown = JSON.parse(await response.text());
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return { kind: 'malformed' };
+    }
+    try {
+      const body: unknown = JSON.parse(text);
       const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
       // The protocol's bound on tokens: visible ASCII, at most 8 KiB.
       if (typeof token === 'string' && /^[\x21-\x7e]{1,8192}$/.test(token)) return token;
