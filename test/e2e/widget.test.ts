@@ -583,6 +583,50 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await b1.waitForState('idle', 8_000);
   });
 
+  it('a tel: link added after load dials; an incoming call on a hidden tab shows a desktop notification', async () => {
+    await Promise.all([a1.waitForState('idle', 8_000), b1.waitForState('idle', 8_000)]);
+    await browserB.context.grantPermissions(['notifications'], { origin: crm.origin });
+    const hidden = await browserB.context.newPage();
+    try {
+      // The operator is in another tab: the page is hidden. Notifications are the browser's own, watched on the way out.
+      // Plain text, not a function: tsx would name the getters with a helper the page does not have.
+      await hidden.addInitScript({
+        content: `
+          Object.defineProperty(Document.prototype, 'hidden', { get() { return true; }, configurable: true });
+          Object.defineProperty(Document.prototype, 'visibilityState', { get() { return 'hidden'; }, configurable: true });
+          window.__notifications = [];
+          // A proxy, not a subclass: the permission stays the browser's own.
+          window.Notification = new Proxy(window.Notification, {
+            construct(target, args) {
+              window.__notifications.push({ title: args[0], body: args[1] && args[1].body });
+              return Reflect.construct(target, args);
+            },
+          });`,
+      });
+      await hidden.goto(crm.pageUrl('103'), { timeout: 10_000 });
+      await hidden.locator('switchboard-phone [data-state="idle"]').waitFor({ state: 'attached', timeout: 15_000 });
+
+      // Added long after the widget started: the widget still takes the click.
+      await a1.page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<p><a id="tel-late" href="tel:103">Call 103</a></p>'));
+      await a1.page.click('#tel-late');
+      await a1.waitForState('dialling');
+      await hidden.locator('switchboard-phone [data-state="ringing-in"]').waitFor({ state: 'attached', timeout: 10_000 });
+      const shown = await hidden.waitForFunction(() => {
+        const list = (window as unknown as { __notifications: { title: string; body?: string }[] }).__notifications;
+        return list.length > 0 ? list : undefined;
+      }, undefined, { timeout: 5_000 });
+      const notifications = (await shown.jsonValue()) as { title: string; body?: string }[];
+      assert.equal(notifications.length, 1, JSON.stringify(notifications));
+      assert.match(`${notifications[0]!.title} ${notifications[0]!.body ?? ''}`, /Ada Lovelace/, 'the notification names the caller from the CRM');
+
+      await a1.action('hangup').click();
+      await a1.waitForStatus(/Cancelled/);
+      await hidden.locator('switchboard-phone [data-state="ringing-in"]').waitFor({ state: 'detached', timeout: 10_000 });
+    } finally {
+      await hidden.close();
+    }
+  });
+
   it('nothing in the happy path wrote to the console, and the gateway logged no errors', () => {
     assert.deepEqual(a1.problems, [], '101 after signing in');
     assert.deepEqual(b1.problems, [], '102');
