@@ -32,6 +32,7 @@ import type { SessionHandle, SessionOperator } from '../ws/index.js';
 import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
 import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
+import { outboundRoute } from '../sip/outbound-proxy.js';
 
 /** The media bridge of one call (rtpengine or passthrough); see media/. */
 export interface CallMedia {
@@ -161,6 +162,10 @@ export class SipCall {
       if (this.operator.displayName !== '') {
         const fromHeader = invite.from!;
         invite.set('From', { ...fromHeader, displayName: this.operator.displayName });
+      }
+      if (route.kind === 'pbx') {
+        const preloaded = outboundRoute(route.pbx.outboundProxy === undefined ? undefined : parseUri(route.pbx.outboundProxy));
+        if (preloaded !== undefined) invite.prepend('Route', preloaded);
       }
       invite.setBody(sdp, 'application/sdp');
       invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS');

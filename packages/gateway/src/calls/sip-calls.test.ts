@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipResponse } from '@switchboard/sip';
+import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipRequest, type SipResponse } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
 import type { CloseReason, ServerEvent } from '@switchboard/protocol';
 import { pino } from 'pino';
@@ -208,6 +208,25 @@ describe('SIP calls through the B2BUA', () => {
     assert.equal(dialog.matchesRequest(bye.request), true, 'the BYE belongs to the dialog');
     bye.respond(200);
     assert.equal((await tab.next('call.ended')).cause, 'normal');
+  });
+
+  it('through an outbound proxy: the INVITE goes to the proxy with a preloaded Route, and its CANCEL follows', async () => {
+    // The registrar's port is closed: anything sent there instead of the proxy would never be answered.
+    line = { ...line, pbx: { ...line.pbx, registrar: 'sip:127.0.0.1:9', outboundProxy: `sip:127.0.0.1:${pbxPort}` } };
+    const tab = tabs[0]!;
+    const deferred: (() => void)[] = [];
+    const placed = await layer.place(tab, '555', OFFER, undefined, (send) => deferred.push(send));
+    for (const send of deferred) send();
+    const invite = await waitFor(() => inbox.find((i) => i.request.method === 'INVITE'));
+    assert.deepEqual(invite.request.getAll('Route'), [`<sip:127.0.0.1:${pbxPort};lr>`]);
+    assert.equal(invite.request.uri.type === 'sip' ? `${invite.request.uri.user}@${invite.request.uri.host}` : '', '555@127.0.0.1');
+    invite.respond(180);
+    await tab.next('call.ringing');
+    // The CANCEL copies the INVITE's Route (createCancel, tested with the transaction layer) and reaches the proxy.
+    const cancelled = new Promise<SipRequest>((resolve) => pbxUa.once('cancelled', ({ request }) => resolve(request)));
+    await layer.handle(tab, { type: 'call.cancel', id: 'r3', callId: placed!.callId }, (s, e) => void s.send(e));
+    assert.equal((await cancelled).callId, invite.request.callId);
+    assert.equal((await tab.next('call.ended')).cause, 'cancelled');
   });
 
   it('a final failure from the PBX ends the browser call with the mapped cause', async () => {

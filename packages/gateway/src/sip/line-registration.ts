@@ -32,6 +32,7 @@ import type { Logger } from 'pino';
 import type { PbxLineConfig } from '../config/types.js';
 import { Exchange, type ExchangeOutcome } from './line-registration-exchange.js';
 import { backoffDelay, DEFAULT_BACKOFF, grantedExpires, refreshDelay, retryAfterMs, type BackoffOptions } from './line-registration-timing.js';
+import { outboundRoute } from './outbound-proxy.js';
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'refreshing' | 'unregistered' | 'failed' | 'stopped';
 
@@ -153,7 +154,7 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
       this.registrar = parseUri(line.pbx.registrar);
       this.aor = parseUri(`sip:${line.user}@${line.pbx.domain}`);
       const proxy = line.pbx.outboundProxy === undefined ? undefined : parseUri(line.pbx.outboundProxy);
-      this.route = proxy === undefined ? undefined : { displayName: undefined, uri: withParam(proxy, 'lr'), params: new Map() };
+      this.route = outboundRoute(proxy);
       this.probeTarget = proxy ?? this.registrar;
       this.destination = addressOfUri(this.probeTarget);
     } catch (error) {
@@ -400,11 +401,6 @@ function contactFor(ua: UserAgent, user: string, destination: TransportAddress, 
   const host = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
   const uri: SipUri = { ...own.uri, host, port: address.port ?? own.uri.port };
   return { ...own, uri };
-}
-
-function withParam(uri: Uri, name: string): Uri {
-  if (uri.type !== 'sip') throw new SipError('invalid-argument', `an outbound proxy must be a sip: or sips: URI`);
-  return { ...uri, params: new Map([...uri.params, [name, null]]) };
 }
 
 function describeOutcome(outcome: ExchangeOutcome): string {
