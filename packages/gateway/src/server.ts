@@ -163,14 +163,6 @@ function phoneDirectory(location: LocationService): PhoneDirectory {
         return target === undefined ? [] : [{ contact: binding.uri, source: target.destination, connectionId: target.connectionId }];
       });
     },
-    isRegisteredSource(source) {
-      for (const user of location.users()) {
-        for (const binding of location.lookup(user)) {
-          const from = binding.source;
-          if (from.protocol === source.protocol && from.host === source.host && from.port === source.port) return true;
-        }
-      }
-      return false;
-    },
+    isRegisteredSource: (source) => location.hasBindingFrom(source),
   };
 }

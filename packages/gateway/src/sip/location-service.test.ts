@@ -45,6 +45,22 @@ function parseUriText(uri: { type: string }): string {
 const uris = (location: LocationService, user = 'alice') => location.lookup(user).map((binding) => parseUriText(binding.uri));
 
 describe('LocationService', () => {
+  test('hasBindingFrom knows the addresses phones registered from, and forgets them with their bindings', () => {
+    const { clock, location } = setup();
+    const other: TransportAddress = { ...UDP, port: 5070 };
+    assert.equal(location.hasBindingFrom(UDP), false);
+    assert.ok(location.update(update({ contacts: [contact('sip:alice@192.0.2.10:5062', 60)] })).ok);
+    assert.ok(location.update(update({ user: 'bob', callId: 'call-b', contacts: [contact('sip:bob@192.0.2.10:5062')] })).ok);
+    assert.equal(location.hasBindingFrom(UDP), true);
+    assert.equal(location.hasBindingFrom(other), false);
+    assert.equal(location.hasBindingFrom({ ...UDP, protocol: 'tcp' }), false);
+    // alice's binding expires; bob's, from the same address, keeps it known.
+    clock.advance(61_000);
+    assert.equal(location.hasBindingFrom(UDP), true);
+    assert.ok(location.update(update({ user: 'bob', callId: 'call-b', cseq: 2, contacts: [contact('sip:bob@192.0.2.10:5062', 0)] })).ok);
+    assert.equal(location.hasBindingFrom(UDP), false);
+  });
+
   test('adds, refreshes and removes bindings; lookup gives the newest first', () => {
     const { clock, location, events } = setup();
     assert.ok(location.update(update()).ok);

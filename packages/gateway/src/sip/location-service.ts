@@ -101,6 +101,8 @@ export class LocationService extends TypedEmitter<LocationEvents> {
   private readonly byUser = new Map<string, Binding[]>();
   /** Users with a binding on each open connection, so a closed connection is handled without a full scan. */
   private readonly byConnection = new Map<string, Set<string>>();
+  /** Users with a binding registered from each source address, so telling a phone's request from a stranger's needs no scan. */
+  private readonly bySource = new Map<string, Set<string>>();
   private total = 0;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
@@ -118,6 +120,16 @@ export class LocationService extends TypedEmitter<LocationEvents> {
   lookup(user: string): readonly Binding[] {
     this.expireUser(user, this.clock.now());
     return this.byUser.get(user) ?? [];
+  }
+
+  /** Whether a live binding was registered from this address (transport, host and port). */
+  hasBindingFrom(source: TransportAddress): boolean {
+    const users = this.bySource.get(sourceKey(source));
+    if (users === undefined) return false;
+    for (const user of [...users]) {
+      if (this.lookup(user).some((binding) => sourceKey(binding.source) === sourceKey(source))) return true;
+    }
+    return false;
   }
 
   /** Live bindings in total. */
@@ -251,19 +263,38 @@ export class LocationService extends TypedEmitter<LocationEvents> {
     this.total += next.length - before.length;
     if (next.length === 0) this.byUser.delete(user);
     else this.byUser.set(user, next);
-    for (const binding of before) {
-      const id = binding.connectionId;
-      if (id === undefined || next.some((other) => other.connectionId === id)) continue;
-      const users = this.byConnection.get(id);
-      users?.delete(user);
-      if (users?.size === 0) this.byConnection.delete(id);
-    }
-    for (const binding of next) {
-      if (binding.connectionId === undefined) continue;
-      let users = this.byConnection.get(binding.connectionId);
-      if (users === undefined) this.byConnection.set(binding.connectionId, (users = new Set()));
-      users.add(user);
-    }
+    reindex(this.byConnection, (binding) => binding.connectionId, user, before, next);
+    reindex(this.bySource, (binding) => sourceKey(binding.source), user, before, next);
+  }
+}
+
+function sourceKey(source: TransportAddress): string {
+  return `${source.protocol}:${source.host}:${source.port}`;
+}
+
+/** Keeps an index of key → users in step with one user's bindings going from `before` to `next`. */
+function reindex(
+  index: Map<string, Set<string>>,
+  keyOf: (binding: Binding) => string | undefined,
+  user: string,
+  before: readonly Binding[],
+  next: readonly Binding[],
+): void {
+  const kept = new Set<string>();
+  for (const binding of next) {
+    const key = keyOf(binding);
+    if (key === undefined) continue;
+    kept.add(key);
+    let users = index.get(key);
+    if (users === undefined) index.set(key, (users = new Set()));
+    users.add(user);
+  }
+  for (const binding of before) {
+    const key = keyOf(binding);
+    if (key === undefined || kept.has(key)) continue;
+    const users = index.get(key);
+    users?.delete(user);
+    if (users?.size === 0) index.delete(key);
   }
 }
 
