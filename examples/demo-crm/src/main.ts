@@ -10,9 +10,7 @@
  * Exit codes: 0 stopped by a signal, 1 failed while starting or running, 2 bad command line or configuration.
  */
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
@@ -21,6 +19,7 @@ import {
   Secret,
   demoConfig,
   ensureDemoSecret,
+  isMainModule,
   parseHostPort,
   start as startGateway,
   type RunningGateway,
@@ -178,17 +177,7 @@ export async function main(argv: readonly string[], onStop: (stop: () => Promise
   return EXIT_OK;
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (isMainModule(import.meta.url)) {
   const onStop = (stop: () => Promise<void>) => {
     let signalled = false;
     const handler = () => {

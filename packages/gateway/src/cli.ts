@@ -4,9 +4,7 @@
  * configuration is wrong (nothing was started). Results go to stdout and everything for people to stderr, so
  * `TOKEN=$(switchboard token --operator 101)` captures the token alone.
  */
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TtlError, formatSeconds, parseTtl } from './auth/ttl.js';
 import { TokenIssuer } from './auth/token-issuer.js';
@@ -15,6 +13,7 @@ import { ConfigError } from './config/config-error.js';
 import { demoConfig } from './config/demo.js';
 import { loadConfig, parseHostPort } from './config/load.js';
 import type { ConfigOverrides, Env, GatewayConfig, ListenAddress } from './config/types.js';
+import { isMainModule } from './main-module.js';
 import { start as startGateway, type RunningGateway } from './server.js';
 
 export const EXIT_OK = 0;
@@ -236,18 +235,7 @@ function processIo(): CliIo {
   };
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    // npm installs the bin as a symlink; the module URL is the resolved file.
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (isMainModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -12,3 +12,4 @@ export * from './calls/index.js';
 export * from './media/index.js';
 export * from './sip/index.js';
 export { HttpContactLookup, sanitizeContact, NUMBER_PLACEHOLDER, MAX_LOOKUP_RESPONSE_BYTES, type ContactLookup, type HttpContactLookupOptions } from './lookup/contact-lookup.js';
+export { isMainModule } from './main-module.js';
