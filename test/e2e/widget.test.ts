@@ -459,6 +459,26 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     assert.equal(new Set(recentA.map((r) => r.callId)).size, recentA.length, 'one entry per call');
   });
 
+  it('the caller hears ringback (425 Hz) and the callee a ringtone (660 + 880 Hz), played by the widget; both stop', async () => {
+    await Promise.all([a1.waitForState('idle', 8_000), b1.waitForState('idle', 8_000)]);
+    // Both pages have had user gestures already, so their AudioContexts run.
+    await a1.dial('102');
+    await Promise.all([a1.waitForState('dialling'), b1.waitForState('ringing-in')]);
+    const [ringback, low, high] = await Promise.all([a1.detectSound(425), b1.detectSound(660), b1.detectSound(880)]);
+    assert.ok(ringback.detected, `ringback at 101: ${JSON.stringify(ringback)}`);
+    assert.ok(low.detected && high.detected, `ringtone at 102: ${JSON.stringify({ low, high })}`);
+    const [otherAtCaller, otherAtCallee] = await Promise.all([a1.detectSound(660, 1500), b1.detectSound(425, 1500)]);
+    assert.equal(otherAtCaller.detected, false, 'the caller hears no ringtone');
+    assert.equal(otherAtCallee.detected, false, 'the callee hears no ringback');
+    await b1.action('answer').click();
+    await Promise.all([a1.waitForState('in-call'), b1.waitForState('in-call')]);
+    const [afterBack, afterTone] = await Promise.all([a1.detectSound(425, 5500), b1.detectSound(660, 2500)]);
+    assert.equal(afterBack.detected, false, `ringback stops once answered: ${JSON.stringify(afterBack)}`);
+    assert.equal(afterTone.detected, false, `the ringtone stops once answered: ${JSON.stringify(afterTone)}`);
+    await a1.action('hangup').click();
+    await Promise.all([a1.waitForState('idle', 15_000), b1.waitForState('idle', 15_000)]);
+  });
+
   it('the button and the panel drag inside the viewport, a click is still a click, positions are remembered', async () => {
     const page = a1.page;
     const fab = a1.action('toggle');

@@ -12,7 +12,9 @@ import { HarnessError, suiteDir, uniqueComponent } from './processes.js';
 export const CHROMIUM = '/usr/bin/chromium';
 const PAGES = fileURLToPath(new URL('../pages/', import.meta.url));
 const TONE_PROBE = join(PAGES, 'tone-probe.js');
+const SOUND_PROBE = join(PAGES, 'sound-probe.js');
 const probed = new WeakSet<BrowserContext>();
+const soundProbed = new WeakSet<BrowserContext>();
 
 /**
  * Adds pages/tone-probe.js to every page of the context, before the page's own scripts: it listens to the newest
@@ -23,6 +25,22 @@ export async function injectToneProbe(context: BrowserContext): Promise<void> {
   if (probed.has(context)) return;
   probed.add(context);
   await context.addInitScript({ path: TONE_PROBE });
+}
+
+/**
+ * Adds pages/sound-probe.js to every page of the context: what the page itself plays through WebAudio (the widget's
+ * ringback and ringtone) is tapped, and `window.__soundProbe.detect(freq)` listens for a frequency in it.
+ */
+export async function injectSoundProbe(context: BrowserContext): Promise<void> {
+  if (soundProbed.has(context)) return;
+  soundProbed.add(context);
+  await context.addInitScript({ path: SOUND_PROBE });
+}
+
+export interface SoundResult {
+  detected: boolean;
+  ratio: number;
+  afterMs: number;
 }
 
 /** A tone WAV for Chromium's fake microphone (48 kHz, as WebRTC captures), written with the shared audio helpers. */

@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { injectToneProbe, type ToneOptions, type ToneResult } from './browser.js';
+import { injectSoundProbe, injectToneProbe, type SoundResult, type ToneOptions, type ToneResult } from './browser.js';
 
 /** What the host page's inline script records: every `switchboard:*` event that reached `document`. */
 export interface RecordedEvent {
@@ -37,6 +37,7 @@ export class WidgetPage {
 
   static async open(context: BrowserContext, url: string, label: string, consoleLogPath: string, screenshots: string): Promise<WidgetPage> {
     await injectToneProbe(context);
+    await injectSoundProbe(context);
     const page = await context.newPage();
     // Every wait here is for something a person would see within seconds.
     page.setDefaultTimeout(10_000);
@@ -157,6 +158,14 @@ export class WidgetPage {
       if ((await this.focused()) === action) return presses;
     }
     throw new Error(`${this.label}: ${action} never got focus in ${maxPresses} Tab presses (focus on ${await this.focused()})`);
+  }
+
+  /** Listens to what the page itself plays (ringback, ringtone) for `freq`. */
+  detectSound(freq: number, timeoutMs = 7000): Promise<SoundResult> {
+    return this.page.evaluate(
+      ([f, t]) => (globalThis as unknown as { __soundProbe: { detect(f: number, o: { timeoutMs: number }): Promise<SoundResult> } }).__soundProbe.detect(f, { timeoutMs: t }),
+      [freq, timeoutMs] as const,
+    );
   }
 
   detectTone(freq: number, options: ToneOptions = {}): Promise<ToneResult> {
