@@ -1,8 +1,8 @@
 // What a newcomer sees after `npm start`: the demo CRM on its own origin, the widget embedded with one script tag from
 // the gateway, tokens minted by the CRM's backend, and the gateway asking the CRM who is calling. Two Chromiums, each
-// with a fake microphone playing its own tone: operator 101 clicks a tel: link, 102's widget shows 101's name from the
-// CRM's lookup, 102 answers with the keyboard alone, each hears the other, 102 hangs up, both widgets go back to idle
-// and list the call among recent calls.
+// with a fake microphone playing its own tone: operator 101 clicks a tel: link, 102's widget shows 101's name from
+// the CRM's lookup (and 101's shows 102's), 102 answers with the keyboard alone, each hears the other, 102 hangs up,
+// both widgets go back to idle and list the call among recent calls.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -141,6 +141,12 @@ describe('the demo CRM with the widget embedded', { timeout: 120_000 }, () => {
     const caller = DEMO_OPERATORS.find((o) => o.id === '101')!;
     await op101.page.click('a[href="tel:102"]');
     await op101.page.locator('[data-state="dialling"]').waitFor({ state: 'attached', timeout: 10_000 });
+    // The caller's side of the screen pop: the CRM knows the dialled number too.
+    const callee = DEMO_OPERATORS.find((o) => o.id === '102')!;
+    await assert.doesNotReject(
+      op101.page.locator('[data-part="contact"]').filter({ hasText: callee.name }).waitFor({ timeout: 5_000 }),
+      `101's widget names ${callee.name} while it rings`,
+    );
 
     const ringing = op102.page.locator('[data-state="ringing-in"]');
     await ringing.waitFor({ state: 'attached', timeout: 10_000 });

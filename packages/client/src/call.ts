@@ -48,6 +48,8 @@ export interface CallEvents {
   ended: CallEnded;
   /** Hold changed on either side. */
   hold: { local: boolean; remote: boolean };
+  /** The CRM's lookup found the number an outgoing call dialled (incoming calls have theirs from the start). */
+  contact: Contact;
 }
 
 export interface Call {
@@ -55,7 +57,7 @@ export interface Call {
   readonly direction: CallDirection;
   /** The other party: the caller of an incoming call, the dialled target of an outgoing one. */
   readonly remote: Party;
-  /** What the CRM's lookup found for an incoming caller (the screen pop). */
+  /** What the CRM's lookup found for the other party: the caller of an incoming call, the dialled number of an outgoing one. */
   readonly contact: Contact | undefined;
   readonly state: CallState;
   readonly endCause: EndCause | undefined;
@@ -98,13 +100,13 @@ export interface CallInit {
   media?: CallMedia;
 }
 
-type CallEvent = EventOf<'call.ringing' | 'call.progress' | 'call.answered' | 'call.ended' | 'call.ice' | 'call.hold-state'>;
+type CallEvent = EventOf<'call.ringing' | 'call.progress' | 'call.answered' | 'call.ended' | 'call.ice' | 'call.hold-state' | 'call.contact'>;
 
 export class PhoneCall implements Call {
   readonly id: string;
   readonly direction: CallDirection;
   readonly remote: Party;
-  readonly contact: Contact | undefined;
+  contact: Contact | undefined;
   state: CallState = 'ringing';
   endCause: EndCause | undefined;
   sipStatus: number | undefined;
@@ -228,6 +230,10 @@ export class PhoneCall implements Call {
       case 'call.hold-state':
         this.holdState = { local: event.local, remote: event.remote };
         this.events.emit('hold', { ...this.holdState });
+        break;
+      case 'call.contact':
+        this.contact = event.contact;
+        this.events.emit('contact', event.contact);
         break;
       case 'call.ended': {
         const ended: CallEnded = { cause: event.cause };

@@ -197,6 +197,22 @@ describe('outgoing calls', () => {
     assert.deepEqual(holds, [{ local: false, remote: true }]);
     assert.deepEqual(call.holdState, { local: false, remote: true });
   });
+
+  it('learns who the dialled number is when the gateway finds out', async () => {
+    const h = harness();
+    await h.login();
+    const call = await placeCall(h);
+    assert.equal(call.contact, undefined);
+    const seen: unknown[] = [];
+    call.on('contact', (contact) => seen.push(contact));
+    const contact = { name: 'Anna Petrova', company: 'Acme', url: 'https://crm.example.com/c/7' };
+    h.socket().receive({ type: 'call.contact', callId: 'c-81f2', contact });
+    assert.deepEqual(seen, [contact]);
+    assert.deepEqual(call.contact, contact);
+    // A link the protocol does not allow never reaches the call.
+    h.socket().receive({ type: 'call.contact', callId: 'c-81f2', contact: { name: 'x', url: 'javascript:alert(1)' } });
+    assert.deepEqual(call.contact, contact);
+  });
 });
 
 describe('incoming calls', () => {

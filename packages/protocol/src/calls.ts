@@ -223,8 +223,14 @@ export const CallHoldStateSchema = event(
   },
   'hold changed on either side',
 );
+export const CallContactSchema = event(
+  'call.contact',
+  { ...callOnly, contact: ContactSchema },
+  'what the CRM’s lookup found for the number an outgoing call dialled; comes once, when it is known',
+);
 export const CALL_EVENTS = {
   'call.incoming': CallIncomingSchema,
+  'call.contact': CallContactSchema,
   'call.ringing': CallRingingSchema,
   'call.progress': CallProgressSchema,
   'call.answered': CallAnsweredSchema,

@@ -295,8 +295,13 @@ export class PhoneSession {
       this.notifier.close();
       this.go('answered');
     });
+    // The CRM's answer about a dialled number arrives after the call started: the card fills in while it rings.
+    const offContact = call.on('contact', () => {
+      if (shown && this.call === call && !this.stopped) this.host.changed();
+    });
     const offEnded = call.on('ended', (ended) => {
       offState();
+      offContact();
       offEnded();
       this.ended(call, ended, shown && this.call === call);
     });

@@ -68,6 +68,25 @@ function check2(value: any): boolean {
 function check3(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'call.contact') &&
+    (typeof value['callId'] === 'string') &&
+    value['callId'].length <= 64 &&
+    value['callId'].length >= 1 &&
+    pattern1.test(value['callId']) &&
+    (typeof value['contact'] === 'object' && value['contact'] !== null && !Array.isArray(value['contact'])) &&
+    (value['contact']['id'] !== undefined ? ((typeof value['contact']['id'] === 'string') && value['contact']['id'].length <= 128 && value['contact']['id'].length >= 0 && pattern0.test(value['contact']['id'])) : true) &&
+    (value['contact']['name'] !== undefined ? ((typeof value['contact']['name'] === 'string') && value['contact']['name'].length <= 128 && value['contact']['name'].length >= 0 && pattern0.test(value['contact']['name'])) : true) &&
+    (value['contact']['company'] !== undefined ? ((typeof value['contact']['company'] === 'string') && value['contact']['company'].length <= 128 && value['contact']['company'].length >= 0 && pattern0.test(value['contact']['company'])) : true) &&
+    (value['contact']['url'] !== undefined ? ((typeof value['contact']['url'] === 'string') && value['contact']['url'].length <= 512 && pattern3.test(value['contact']['url'])) : true) &&
+    (value['contact']['fields'] !== undefined ? ((typeof value['contact']['fields'] === 'object' && value['contact']['fields'] !== null && !Array.isArray(value['contact']['fields']) && !(value['contact']['fields'] instanceof Date) && !(value['contact']['fields'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['contact']['fields']).length <= 32 && (Object.entries(value['contact']['fields']).every(([key, value]) => (pattern4.test(key) ? ((typeof value === 'string') && value.length <= 512 && value.length >= 0 && pattern0.test(value)) : false)))) : true) &&
+    Object.getOwnPropertyNames(value['contact']).every(key => ['id', 'name', 'company', 'url', 'fields'].includes(key)) &&
+    Object.getOwnPropertyNames(value).length === 3
+  )
+}
+
+function check4(value: any): boolean {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.ringing') &&
     (typeof value['callId'] === 'string') &&
     value['callId'].length <= 64 &&
@@ -77,7 +96,7 @@ function check3(value: any): boolean {
   )
 }
 
-function check4(value: any): boolean {
+function check5(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.progress') &&
@@ -93,7 +112,7 @@ function check4(value: any): boolean {
   )
 }
 
-function check5(value: any): boolean {
+function check6(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.answered') &&
@@ -109,7 +128,7 @@ function check5(value: any): boolean {
   )
 }
 
-function check6(value: any): boolean {
+function check7(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.ended') &&
@@ -127,7 +146,7 @@ function check6(value: any): boolean {
   )
 }
 
-function check7(value: any): boolean {
+function check8(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.ice') &&
@@ -140,7 +159,7 @@ function check7(value: any): boolean {
   )
 }
 
-function check8(value: any): boolean {
+function check9(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (value['type'] === 'call.hold-state') &&
@@ -154,7 +173,7 @@ function check8(value: any): boolean {
   )
 }
 
-function check9(value: any): boolean {
+function check10(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     Number.isInteger(value['protocol']) &&
@@ -205,7 +224,7 @@ function check9(value: any): boolean {
   )
 }
 
-function check10(value: any): boolean {
+function check11(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     Number.isInteger(value['tokenExpiresAt']) &&
@@ -218,7 +237,7 @@ function check10(value: any): boolean {
   )
 }
 
-function check11(value: any): boolean {
+function check12(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     Number.isInteger(value['serverTime']) &&
@@ -228,7 +247,7 @@ function check11(value: any): boolean {
   )
 }
 
-function check12(value: any): boolean {
+function check13(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (typeof value['callId'] === 'string') &&
@@ -239,14 +258,14 @@ function check12(value: any): boolean {
   )
 }
 
-function check13(value: any): boolean {
+function check14(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     Object.getOwnPropertyNames(value).every(key => [].includes(key))
   )
 }
 
-function check14(value: any): boolean {
+function check15(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (typeof value['id'] === 'string') &&
@@ -260,7 +279,7 @@ function check14(value: any): boolean {
   )
 }
 
-function check15(value: any): boolean {
+function check16(value: any): boolean {
   return (
     (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
     (((typeof value['id'] === 'string') && value['id'].length <= 64 && value['id'].length >= 1 && pattern1.test(value['id'])) || ((value['id'] === null))) &&
@@ -284,33 +303,34 @@ export const EVENT_CHECKS: { readonly [T in EventType]: Check } = {
   "auth.expiring": check0,
   "line.state": check1,
   "call.incoming": check2,
-  "call.ringing": check3,
-  "call.progress": check4,
-  "call.answered": check5,
-  "call.ended": check6,
-  "call.ice": check7,
-  "call.hold-state": check8,
+  "call.contact": check3,
+  "call.ringing": check4,
+  "call.progress": check5,
+  "call.answered": check6,
+  "call.ended": check7,
+  "call.ice": check8,
+  "call.hold-state": check9,
 };
 
 /** The result schema of each request's successful reply. */
 export const RESULT_CHECKS: { readonly [T in RequestType]: Check } = {
-  "hello": check9,
-  "auth.refresh": check10,
-  "ping": check11,
-  "call.start": check12,
-  "call.answer": check13,
-  "call.reject": check13,
-  "call.cancel": check13,
-  "call.hangup": check13,
-  "call.ice": check13,
-  "call.hold": check13,
-  "call.resume": check13,
-  "call.dtmf": check13,
-  "call.transfer": check13,
+  "hello": check10,
+  "auth.refresh": check11,
+  "ping": check12,
+  "call.start": check13,
+  "call.answer": check14,
+  "call.reject": check14,
+  "call.cancel": check14,
+  "call.hangup": check14,
+  "call.ice": check14,
+  "call.hold": check14,
+  "call.resume": check14,
+  "call.dtmf": check14,
+  "call.transfer": check14,
 };
 
-export const checkReplyOk: Check = check14;
-export const checkReplyError: Check = check15;
+export const checkReplyOk: Check = check15;
+export const checkReplyError: Check = check16;
 
 export const PROTOCOL_VERSION = 1;
 export const WEBSOCKET_SUBPROTOCOL = "switchboard.v1";

@@ -85,6 +85,11 @@ export const EVENT_EXAMPLES: { [T in EventType]: EventOf<T> } = {
     candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host', sdpMid: '0', sdpMLineIndex: 0 },
   },
   'call.hold-state': { type: 'call.hold-state', callId: 'c-81f2', local: false, remote: true },
+  'call.contact': {
+    type: 'call.contact',
+    callId: 'c-81f2',
+    contact: { id: '4711', name: 'Grace Hopper', company: 'Navy', url: 'https://crm.example.com/contacts/4711' },
+  },
 };
 
 export const ERROR_REPLY = {

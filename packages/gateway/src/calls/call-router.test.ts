@@ -393,12 +393,30 @@ describe('the screen pop', () => {
     assert.deepEqual((await event(tab, 'call.incoming', callId)).contact, ANNA);
     const later = await b.tab('102');
     assert.deepEqual((await event(later, 'call.incoming', callId)).contact, ANNA);
-    assert.deepEqual(asked, ['101']);
+    assert.deepEqual([...asked].sort(), ['101', '102'], 'the caller for the callee, the dialled number for the caller');
 
     const back = await place(tab, '101');
     const incoming = await event(caller, 'call.incoming', back);
     assert.equal('contact' in incoming, false, 'no contact key when the CRM knows nobody');
     assertFramesValid(caller, tab, later);
+  });
+
+  it('tells the caller who the dialled number is, after the reply with the call id, and only when the CRM knows', async () => {
+    const BOB = { name: 'Bob at the desk', company: 'Acme' };
+    const b = await bench({}, { find: async (number) => (number === '102' ? BOB : undefined) });
+    const caller = await b.tab('101');
+    const callee = await b.tab('102');
+    const callId = await place(caller, '102');
+    const contact = await event(caller, 'call.contact', callId);
+    assert.deepEqual(contact.contact, BOB);
+    const replyIndex = caller.frames.findIndex((f) => f.ok === true && (f.result as { callId?: string })?.callId === callId);
+    assert.ok(replyIndex < caller.frames.indexOf(contact), 'the reply comes first');
+    await event(callee, 'call.incoming', callId);
+    const back = await place(callee, '101');
+    await event(callee, 'call.ringing', back);
+    await settle();
+    assert.equal(callee.frames.filter((f) => f.type === 'call.contact').length, 0, 'nobody known, nothing sent');
+    assertFramesValid(caller, callee);
   });
 
   it('a caller who leaves while the CRM is asked rings nobody', async () => {

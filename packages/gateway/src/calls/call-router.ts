@@ -185,7 +185,10 @@ export class CallRouter {
     const callee = isExtension(target) ? await this.options.directory.getByExtension(target) : undefined;
     if (callee === undefined || !callee.enabled) {
       const placed = await this.options.sip?.place(session, target, sdp, context, afterReply);
-      if (placed !== undefined) return placed;
+      if (placed !== undefined) {
+        this.lookUpDialled(session, placed.callId, target, afterReply);
+        return placed;
+      }
     }
     const id = this.newCallId();
     const now = this.options.clock.now();
@@ -204,6 +207,7 @@ export class CallRouter {
     const call = new LocalCall(id, { operator: caller, session }, callee, sdp, now);
     this.track(call);
     this.log.info({ callId: id, from: caller.id, to: callee.id }, 'call placed');
+    this.lookUpDialled(session, id, target, afterReply);
 
     const contact = await this.options.lookup?.find(caller.extension);
     if (contact !== undefined) call.contact = contact;
@@ -234,6 +238,30 @@ export class CallRouter {
       if (call.state === 'ringing') this.end(call, 'no-answer', (s, e) => s.send(e), REASON_PHRASES['no-answer']);
     }, this.options.routing.ringTimeoutSeconds * 1000);
     return { callId: id };
+  }
+
+  /**
+   * The screen pop for the caller: who the dialled number is in the CRM. Not awaited, so ringing never waits for
+   * the CRM; the contact follows as its own event, never before the reply with the call's id (a cached answer can
+   * be ready first). A call that has ended by then gets nothing: the tab has forgotten it.
+   */
+  private lookUpDialled(session: SessionHandle, callId: string, target: string, afterReply: AfterReply): void {
+    const lookup = this.options.lookup;
+    if (lookup === undefined) return;
+    let replied = false;
+    let early: ServerEvent | undefined;
+    afterReply(() => {
+      replied = true;
+      if (early !== undefined) session.send(early);
+    });
+    void lookup.find(target).then((contact) => {
+      if (contact === undefined || !session.open) return;
+      const local = this.calls.get(callId);
+      if (local !== undefined ? local.state === 'ended' : !this.options.sip?.isLive(callId)) return;
+      const event: ServerEvent = { type: 'call.contact', callId, contact };
+      if (replied) session.send(event);
+      else early = event;
+    });
   }
 
   private answer(session: SessionHandle, callId: string, sdp: string, deliver: Deliver): void {

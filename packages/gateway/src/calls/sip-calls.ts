@@ -84,6 +84,12 @@ export class SipCallLayer {
     return this.calls.has(callId) || this.ended.causeFor(callId, operatorId) !== undefined;
   }
 
+  /** Whether the call is one of this layer's and still going. */
+  isLive(callId: string): boolean {
+    const call = this.calls.get(callId);
+    return call !== undefined && call.state !== 'ended';
+  }
+
   /** Live calls of the operator, either direction. */
   liveFor(operatorId: string): number {
     let count = 0;

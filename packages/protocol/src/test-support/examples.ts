@@ -103,4 +103,9 @@ export const EVENT_EXAMPLES: { [T in EventType]: EventOf<T> } = {
   'call.ended': { type: 'call.ended', callId: 'c-81f2', cause: 'busy', sipStatus: 486, reason: 'Busy Here', endedAt: NOW + 6_000 },
   'call.ice': { type: 'call.ice', callId: 'c-81f2', candidate: null },
   'call.hold-state': { type: 'call.hold-state', callId: 'c-81f2', local: false, remote: true },
+  'call.contact': {
+    type: 'call.contact',
+    callId: 'c-81f2',
+    contact: { id: '4711', name: 'Grace Hopper', company: 'Navy', url: 'https://crm.example.com/contacts/4711' },
+  },
 };
