@@ -239,6 +239,7 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await stranger.waitForState('disconnected');
     // The state is in the button's name, not only in its dot's colour, and is announced with the panel closed.
     assert.equal(await stranger.action('toggle').getAttribute('aria-label'), 'Телефон – не в сети');
+    assert.equal(await stranger.action('toggle').getAttribute('title'), 'Открыть телефон', 'the tooltip does not repeat the name');
     await stranger.page.locator('switchboard-phone [data-part="announce"]:text-matches("Шлюз телефонии отклонил сеанс")').waitFor({ state: 'attached' });
     await stranger.openPanel();
     await stranger.waitForStatus(/Шлюз телефонии отклонил сеанс \(forbidden\)/);
@@ -412,6 +413,7 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     // 101 clicks a tel: link on the CRM page: the widget takes it and dials.
     await a1.navigate(crm.pageUrl('101', 'host', '&tel=1-0-2'));
     await a1.waitForState('idle');
+    assert.equal(await a1.part('announce').textContent(), '', 'a routine connection is not announced on load');
     await a1.page.click('#tel-link');
     await a1.waitForState('dialling');
     await b1.waitForState('ringing-in');
@@ -528,6 +530,8 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await a1.openPanel();
     await inside(panel, 'the opened panel');
     await dragTo(await centre(fab), { x: 1100, y: 600 });
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('switchboard.position') ?? '{}') as { panel?: unknown });
+    assert.deepEqual(stored.panel, { x: 4000, y: 2500 }, 'dragging the button keeps the panel stored as dragged, not as shown');
     const head2 = (await head.boundingBox()) ?? assert.fail('no panel header');
     await dragTo({ x: head2.x + 40, y: head2.y + 15 }, { x: 900, y: 300 });
     await a1.action('close').click();
@@ -554,10 +558,13 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
       await late.waitForState('connecting');
       // With the panel closed, the problem is still announced and in the button's name.
       await late.page.locator('switchboard-phone [data-part="announce"]:text-matches("server error .500.")').waitFor({ state: 'attached' });
+      // The countdown changes at every attempt; announced, it would be read out again each time.
+      assert.doesNotMatch((await late.part('announce').textContent()) ?? '', /Retrying/);
       assert.equal(await late.action('toggle').getAttribute('aria-label'), 'Phone – offline');
       // Enter says what happens instead of nothing; editing the number takes the promise back.
       await late.openPanel();
       await late.part('number').fill('10');
+      assert.equal((await late.controls()).call, true, 'Call, like Enter, queues the number while connecting');
       await late.part('number').press('Enter');
       await late.waitForStatus(/Not connected yet; will call when online/);
       await late.part('number').fill('103');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { numberOf } from './click-to-call.js';
+import { numberForClick, numberOf, type Click } from './click-to-call.js';
 
 /** Just enough of an element: attributes, a parent, and `closest` for the attribute selectors numberOf uses. */
 class FakeElement {
@@ -10,6 +10,9 @@ class FakeElement {
   ) {}
   getAttribute(name: string): string | null {
     return this.attributes[name] ?? null;
+  }
+  hasAttribute(name: string): boolean {
+    return name in this.attributes;
   }
   closest(selector: string): FakeElement | null {
     const match = /^\[([\w-]+)(?:="([^"]*)"( i)?)?\]$/.exec(selector);
@@ -40,5 +43,25 @@ describe('click-to-call opt-outs', () => {
     assert.equal(numberOf(el({ href: 'tel:102' }, ignored)), undefined);
     assert.equal(numberOf(el({ 'data-switchboard-call': '102' }, new FakeElement({}, ignored))), undefined);
     assert.equal(numberOf(el({ href: 'tel:102' }, new FakeElement({ 'data-switchboard-call': 'off' }))), undefined);
+  });
+});
+
+describe('click-to-call clicks', () => {
+  const plain: Click = { defaultPrevented: false, button: 0, metaKey: false, ctrlKey: false, shiftKey: false, altKey: false };
+  it('leaves a tel: link whose default the page prevented to the page', () => {
+    assert.equal(numberForClick(plain, el({ href: 'tel:102' })), '102');
+    assert.equal(numberForClick({ ...plain, defaultPrevented: true }, el({ href: 'tel:102' })), undefined);
+  });
+
+  it('takes an explicit data-switchboard-call element even when a page handler prevented the default', () => {
+    assert.equal(numberForClick({ ...plain, defaultPrevented: true }, el({ 'data-switchboard-call': '102' })), '102');
+    assert.equal(numberForClick({ ...plain, defaultPrevented: true }, el({ href: 'tel:103', 'data-switchboard-call': '102' })), '102');
+    assert.equal(numberForClick({ ...plain, defaultPrevented: true }, el({ 'data-switchboard-call': 'off' })), undefined);
+  });
+
+  it('leaves modified and non-primary clicks to the browser', () => {
+    for (const change of [{ button: 1 }, { metaKey: true }, { ctrlKey: true }, { shiftKey: true }, { altKey: true }]) {
+      assert.equal(numberForClick({ ...plain, ...change }, el({ 'data-switchboard-call': '102' })), undefined, JSON.stringify(change));
+    }
   });
 });

@@ -12,7 +12,8 @@ function enabled(state: WidgetState, hasNumber = true): string[] {
 describe('controls per state', () => {
   it('enable exactly the actions possible in each state', () => {
     assert.deepEqual(enabled('disconnected'), ['dialpad', 'number']);
-    assert.deepEqual(enabled('connecting'), ['dialpad', 'number']);
+    assert.deepEqual(enabled('connecting'), ['call', 'dialpad', 'number']);
+    assert.deepEqual(enabled('connecting', false), ['dialpad', 'number']);
     assert.deepEqual(enabled('idle'), ['call', 'callback', 'dialpad', 'number']);
     assert.deepEqual(enabled('idle', false), ['callback', 'dialpad', 'number']);
     assert.deepEqual(enabled('dialling'), ['hangup']);

@@ -32,7 +32,8 @@ const SHOWN: Record<Action, readonly WidgetState[]> = {
 };
 
 const ENABLED: Record<Action, readonly WidgetState[]> = {
-  call: ['idle', 'ended'],
+  // While connecting, Call does what Enter does: the number waits for the connection and is called then.
+  call: ['connecting', 'idle', 'ended'],
   hangup: ['dialling', 'in-call'],
   answer: ['ringing-in'],
   reject: ['ringing-in'],

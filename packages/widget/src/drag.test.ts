@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clampToViewport, isDrag, loadPositions, savePositions } from './drag.js';
+import { clampToViewport, fitPositions, isDrag, loadPositions, savePositions } from './drag.js';
 
 describe('dragging', () => {
   const viewport = { width: 1000, height: 800 };
@@ -11,6 +11,14 @@ describe('dragging', () => {
     assert.deepEqual(clampToViewport({ x: -40, y: 2000 }, size, viewport), { x: 4, y: 740 });
     assert.deepEqual(clampToViewport({ x: 990, y: -3 }, size, viewport), { x: 940, y: 4 });
     assert.deepEqual(clampToViewport({ x: 10, y: 10 }, { width: 2000, height: 2000 }, viewport), { x: 4, y: 4 }, 'too big: top-left');
+  });
+
+  it('fits dragged positions to the viewport without changing them', () => {
+    const dragged = { fab: { x: 1500, y: 100 }, panel: { x: 10, y: 20 } };
+    const copy = structuredClone(dragged);
+    assert.deepEqual(fitPositions(dragged, { fab: size }, viewport), { fab: { x: 940, y: 100 }, panel: { x: 10, y: 20 } }, 'a box of unknown size stays');
+    assert.deepEqual(dragged, copy, 'the dragged positions are what gets saved');
+    assert.deepEqual(fitPositions({}, { fab: size }, viewport), {});
   });
 
   it('tells a click from a drag', () => {

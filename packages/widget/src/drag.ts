@@ -28,6 +28,20 @@ export function clampToViewport(position: Point, size: Size, viewport: Size): Po
   };
 }
 
+/**
+ * Where the boxes show: each position as dragged, moved inside the viewport when its size is known. The dragged
+ * positions themselves stay as they are, so a position from a larger screen comes back there.
+ */
+export function fitPositions(dragged: SavedPositions, sizes: { fab?: Size; panel?: Size }, viewport: Size): SavedPositions {
+  const out: SavedPositions = {};
+  for (const which of ['fab', 'panel'] as const) {
+    const position = dragged[which];
+    const size = sizes[which];
+    if (position) out[which] = size ? clampToViewport(position, size, viewport) : position;
+  }
+  return out;
+}
+
 export function isDrag(start: Point, current: Point): boolean {
   return Math.hypot(current.x - start.x, current.y - start.y) >= DRAG_THRESHOLD_PX;
 }

@@ -11,6 +11,7 @@ import { ClientError, createPhone, MicrophoneError, type Call, type CallEnded, t
 import { callDetail, type EndedDetail, type SwitchboardEvents } from './dom-events.js';
 import type { MessageKey, Params, Translate } from './i18n/index.js';
 import { IncomingNotifier } from './notifications.js';
+import { judgePendingDial, PENDING_DIAL_MS, type PendingDial } from './pending-dial.js';
 import { cleanNumber } from './phone-number.js';
 import { RecentCalls, recordsCall, type RecentCall } from './recent-calls.js';
 import { browserAudioContext, Sounds, unlockOnFirstGesture } from './sounds.js';
@@ -59,10 +60,14 @@ export class PhoneSession {
   endedWho: string | undefined;
   notice: Notice | undefined;
   recent: RecentCall[] = [];
-  /** Answer was pressed and the SDK has not settled it yet (the microphone prompt may be open). */
-  answering = false;
+  /**
+   * The call whose Answer was pressed and not yet settled (the microphone prompt may be open). Kept per call: a
+   * prompt the operator dismissed may never settle, and must not block Answer for the next call.
+   */
+  private answeringCall: Call | undefined;
   /** A number asked for while connecting, dialled once connected unless the operator moved on meanwhile. */
-  pendingDial: string | undefined;
+  private pendingDial: PendingDial | undefined;
+  private pendingTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly phone: Phone;
   private readonly tokens: TokenSource;
@@ -90,11 +95,19 @@ export class PhoneSession {
       clock: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
       random: Math.random,
       onProblem: (problem) => {
+        if (this.stopped) return;
         this.tokenProblem = problem;
+        // Signed out: whoever signs in next did not ask for that number.
+        if (problem?.failure.kind === 'unauthorized') this.dropPendingDial('call.not-placed.dropped');
         this.host.changed();
       },
     });
     this.phone = createPhone({ url: options.gatewayUrl, getToken: () => this.tokens.get(), audioElement: options.audioElement });
+  }
+
+  /** Answer was pressed for the call shown and has not settled yet. */
+  get answering(): boolean {
+    return this.answeringCall !== undefined && this.answeringCall === this.call;
   }
 
   /** The ringback or ringtone wanted now. */
@@ -130,7 +143,7 @@ export class PhoneSession {
 
   stop(): void {
     this.stopped = true;
-    this.pendingDial = undefined;
+    this.dropPendingDial(undefined);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     clearTimeout(this.resetTimer);
     this.tokens.stop();
@@ -148,16 +161,33 @@ export class PhoneSession {
   setNumber(text: string): void {
     this.number = text;
     this.notice = undefined;
-    this.pendingDial = undefined;
+    this.dropPendingDial(undefined);
     this.host.changed();
   }
 
   /** The operator closed the panel: a number waiting for the connection is no longer wanted. */
   cancelPendingDial(): void {
-    if (this.pendingDial === undefined) return;
+    this.dropPendingDial(undefined);
+  }
+
+  /**
+   * Forgets the waiting number. The "will call when online" notice must not outlive it: it goes, or says the
+   * number was not called (`why`).
+   */
+  private dropPendingDial(why: 'call.not-placed.dropped' | 'call.not-placed.other-operator' | undefined): void {
+    const pending = this.pendingDial;
+    if (pending === undefined) return;
     this.pendingDial = undefined;
-    if (this.notice?.key === 'call.not-placed.offline') this.notice = undefined;
-    this.host.changed();
+    clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
+    if (this.notice?.key === 'call.not-placed.offline') this.notice = why ? { key: why, params: { number: pending.number } } : undefined;
+    if (!this.stopped) this.host.changed();
+  }
+
+  private queueDial(number: string): void {
+    this.dropPendingDial(undefined);
+    this.pendingDial = { number, at: Date.now(), operatorId: this.operator?.id };
+    this.pendingTimer = setTimeout(() => this.dropPendingDial('call.not-placed.dropped'), PENDING_DIAL_MS);
   }
 
   /**
@@ -172,11 +202,11 @@ export class PhoneSession {
       return false;
     }
     this.number = cleaned.number;
-    this.pendingDial = undefined;
+    this.dropPendingDial(undefined);
     const next = transition(this.state, 'dial');
     if (next === undefined) {
       // Disconnected is for good (refused, or not started): only a phone that is connecting will get there.
-      if (this.state === 'connecting') this.pendingDial = cleaned.number;
+      if (this.state === 'connecting') this.queueDial(cleaned.number);
       this.say({
         key: this.state === 'connecting' ? 'call.not-placed.offline' : this.state === 'disconnected' ? 'call.not-placed.disconnected' : 'call.not-placed.busy',
       });
@@ -195,7 +225,7 @@ export class PhoneSession {
   async answer(): Promise<void> {
     const call = this.call;
     if (this.state !== 'ringing-in' || !call || this.answering) return;
-    this.answering = true;
+    this.answeringCall = call;
     this.sounds.stop();
     this.notifier.close();
     this.host.changed();
@@ -207,7 +237,8 @@ export class PhoneSession {
       this.sounds.play('ringtone');
       if (!(error instanceof MicrophoneError)) this.say({ key: 'call.answer-failed', params: { message: describe(error) } });
     } finally {
-      this.answering = false;
+      // A later call may be under way by now; its own answer is not settled by this one.
+      if (this.answeringCall === call) this.answeringCall = undefined;
       if (!this.stopped) this.host.changed();
     }
   }
@@ -272,7 +303,7 @@ export class PhoneSession {
     this.follow(call, shown);
     this.host.dispatch('switchboard:incoming', callDetail(call));
     if (!shown) return;
-    this.pendingDial = undefined;
+    this.dropPendingDial(undefined);
     this.call = call;
     this.outcome = undefined;
     this.notice = undefined;
@@ -369,7 +400,7 @@ export class PhoneSession {
         break;
       case 'disconnected':
         this.refusedReason = reason;
-        this.pendingDial = undefined;
+        this.dropPendingDial('call.not-placed.dropped');
         this.go('stopped');
         break;
     }
@@ -378,10 +409,16 @@ export class PhoneSession {
 
   /** The number asked for while connecting, if it is still what the panel holds and nothing else came first. */
   private dialPending(): void {
-    const number = this.pendingDial;
-    this.pendingDial = undefined;
-    if (number === undefined || this.state !== 'idle' || this.number !== number) return;
-    this.dial(number);
+    const pending = this.pendingDial;
+    if (pending === undefined) return;
+    const verdict = judgePendingDial(pending, Date.now(), this.operator?.id);
+    if (verdict !== 'dial') {
+      this.dropPendingDial(verdict === 'expired' ? 'call.not-placed.dropped' : 'call.not-placed.other-operator');
+      return;
+    }
+    this.dropPendingDial(undefined);
+    if (this.state !== 'idle' || this.number !== pending.number) return;
+    this.dial(pending.number);
   }
 
   private scheduleReset(): void {

@@ -87,8 +87,9 @@ export class RecentCalls {
 
   /**
    * Records a call (replacing an older entry with its id) and returns the new list. Other tabs of the operator
-   * write the same key, so what is stored is read again right here, never taken from a list read earlier: reading
-   * and writing in one go (storage is synchronous) loses no other tab's call.
+   * write the same key, so what is stored is read again right here, never taken from a list read earlier, and
+   * merged by call id. That narrows the window but is no lock: localStorage gives no atomic read-modify-write
+   * across tabs, so two tabs recording at the same moment can still lose one of the two entries.
    */
   add(call: RecentCall): RecentCall[] {
     const list = mergeRecent(this.list(), [call]);

@@ -56,7 +56,8 @@ export const styles = css`
     margin: 0;
     background: none;
   }
-  button:disabled {
+  button:disabled,
+  button[aria-disabled='true'] {
     cursor: default;
     opacity: 0.45;
   }

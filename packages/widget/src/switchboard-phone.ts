@@ -4,18 +4,20 @@
  * cannot break it, and tests' selectors can pierce it). It renders what its PhoneSession holds and forwards
  * clicks and keys to it. Test hooks: `data-state` on the root, `data-action` on controls, `data-part` on regions.
  */
-import { html, LitElement, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import { installClickToCall } from './click-to-call.js';
 import { control, type Action } from './controls.js';
 import { dispatch } from './dom-events.js';
-import { draggable, loadPositions, savePositions, clampToViewport, type Point, type SavedPositions, type Size } from './drag.js';
+import { nextConnectionNews, QUIET, type ConnectionNews } from './announce.js';
+import { draggable, fitPositions, loadPositions, savePositions, type Point, type SavedPositions, type Size } from './drag.js';
 import { pickLanguage, translator, type Language, type MessageKey, type Translate } from './i18n/index.js';
 import { formatDuration } from './duration.js';
 import { cleanNumber } from './phone-number.js';
 import { PhoneSession, who } from './phone-session.js';
-import type { RecentCall } from './recent-calls.js';
+import { PHONE_ICON } from './icons.js';
+import { recentCallsView } from './recent-calls-view.js';
 import { styles } from './styles.js';
 import { hasCall, type WidgetState } from './widget-state.js';
 
@@ -27,7 +29,6 @@ export interface ElementOptions {
   lang?: string | undefined;
 }
 
-const PHONE_ICON = svg`<path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25c1.1.37 2.3.57 3.6.57a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"/>`;
 
 const KEYS: readonly [string, string][] = [
   ['1', ''], ['2', 'ABC'], ['3', 'DEF'], ['4', 'GHI'], ['5', 'JKL'], ['6', 'MNO'],
@@ -45,7 +46,12 @@ export class SwitchboardPhone extends LitElement {
   private t: Translate = translator('en');
   private session: PhoneSession | undefined;
   private open = false;
+  /** Where the operator put the boxes: loaded, then changed only by dragging; what is saved. */
+  private dragged: SavedPositions = {};
+  /** Where the boxes show: the dragged positions, kept inside the viewport. */
   private positions: SavedPositions = {};
+  /** What the polite live region says about the connection. */
+  private news: ConnectionNews = QUIET;
   /** The last measured sizes: a hidden panel has none of its own, but must still fit when it opens. */
   private readonly sizes: { fab?: Size; panel?: Size } = {};
   /** The `open`/state pair the positions were last clamped for. */
@@ -58,12 +64,12 @@ export class SwitchboardPhone extends LitElement {
   private readonly fabDrag = draggable({
     box: () => this.find('.fab'),
     moved: (p) => this.move('fab', p),
-    dropped: () => savePositions(safeLocalStorage(), this.positions),
+    dropped: () => savePositions(safeLocalStorage(), this.dragged),
   });
   private readonly panelDrag = draggable({
     box: () => this.find('.panel'),
     moved: (p) => this.move('panel', p),
-    dropped: () => savePositions(safeLocalStorage(), this.positions),
+    dropped: () => savePositions(safeLocalStorage(), this.dragged),
   });
 
   /** Called once, before the element is added to the page. */
@@ -78,7 +84,8 @@ export class SwitchboardPhone extends LitElement {
     const options = this.options;
     if (!options) return;
     if (!this.session) {
-      this.positions = loadPositions(safeLocalStorage());
+      this.dragged = loadPositions(safeLocalStorage());
+      this.positions = { ...this.dragged };
       this.session = new PhoneSession(
         {
           changed: () => this.requestUpdate(),
@@ -108,6 +115,8 @@ export class SwitchboardPhone extends LitElement {
     this.ticker = undefined;
     // A page that moves the element (appends it elsewhere) disconnects and reconnects it in one go: only an
     // element still out of the document once that settles has been removed, and only then do its calls end.
+    // "In one go" means before the microtask queue runs: re-inserted after an await, a timer or a frame, the
+    // element starts a new session and the calls are gone.
     queueMicrotask(() => {
       if (this.isConnected) return;
       this.session?.stop();
@@ -167,7 +176,7 @@ export class SwitchboardPhone extends LitElement {
         aria-expanded=${String(this.open)}
         aria-controls="switchboard-panel"
         aria-label=${fabLabel}
-        title=${`${fabLabel}. ${this.open ? t('fab.close') : t('fab.open')}`}
+        title=${this.open ? t('fab.close') : t('fab.open')}
         style=${styleMap(place(this.positions.fab))}
         @pointerdown=${this.fabDrag.pointerdown}
         @click=${this.onFabClick}
@@ -192,7 +201,7 @@ export class SwitchboardPhone extends LitElement {
         ${c('number').shown ? this.renderDialRow(c) : nothing} ${this.renderRinging(c)} ${this.renderInCall(c)}
         ${c('dialpad').shown ? this.renderDialpad(c('dialpad').enabled) : nothing} ${this.renderRecent(c('callback').enabled)}
       </section>
-      ${this.renderAnnouncer(state, connection.text)} ${this.audio}
+      ${this.renderAnnouncer(state, connection)} ${this.audio}
     </div>`;
   }
 
@@ -201,15 +210,17 @@ export class SwitchboardPhone extends LitElement {
    * incoming call at once (assertive), everything else politely. The panel's own status is not live, or each
    * change would be said twice while it is open.
    */
-  private renderAnnouncer(state: WidgetState, connection: string): TemplateResult {
+  private renderAnnouncer(state: WidgetState, connection: ConnectionLine): TemplateResult {
     const s = this.session;
     const t = this.t;
+    const busy = hasCall(state) || state === 'ended';
+    this.news = nextConnectionNews(this.news, connection.kind, connection.plain, busy);
     const incoming = state === 'ringing-in' && s?.call ? t('call.incoming-from', { who: who(s.call) }) : '';
     let call = state === 'ringing-in' ? undefined : this.callStatus(state);
     if (state === 'ended' && s?.outcome) call = t('call.ended-with', { who: s.endedWho ?? '', cause: t(`cause.${s.outcome.cause}` as MessageKey) });
     const notice = s?.notice ? t(s.notice.key, s.notice.params) : undefined;
-    // Idle or offline, the connection is the news; during and after a call, the call is.
-    const main = state === 'ringing-in' ? undefined : hasCall(state) || state === 'ended' ? call : connection;
+    // Idle or offline, news about the connection; during and after a call, the call.
+    const main = state === 'ringing-in' ? undefined : busy ? call : this.news.say;
     const polite = [main, notice].filter((part) => part).join('. ');
     return html`<div class="visually-hidden" role="status" aria-live="polite" data-part="announce">${polite}</div>
       <div class="visually-hidden" role="alert" aria-live="assertive" data-part="announce-urgent">${incoming}</div>`;
@@ -225,7 +236,7 @@ export class SwitchboardPhone extends LitElement {
     return t('fab.label', { state: t(key, { who: whoNow, cause }) });
   }
 
-  private renderStatus(state: WidgetState, { text: connection, problem }: { text: string; problem: boolean }): TemplateResult {
+  private renderStatus(state: WidgetState, { text: connection, problem }: ConnectionLine): TemplateResult {
     const s = this.session;
     const t = this.t;
     const callLine = this.callStatus(state);
@@ -236,26 +247,30 @@ export class SwitchboardPhone extends LitElement {
     </div>`;
   }
 
-  private connectionLine(state: WidgetState): { text: string; problem: boolean } {
+  private connectionLine(state: WidgetState): ConnectionLine {
     const s = this.session;
     const t = this.t;
-    let connection: string;
-    let problem = false;
     if (s?.tokenProblem && s.connection !== 'connected') {
       const { failure, retryInMs } = s.tokenProblem;
-      connection = t(`token.${failure.kind}`, { status: 'status' in failure ? failure.status : '', seconds: Math.max(1, Math.round(retryInMs / 1000)) });
-      problem = true;
-    } else if (state === 'disconnected' && s?.refusedReason) {
-      connection = t('connection.refused', { reason: s.refusedReason });
-      problem = true;
-    } else if (s?.connection === 'connected' && s.operator) {
-      connection = t('connection.connected', { name: s.operator.name, extension: s.operator.extension });
-      // An operator without a PBX line has nothing to register: saying "not registered" would read as a fault.
-      if (s.line && s.line.state !== 'none') connection += ` · ${t(`line.${s.line.state}`, { reason: s.line.reason ?? String(s.line.sipStatus ?? '') })}`;
-    } else {
-      connection = t(`connection.${s?.connection ?? 'disconnected'}`);
+      const plain = t(`token.${failure.kind}`, { status: 'status' in failure ? failure.status : '' });
+      const text = t('token.retry', { problem: plain, seconds: Math.max(1, Math.round(retryInMs / 1000)) });
+      return { text, plain, problem: true, kind: `token.${failure.kind}` };
     }
-    return { text: connection, problem };
+    if (state === 'disconnected' && s?.refusedReason) {
+      const text = t('connection.refused', { reason: s.refusedReason });
+      return { text, plain: text, problem: true, kind: 'refused' };
+    }
+    if (s?.connection === 'connected' && s.operator) {
+      let text = t('connection.connected', { name: s.operator.name, extension: s.operator.extension });
+      // An operator without a PBX line has nothing to register: saying "not registered" would read as a fault.
+      if (s.line && s.line.state !== 'none') text += ` · ${t(`line.${s.line.state}`, { reason: s.line.reason ?? String(s.line.sipStatus ?? '') })}`;
+      return { text, plain: text, problem: false, kind: s.line?.state === 'failed' ? 'line.failed' : undefined };
+    }
+    const connection = s?.connection ?? 'disconnected';
+    const text = t(`connection.${connection}`);
+    // Connecting and offline before the first connection are how every page load starts, not news.
+    const kind = connection === 'reconnecting' ? 'reconnecting' : connection === 'disconnected' && s?.operator ? 'offline' : undefined;
+    return { text, plain: text, problem: false, kind };
   }
 
   private callStatus(state: WidgetState): string | undefined {
@@ -333,8 +348,19 @@ export class SwitchboardPhone extends LitElement {
     const answer = c('answer');
     const reject = c('reject');
     if (!answer.shown && !reject.shown) return nothing;
+    // While an answer settles, Answer only looks and reads disabled: a disabled button drops the keyboard focus.
+    const answering = answer.shown && (this.session?.answering ?? false);
     return html`<div class="ring-row">
-      <button class="action answer" type="button" data-action="answer" ?disabled=${!answer.enabled} @click=${this.onAnswer}>${this.t('action.answer')}</button>
+      <button
+        class="action answer"
+        type="button"
+        data-action="answer"
+        ?disabled=${!answer.enabled && !answering}
+        aria-disabled=${answering ? 'true' : nothing}
+        @click=${this.onAnswer}
+      >
+        ${this.t('action.answer')}
+      </button>
       <button class="action reject" type="button" data-action="reject" ?disabled=${!reject.enabled} @click=${() => this.session?.reject()}>
         ${this.t('action.reject')}
       </button>
@@ -382,47 +408,7 @@ export class SwitchboardPhone extends LitElement {
   }
 
   private renderRecent(enabled: boolean): TemplateResult {
-    const t = this.t;
-    const recent = this.session?.recent ?? [];
-    return html`<section class="recent" data-part="recent" aria-labelledby="switchboard-recent">
-      <h3 id="switchboard-recent">${t('recent.title')}</h3>
-      ${recent.length === 0
-        ? html`<p class="empty">${t('recent.empty')}</p>`
-        : html`<ul>
-            ${recent.map((entry) => this.renderRecentCall(entry, enabled))}
-          </ul>`}
-    </section>`;
-  }
-
-  private renderRecentCall(entry: RecentCall, enabled: boolean): TemplateResult {
-    const t = this.t;
-    const label = entry.name ?? entry.number;
-    const missed = entry.direction === 'inbound' && !entry.answered && entry.cause !== 'declined';
-    const outcome = entry.answered
-      ? `${t('recent.answered')}${entry.durationMs ? ` ${formatDuration(entry.durationMs)}` : ''}`
-      : missed
-        ? t('recent.missed')
-        : t(`cause.${entry.cause}` as MessageKey);
-    return html`<li data-call-id=${entry.callId} data-direction=${entry.direction} data-cause=${entry.cause}>
-      <div class="who">
-        <span>${label}</span>
-        <span class="meta"
-          >${entry.name ? `${entry.number} · ` : ''}${t(`recent.${entry.direction}`)} ·
-          <span class=${missed ? 'missed' : ''}>${outcome}</span> · ${this.formatTime(entry.at)}</span
-        >
-      </div>
-      <button
-        class="callback"
-        type="button"
-        data-action="callback"
-        aria-label=${t('action.callback', { who: label })}
-        title=${t('action.callback', { who: label })}
-        ?disabled=${!enabled}
-        @click=${() => this.takeCall(entry.number)}
-      >
-        <svg viewBox="0 0 24 24" aria-hidden="true">${PHONE_ICON}</svg>
-      </button>
-    </li>`;
+    return recentCallsView(this.session?.recent ?? [], { t: this.t, language: this.language, enabled, callBack: (number) => this.takeCall(number) });
   }
 
   protected override updated(changed: PropertyValues): void {
@@ -524,6 +510,7 @@ export class SwitchboardPhone extends LitElement {
   };
 
   private readonly onAnswer = (): void => {
+    if (this.session?.answering) return;
     this.session?.userGesture();
     void this.session?.answer();
   };
@@ -561,6 +548,7 @@ export class SwitchboardPhone extends LitElement {
   }
 
   private move(which: keyof SavedPositions, position: Point): void {
+    this.dragged = { ...this.dragged, [which]: position };
     this.positions = { ...this.positions, [which]: position };
     this.requestUpdate();
   }
@@ -568,31 +556,27 @@ export class SwitchboardPhone extends LitElement {
   /** A hidden panel is clamped with its last known size, and again once it opens and has one. */
   private clampPositions(): void {
     const viewport = { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
-    let moved = false;
     for (const [which, selector] of [['fab', '.fab'], ['panel', '.panel']] as const) {
       const box = this.find(selector)?.getBoundingClientRect();
       if (box && box.width > 0) this.sizes[which] = { width: box.width, height: box.height };
-      const position = this.positions[which];
-      const size = this.sizes[which];
-      if (!position || !size) continue;
-      const clamped = clampToViewport(position, size, viewport);
-      if (clamped.x !== position.x || clamped.y !== position.y) {
-        this.positions[which] = clamped;
-        moved = true;
-      }
     }
-    if (moved) this.requestUpdate();
+    const fitted = fitPositions(this.dragged, this.sizes, viewport);
+    const moved = (['fab', 'panel'] as const).some((which) => fitted[which]?.x !== this.positions[which]?.x || fitted[which]?.y !== this.positions[which]?.y);
+    if (!moved) return;
+    this.positions = fitted;
+    this.requestUpdate();
   }
+}
 
-  private formatTime(at: number): string {
-    const date = new Date(at);
-    const today = new Date().toDateString() === date.toDateString();
-    try {
-      return new Intl.DateTimeFormat(this.language, today ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(date);
-    } catch {
-      return date.toLocaleTimeString();
-    }
-  }
+interface ConnectionLine {
+  /** As the panel shows it, with the retry countdown. */
+  text: string;
+  /** As it is announced: the same without the countdown, which would make it news at every attempt. */
+  plain: string;
+  /** Shown as a problem. */
+  problem: boolean;
+  /** What is wrong, for announcing changes only; undefined when all is well (or just starting). */
+  kind: string | undefined;
 }
 
 function place(position: Point | undefined): Record<string, string> {

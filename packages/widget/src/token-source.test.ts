@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { retryDelay, TokenSource, TokenSourceStopped, type Clock, type FetchLike, type TokenProblem } from './token-source.js';
+import { retryDelay, timeoutSignal, TokenSource, TokenSourceStopped, type Clock, type FetchLike, type TokenProblem } from './token-source.js';
 
 /** Timers that fire only when the test says so. */
 class ManualClock implements Clock {
@@ -69,9 +69,9 @@ describe('TokenSource', () => {
     const { calls, tokens, problems, timeouts } = source([{ status: 200, body: '{"token":"abc.def.ghi"}' }]);
     assert.equal(await tokens.get(), 'abc.def.ghi');
     assert.deepEqual(timeouts.map((t) => t.ms), [10_000]);
-    assert.deepEqual(calls, [
-      { url: '/crm/phone-token', init: { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' }, signal: timeouts[0]?.controller.signal } },
-    ]);
+    const signal = (calls[0]?.init as { signal?: unknown } | undefined)?.signal;
+    assert.ok(signal instanceof AbortSignal);
+    assert.deepEqual(calls, [{ url: '/crm/phone-token', init: { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' }, signal } }]);
     assert.deepEqual(problems, [undefined]);
   });
 
@@ -145,6 +145,51 @@ describe('TokenSource', () => {
     await assert.rejects(token, TokenSourceStopped);
     assert.equal(clock.pending, 0);
     await assert.rejects(tokens.get(), TokenSourceStopped);
+  });
+
+  it('stop() aborts a request under way', async () => {
+    let seen: AbortSignal | undefined;
+    const hanging: FetchLike = (_url, init) => {
+      seen = init.signal;
+      return new Promise(() => {});
+    };
+    const { clock, problems, tokens } = source([], () => 0.5, hanging);
+    const token = tokens.get();
+    await settle();
+    assert.equal(seen?.aborted, false);
+    tokens.stop();
+    assert.equal(seen?.aborted, true);
+    await assert.rejects(token, TokenSourceStopped);
+    assert.equal(clock.pending, 0, 'no retry scheduled');
+    assert.deepEqual(problems, [], 'an unmount is no problem to report');
+  });
+
+  it('a timed-out attempt aborts the signal the fetch got', async () => {
+    let seen: AbortSignal | undefined;
+    const hanging: FetchLike = (_url, init) => {
+      seen = init.signal;
+      return new Promise(() => {});
+    };
+    const { tokens, timeouts } = source([], () => 0.5, hanging);
+    void tokens.get().catch(() => {});
+    await settle();
+    timeouts[0]?.controller.abort(new DOMException('timed out', 'TimeoutError'));
+    assert.equal(seen?.aborted, true);
+    tokens.stop();
+  });
+});
+
+describe('timeoutSignal', () => {
+  it('uses AbortSignal.timeout when the browser has it, else a controller and a timer', async () => {
+    const clock = new ManualClock();
+    const native = AbortSignal.abort();
+    assert.equal(timeoutSignal(5, clock, () => native), native);
+    assert.equal(clock.pending, 0);
+    const fallback = timeoutSignal(10_000, clock, null);
+    assert.equal(fallback.aborted, false);
+    assert.equal(await clock.runNext(), 10_000);
+    assert.equal(fallback.aborted, true);
+    assert.equal((fallback.reason as DOMException).name, 'TimeoutError');
   });
 });
 

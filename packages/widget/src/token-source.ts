@@ -49,7 +49,7 @@ export interface TokenSourceOptions {
   maxDelayMs?: number;
   /** How long one attempt (request and body) may take; default 10 s. */
   timeoutMs?: number;
-  /** A signal that aborts after `ms`; default `AbortSignal.timeout`. */
+  /** A signal that aborts after `ms`; default `timeoutSignal` with the clock. */
   timeoutSignal?: (ms: number) => AbortSignal;
 }
 
@@ -65,11 +65,28 @@ export class TokenSourceStopped extends Error {
   override name = 'TokenSourceStopped';
 }
 
+/**
+ * A signal that aborts after `ms`: `AbortSignal.timeout` where the browser has it (Safari before 16, older
+ * Chromium-based embeds do not), else a controller and a timer.
+ */
+export function timeoutSignal(ms: number, clock: Clock, native: ((ms: number) => AbortSignal) | null = nativeTimeout()): AbortSignal {
+  if (native) return native(ms);
+  const controller = new AbortController();
+  clock.setTimeout(() => controller.abort(new DOMException('The token request timed out', 'TimeoutError')), ms);
+  return controller.signal;
+}
+
+function nativeTimeout(): ((ms: number) => AbortSignal) | null {
+  return typeof AbortSignal.timeout === 'function' ? (ms) => AbortSignal.timeout(ms) : null;
+}
+
 export class TokenSource {
   private inFlight: Promise<string> | undefined;
   private stopped = false;
   private timer: unknown;
   private wake: (() => void) | undefined;
+  /** Aborts the request under way on stop(), so an unmounted widget leaves no request to the CRM behind. */
+  private readonly stopper = new AbortController();
 
   constructor(private readonly options: TokenSourceOptions) {}
 
@@ -87,6 +104,7 @@ export class TokenSource {
     this.stopped = true;
     this.options.clock.clearTimeout(this.timer);
     this.wake?.();
+    this.stopper.abort(new TokenSourceStopped('the phone was unmounted'));
   }
 
   private async fetchUntilDone(): Promise<string> {
@@ -109,21 +127,34 @@ export class TokenSource {
   }
 
   private async attempt(): Promise<string | TokenFailure> {
-    const signal = (this.options.timeoutSignal ?? ((ms) => AbortSignal.timeout(ms)))(this.options.timeoutMs ?? TOKEN_TIMEOUT_MS);
+    const ms = this.options.timeoutMs ?? TOKEN_TIMEOUT_MS;
+    const timeout = this.options.timeoutSignal ? this.options.timeoutSignal(ms) : timeoutSignal(ms, this.options.clock);
+    // Either the timeout or stop() ends the attempt; AbortSignal.any is too new to rely on.
+    const sources = [timeout, this.stopper.signal];
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const forward = (): void => {
+      const source = sources.find((s) => s.aborted);
+      controller.abort(source?.reason);
+    };
     // A CRM that accepts the connection and never answers would otherwise leave the phone "connecting" for good.
     // Racing the signal as well covers a fetch (or a body) that ignores it.
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => {});
+    for (const source of sources) {
+      if (source.aborted) forward();
+      else source.addEventListener('abort', forward, { once: true });
+    }
     try {
       return await Promise.race([this.request(signal), aborted]);
     } catch {
       return { kind: 'network' };
     } finally {
+      for (const source of sources) source.removeEventListener('abort', forward);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }

@@ -115,7 +115,8 @@ export class WidgetPage {
       for (const el of Array.from(root?.querySelectorAll<HTMLButtonElement>('.panel [data-action]') ?? [])) {
         const name = el.dataset.action ?? '';
         if (el.closest('[hidden]')) continue;
-        out[name] = (out[name] ?? false) || !el.disabled;
+        // Answer reads as disabled through aria-disabled while an answer settles, so that it keeps the focus.
+        out[name] = (out[name] ?? false) || (!el.disabled && el.getAttribute('aria-disabled') !== 'true');
       }
       return out;
     });
