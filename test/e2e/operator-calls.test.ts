@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLOSE_REASONS, PROTOCOL_VERSION, WEBSOCKET_SUBPROTOCOL, type CloseReason } from '@switchboard/protocol';
-import { WebSocket } from 'ws';
+import { CLOSE_REASONS, PROTOCOL_VERSION, type CloseReason } from '@switchboard/protocol';
 import { launchBrowser, writeToneWav, type TestBrowser, type ToneResult } from './support/browser.js';
 import { DemoPage } from './support/demo-page.js';
+import { RawClient } from './support/raw-client.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
 import { assertPrivateNetns } from './support/netns.js';
 import { suiteDir } from './support/processes.js';
@@ -17,52 +17,6 @@ const suite = 'operator-calls';
 const HZ_101 = 697;
 const HZ_102 = 1209;
 const RING_TIMEOUT_S = 5;
-
-/** A raw protocol client, for what the demo page never sends. */
-class RawClient {
-  readonly frames: Record<string, unknown>[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private next = 1;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
-    ws.on('error', () => {});
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  static async open(gateway: StartedGateway): Promise<RawClient> {
-    const ws = new WebSocket(`ws://${gateway.http.host}:${gateway.http.port}/ws`, [WEBSOCKET_SUBPROTOCOL]);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return new RawClient(ws);
-  }
-
-  async waitFor(match: (frame: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
-    const started = Date.now();
-    for (;;) {
-      const found = this.frames.find(match);
-      if (found) return found;
-      if (Date.now() - started > timeoutMs) throw new Error(`no matching frame; got ${JSON.stringify(this.frames.slice(-5))}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = `r${this.next++}`;
-    this.ws.send(JSON.stringify({ ...message, id }));
-    return this.waitFor((f) => f.id === id && f.type === undefined);
-  }
-
-  sendRaw(text: string): void {
-    this.ws.send(text);
-  }
-
-  hello(token: string): Promise<Record<string, unknown>> {
-    return this.request({ type: 'hello', protocol: PROTOCOL_VERSION, token, client: { name: 'e2e', version: '0' } });
-  }
-}
 
 function errorCode(reply: Record<string, unknown>): string {
   assert.equal(reply.ok, false, JSON.stringify(reply));

@@ -88,6 +88,8 @@ export class SipCall {
   private invite: SipRequest | undefined;
   private transaction: InviteClientTransaction | undefined;
   private destination: TransportAddress | undefined;
+  /** Outbound to a phone registered over a connection: that connection, for the whole dialog. */
+  private phoneFlow: { destination: TransportAddress; connectionId: string } | undefined;
   private incoming: IncomingRequest | undefined;
   private dialog: Dialog | undefined;
   private ringTimer: TimerHandle | undefined;
@@ -170,6 +172,9 @@ export class SipCall {
       invite.setBody(sdp, 'application/sdp');
       invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS');
       this.destination = destination;
+      // A phone on TLS, TCP or a WebSocket is reached over the connection it registered on, in the dialog too: its
+      // Contact may name an address nobody can connect to (a NAT, a browser's `.invalid` host).
+      if (route.kind === 'phone' && connectionId !== undefined) this.phoneFlow = { destination, connectionId };
       this.send(invite, route, connectionId);
       // The far side may ring for ever (a PBX without a ring timeout of its own): give up as the operator would.
       this.ringTimer = this.ctx.clock.setTimeout(() => {
@@ -255,7 +260,8 @@ export class SipCall {
     }
     // Every 2xx gets its ACK, retransmissions and forks included (§13.2.2.4).
     const ack = dialog.createAck(this.invite!);
-    await this.ctx.ua.sendAck(ack, this.inDialogDestination(ack)).catch(() => undefined);
+    const flow = this.flowFor(ack);
+    await this.ctx.ua.sendAck(ack, flow.destination, flow.connectionId).catch(() => undefined);
     if (this.dialog !== undefined) return;
     this.dialog = dialog;
     if (this.current === 'ended') {
@@ -460,6 +466,15 @@ export class SipCall {
     return formatNameAddr(this.ctx.ua.contact(userOf(incoming.request.uri), incoming.source.protocol));
   }
 
+  /** Where an in-dialog request goes: the phone's own connection when there is one, else its next hop. */
+  private flowFor(request: SipRequest): { destination: TransportAddress; connectionId: string | undefined } {
+    if (this.direction === 'inbound' && this.incoming?.connectionId !== undefined) {
+      return { destination: this.incoming.source, connectionId: this.incoming.connectionId };
+    }
+    if (this.phoneFlow !== undefined) return this.phoneFlow;
+    return { destination: this.inDialogDestination(request), connectionId: undefined };
+  }
+
   private inDialogDestination(request: SipRequest): TransportAddress {
     const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
     // A phone registered over a flow is reached over that flow, whatever its Contact says.
@@ -474,8 +489,8 @@ export class SipCall {
     this.dialog = undefined;
     try {
       const bye = dialog.createRequest('BYE');
-      const destination = this.direction === 'inbound' && this.incoming !== undefined && this.incoming.connectionId !== undefined ? this.incoming.source : this.inDialogDestination(bye);
-      void this.ctx.ua.request(bye, destination, this.incoming?.connectionId === undefined ? {} : { connectionId: this.incoming.connectionId }).catch(() => undefined);
+      const { destination, connectionId } = this.flowFor(bye);
+      void this.ctx.ua.request(bye, destination, connectionId === undefined ? {} : { connectionId }).catch(() => undefined);
     } catch (error) {
       this.log.warn({ err: error }, 'could not send BYE');
     }
