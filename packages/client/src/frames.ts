@@ -3,6 +3,7 @@
  * `parseServerMessage`, from checkers generated out of the same schemas (see scripts/generate-checks.ts).
  */
 import type { ServerMessage } from '@switchboard/protocol';
+import { utf8Exceeds } from '@switchboard/protocol/utf8';
 import {
   BYTE_LIMITS,
   EVENT_CHECKS,
@@ -14,30 +15,10 @@ import {
 
 export type FrameResult = { ok: true; message: ServerMessage } | { ok: false; problem: string };
 
-/** UTF-8 length, counted only as far as needed. Lone surrogates count 3, as the encoder would replace them. */
-export function utf8Length(text: string, stopAbove = Infinity): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length && bytes <= stopAbove; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-function tooLong(text: string, limit: number): boolean {
-  // Every UTF-16 unit is one to three bytes, so most texts are judged without counting.
-  return text.length > limit || (text.length * 3 > limit && utf8Length(text, limit) > limit);
-}
-
 function withinByteLimits(value: Record<string, unknown>): boolean {
   for (const key in BYTE_LIMITS) {
     const field = Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
-    if (typeof field === 'string' && tooLong(field, BYTE_LIMITS[key]!)) return false;
+    if (typeof field === 'string' && utf8Exceeds(field, BYTE_LIMITS[key]!)) return false;
   }
   return true;
 }
@@ -54,7 +35,7 @@ export function parseServerFrame(
   maxFrameBytes = MAX_FRAME_BYTES,
 ): FrameResult {
   if (typeof text !== 'string') return fail('a frame must be text');
-  if (tooLong(text, maxFrameBytes)) return fail(`a frame larger than ${maxFrameBytes} bytes`);
+  if (utf8Exceeds(text, maxFrameBytes)) return fail(`a frame larger than ${maxFrameBytes} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(text);

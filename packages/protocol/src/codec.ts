@@ -4,12 +4,12 @@
  */
 import { replyError, type ReplyError } from './envelope.js';
 import { MAX_FRAME_BYTES } from './limits.js';
+import { utf8Exceeds } from './utf8.js';
 import type { ClientMessage, ServerMessage } from './messages.js';
 import {
   checkClientMessage,
   checkServerMessage,
   fail,
-  utf8Length,
   type CheckServerOptions,
   type ParseFailure,
   type ParseResult,
@@ -22,8 +22,7 @@ export interface ParseOptions {
 
 function parseJson(text: unknown, maxFrameBytes: number): { ok: true; value: unknown } | { ok: false; error: ParseFailure } {
   if (typeof text !== 'string') return fail('bad-request', '', 'type', 'a frame must be text');
-  // Every UTF-16 unit is at least one byte and at most three, so most frames are judged without counting.
-  if (text.length > maxFrameBytes || (text.length * 3 > maxFrameBytes && utf8Length(text, maxFrameBytes) > maxFrameBytes)) {
+  if (utf8Exceeds(text, maxFrameBytes)) {
     return fail('too-large', '', 'too-large', `the frame is larger than ${maxFrameBytes} bytes`);
   }
   try {

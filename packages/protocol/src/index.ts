@@ -22,10 +22,10 @@ export {
   checkClientMessage,
   checkServerMessage,
   checkResult,
-  utf8Length,
   type Problem,
   type ParseFailure,
   type ParseResult,
   type CheckServerOptions,
 } from './validate.js';
 export * from './codec.js';
+export { utf8Exceeds, utf8Length } from './utf8.js';

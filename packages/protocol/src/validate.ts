@@ -22,6 +22,7 @@ import {
   type ResultOf,
   type ServerMessage,
 } from './messages.js';
+import { utf8Exceeds } from './utf8.js';
 
 /** What was wrong, as a stable token (the `problem` in an error's `details`). */
 export const PROBLEMS = [
@@ -81,24 +82,6 @@ function own(value: Record<string, unknown>, key: string): unknown {
 function readableId(value: Record<string, unknown>): string | undefined {
   const id = own(value, 'id');
   return Check(RequestId, id) ? (id as string) : undefined;
-}
-
-/** UTF-8 length without `TextEncoder`, which is not in every runtime's type library. Lone surrogates count 3. */
-export function utf8Length(text: string, stopAbove = Infinity): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length && bytes <= stopAbove; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function typeName(value: unknown): string {
@@ -203,7 +186,7 @@ function checkAgainst<T>(schema: TSchema, value: Record<string, unknown>, id: st
   if (!Check(schema, value)) return firstError(schema, value, id, prefix) ?? fail('internal', prefix, 'internal', 'failed a check that reported no error', id);
   for (const [key, limit] of Object.entries(BYTE_LIMITED_PROPERTIES)) {
     const field = own(value, key);
-    if (typeof field === 'string' && field.length * 3 > limit && utf8Length(field, limit) > limit) {
+    if (typeof field === 'string' && utf8Exceeds(field, limit)) {
       return fail('too-large', `${prefix}/${key}`, 'too-long', `is longer than ${limit} bytes`, id);
     }
   }

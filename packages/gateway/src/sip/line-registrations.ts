@@ -5,29 +5,18 @@
  *
  * A `line-state` event goes out when what an operator would be shown changes, not on every refresh or retry.
  */
-import { TypedEmitter, type Clock, type Random, type UserAgent } from '@switchboard/sip';
+import { TypedEmitter } from '@switchboard/sip';
 import type { LineState } from '@switchboard/protocol';
-import type { Logger } from 'pino';
 import type { LineConfig, PbxLineConfig } from '../config/types.js';
 import { LineRegistration, LineRegistrationError, type LineRegistrationOptions } from './line-registration.js';
-import type { BackoffOptions } from './line-registration-timing.js';
 
 export type LineRegistrationsEvents = {
   'line-state': { readonly operatorId: string; readonly state: LineState };
 };
 
-export interface LineRegistrationsOptions {
-  readonly ua: UserAgent;
-  /** Local lines are skipped: they have no account elsewhere. */
+/** What every line's registration is given, and the lines; local lines are skipped: they have no account elsewhere. */
+export interface LineRegistrationsOptions extends Omit<LineRegistrationOptions, 'line'> {
   readonly lines: readonly LineConfig[];
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  readonly idRandom?: Random;
-  readonly backoff?: Partial<BackoffOptions>;
-  readonly probeTimeoutMs?: number;
-  readonly stopTimeoutMs?: number;
-  readonly contactAddress?: LineRegistrationOptions['contactAddress'];
 }
 
 export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
@@ -51,7 +40,7 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
       const taken = this.byUser.get(key);
       // Our Contact carries the line's user: two operators with one account would be indistinguishable to incoming calls.
       if (taken !== undefined) throw new LineRegistrationError('invalid-config', `operators ${taken} and ${line.operatorId} share the account ${line.user} at PBX ${line.pbx.name}`);
-      const registration = new LineRegistration({ ...options, line, logger: options.logger });
+      const registration = new LineRegistration({ ...options, line });
       this.byOperator.set(line.operatorId, registration);
       this.byUser.set(key, line.operatorId);
       const anywhere = this.usersAnywhere.get(line.user) ?? [];
