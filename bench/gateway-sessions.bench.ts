@@ -21,7 +21,8 @@
  */
 import { fork, type ChildProcess, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { machine as describeMachine } from './lib/machine.js';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -372,15 +373,7 @@ const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
 const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
 const ratio = (n: number): string => (n >= 10 ? n.toFixed(0) : n.toFixed(2)) + 'x';
 
-const cpuList = cpus();
-const machine = {
-  cpu: cpuList[0]?.model ?? 'unknown',
-  cores: cpuList.length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  os: `${platform()} ${release()} ${arch()}`,
-  node: process.version,
-  v8: process.versions.v8,
-};
+const machine = describeMachine();
 const fdLimit = (() => {
   try {
     return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());

@@ -12,7 +12,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { machine as describeMachine } from './lib/machine.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MIX, MIX_BYTES } from './fixtures/sip-mix.js';
@@ -142,15 +143,7 @@ function summarize(meta: ParserMeta, figures: RunFigure[]): Summary {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtRatio = (n: number): string => (n >= 10 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3)) + 'x';
 
-const cpuList = cpus();
-const machine = {
-  cpu: cpuList[0]?.model ?? 'unknown',
-  cores: cpuList.length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  os: `${platform()} ${release()} ${arch()}`,
-  node: process.version,
-  v8: process.versions.v8,
-};
+const machine = describeMachine();
 const startedAt = new Date();
 const loadBefore = loadavg();
 const source = sourceState();

@@ -3,7 +3,7 @@
  * private network namespace, reading their settings, and recording the machine and source they ran on.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { arch, cpus, networkInterfaces, platform, release, totalmem } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { namespaceInterfaces } from '../../test/e2e/support/netns.js';
 import { LOOPBACK } from '../../test/e2e/support/ports.js';
@@ -69,9 +69,7 @@ export const round = (value: number, digits: number): number => Number(value.toF
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 export const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
-export function machine() {
-  return { platform: platform(), release: release(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemBytes: totalmem(), node: process.version };
-}
+export { machine } from './machine.js';
 
 /** The commit, and whether the sources that decide the figures (`paths`, relative to `cwd`) have local changes. */
 export function gitState(cwd: string, paths: string[]): { commit: string | undefined; dirty: boolean | undefined } {
