@@ -419,6 +419,15 @@ describe('the screen pop', () => {
     assertFramesValid(caller, callee);
   });
 
+  it('a CRM answering after the reply went out still reaches the caller', async () => {
+    const BOB = { name: 'Bob at the desk' };
+    const b = await bench({}, { find: (number) => new Promise((resolve) => setTimeout(() => resolve(number === '102' ? BOB : undefined), 100)) });
+    const caller = await b.tab('101');
+    await b.tab('102');
+    const callId = await place(caller, '102');
+    assert.deepEqual((await event(caller, 'call.contact', callId)).contact, BOB);
+  });
+
   it('a caller who leaves while the CRM is asked rings nobody', async () => {
     let release: (() => void) | undefined;
     const b = await bench({}, { find: () => new Promise((resolve) => (release = () => resolve(ANNA))) });

@@ -248,19 +248,13 @@ export class CallRouter {
   private lookUpDialled(session: SessionHandle, callId: string, target: string, afterReply: AfterReply): void {
     const lookup = this.options.lookup;
     if (lookup === undefined) return;
-    let replied = false;
-    let early: ServerEvent | undefined;
-    afterReply(() => {
-      replied = true;
-      if (early !== undefined) session.send(early);
-    });
     void lookup.find(target).then((contact) => {
-      if (contact === undefined || !session.open) return;
-      const local = this.calls.get(callId);
-      if (local !== undefined ? local.state === 'ended' : !this.options.sip?.isLive(callId)) return;
-      const event: ServerEvent = { type: 'call.contact', callId, contact };
-      if (replied) session.send(event);
-      else early = event;
+      if (contact === undefined) return;
+      afterReply(() => {
+        const local = this.calls.get(callId);
+        if (local !== undefined ? local.state === 'ended' : !this.options.sip?.isLive(callId)) return;
+        session.send({ type: 'call.contact', callId, contact });
+      });
     });
   }
 

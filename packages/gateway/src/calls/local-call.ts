@@ -92,13 +92,6 @@ export class LocalCall {
     return session === this.caller.session || session === this.answeredBy;
   }
 
-  /** The session at the other end from `session`, once there is one. */
-  peerOf(session: SessionHandle): SessionHandle | undefined {
-    if (session === this.caller.session) return this.answeredBy;
-    if (session === this.answeredBy) return this.caller.session;
-    return undefined;
-  }
-
   /** How the call looks to a session of `operatorId`: for `welcome.calls`. */
   summaryFor(operatorId: string, sessionId: string): CallSummary {
     const outbound = operatorId === this.caller.operator.id;

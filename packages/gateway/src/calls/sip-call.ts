@@ -33,15 +33,10 @@ import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
 import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
+import type { MediaSession } from '../media/media-session.js';
 
-/** The media bridge of one call (rtpengine or passthrough); see media/. */
-export interface CallMedia {
-  offerFromBrowser(sdp: string): Promise<string>;
-  answerFromSip(sdp: string): Promise<string>;
-  offerFromSip(sdp: string): Promise<string>;
-  answerFromBrowser(sdp: string): Promise<string>;
-  close(): Promise<void>;
-}
+/** The media bridge of one call (rtpengine or passthrough). */
+export type CallMedia = MediaSession;
 
 export type SipCallState = 'dialing' | 'ringing' | 'early' | 'active' | 'ended';
 
@@ -128,10 +123,6 @@ export class SipCall {
 
   get state(): SipCallState {
     return this.current;
-  }
-
-  get sipCallId(): string | undefined {
-    return this.invite?.callId ?? this.incoming?.request.callId;
   }
 
   private moveTo(next: SipCallState): void {

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Secret } from '../config/secret.js';
 import type { RegistrarConfig } from '../config/types.js';
 import { startSipListener } from '../sip-listener.js';
-import { pooledRandom, Registrar } from './registrar.js';
+import { Registrar } from './registrar.js';
 
 const PASSWORDS = { alice: 'alice-pass-1', bob: 'bob-pass-2' } as const;
 const CONFIG: RegistrarConfig = {
@@ -259,18 +259,6 @@ describe('Registrar', () => {
     assert.equal(location.lookup('alice')[0]!.connectionId, 'tcp-9-1');
     assert.deepEqual(location.lookup('alice')[0]!.source, tcp);
   });
-});
-
-test('pooledRandom hands out each byte of its source once, in order, and large requests straight from the source', () => {
-  let next = 0;
-  let calls = 0;
-  const source = { bytes: (n: number) => (calls++, Uint8Array.from({ length: n }, () => next++ % 256)) };
-  const random = pooledRandom(source, 16);
-  const drawn = [...random.bytes(12), ...random.bytes(3), ...random.bytes(12)];
-  assert.equal(calls, 2, 'the second pool is drawn only when the first runs short');
-  assert.deepEqual(drawn, [...Array.from({ length: 15 }, (_, i) => i), ...Array.from({ length: 12 }, (_, i) => 16 + i)]);
-  assert.equal(random.bytes(32).length, 32);
-  assert.equal(calls, 3);
 });
 
 describe('Registrar on the gateway SIP listener over loopback', () => {

@@ -65,7 +65,7 @@ export class Registrar {
     this.realm = options.config.realm;
     this.log = options.logger.child({ component: 'registrar' });
     this.clock = options.clock ?? systemClock;
-    const random = options.random ?? pooledRandom(cryptoRandom);
+    const random = options.random ?? cryptoRandom;
     this.location = options.location ?? new LocationService({ clock: this.clock });
     this.accounts = new Map(options.config.accounts.map((account) => [account.user, account.password]));
     // Never a password anyone has: the digest of an unknown user is computed and compared like any other.
@@ -215,27 +215,6 @@ export class Registrar {
     const values = this.digest.challenge(incoming.request, { stale: verdict.stale });
     incoming.respond(401, { headers: values.map((value): ResponseHeader => ['www-authenticate', value]) });
   }
-}
-
-/**
- * Random bytes drawn from `source` a pool at a time: every challenge needs 12 for its nonce, and one call for a few
- * bytes costs about as much as one for a few kilobytes, which made it the largest single cost of a challenge.
- */
-export function pooledRandom(source: Random, poolBytes = 4096): Random {
-  let pool: Uint8Array = new Uint8Array(0);
-  let at = 0;
-  return {
-    bytes(length) {
-      if (length > poolBytes) return source.bytes(length);
-      if (at + length > pool.length) {
-        pool = source.bytes(poolBytes);
-        at = 0;
-      }
-      const out = pool.slice(at, at + length);
-      at += length;
-      return out;
-    },
-  };
 }
 
 function refuse(incoming: IncomingRequest, refusal: Refusal): void {

@@ -44,7 +44,8 @@ export type CallRequest = Exclude<ClientMessage, { type: 'hello' | 'auth.refresh
  * The routing layer's entry point. Returns the reply's `result` (`{}` for requests that only succeed or fail);
  * throws a `ProtocolError` to answer with a protocol error. The result is sent as given, so it must match the
  * request's result schema. Events for the requesting session go through `afterReply`: they are sent once the reply
- * is out, so that a client always learns a call's id before anything about that call.
+ * is out, so that a client always learns a call's id before anything about that call; one handed over after the
+ * reply went (a lookup answered late) is sent at once.
  */
 export type CallResult = ResultOf<CallRequest['type']>;
 export type AfterReply = (send: () => void) => void;
@@ -391,19 +392,22 @@ export class Session implements SessionHandle {
       return;
     }
     const deferred: (() => void)[] = [];
-    try {
-      const result = await handler(this, request, (send) => deferred.push(send));
-      if (this.state === 'authenticated') this.write(replyOk(request.id, result));
-    } catch (error) {
-      this.fault(request.id, error);
-    }
-    for (const send of deferred) {
+    let replied = false;
+    const sendAfterReply = (send: () => void): void => {
       try {
         send();
       } catch (error) {
         this.log.error({ err: error }, 'sending an event after a reply failed');
       }
+    };
+    try {
+      const result = await handler(this, request, (send) => (replied ? sendAfterReply(send) : deferred.push(send)));
+      if (this.state === 'authenticated') this.write(replyOk(request.id, result));
+    } catch (error) {
+      this.fault(request.id, error);
     }
+    replied = true;
+    for (const send of deferred) sendAfterReply(send);
   }
 
   private fault(id: string, error: unknown): void {
