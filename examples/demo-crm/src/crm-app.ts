@@ -159,7 +159,7 @@ export function createDemoCrm(options: DemoCrmOptions): FastifyInstance {
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'a valid bearer token is required' });
     }
     const number = request.query.number;
-    const numberKeyed = typeof number === 'string' && number.length <= MAX_NUMBER_INPUT ? numberKey(number) : undefined;
+    const numberKeyed = typeof number === 'string' ? numberKey(number) : undefined;
     if (numberKeyed === undefined) {
       return reply.code(400).send({ error: `number: 1-${MAX_NUMBER_INPUT} characters, digits and a leading + once spaces, dashes and brackets are removed` });
     }

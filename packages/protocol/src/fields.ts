@@ -14,7 +14,8 @@ import {
  * Text that may end up on screen or in logs: C0 and C1 controls (line breaks included), bidi overrides and
  * lone surrogates are refused so that one field cannot forge another line or reorder what an operator reads.
  */
-const DISPLAYABLE = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF]*$';
+const DISPLAYABLE_CHARACTER = '[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF]';
+const DISPLAYABLE = `^${DISPLAYABLE_CHARACTER}*$`;
 
 const DISPLAYABLE_HINT = 'no control characters, line breaks or bidirectional overrides';
 const ASCII_HINT = 'visible ASCII characters, no spaces';
@@ -49,7 +50,7 @@ export const Text = (maxLength: number, description: string, minLength = 0) =>
  * Keys of a record shown to people (a contact's field labels). A record's key schema is only a pattern, so the
  * length bound lives in it too.
  */
-export const labelPattern = (maxLength: number) => `${DISPLAYABLE.slice(0, -2)}{1,${maxLength}}$`;
+export const labelPattern = (maxLength: number) => `^${DISPLAYABLE_CHARACTER}{1,${maxLength}}$`;
 
 export const Ascii = (maxLength: number, description: string) =>
   Type.String({ minLength: 1, maxLength, pattern: VISIBLE_ASCII, description, [PATTERN_HINT_KEYWORD]: ASCII_HINT });

@@ -116,8 +116,7 @@ export function draggable(options: DragOptions): { pointerdown: (event: PointerE
       if (!dragging && !isDrag(start, current)) return;
       dragging = true;
       const size = { width: rect.width, height: rect.height };
-      const viewport = { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
-      options.moved(clampToViewport({ x: current.x - offset.x, y: current.y - offset.y }, size, viewport));
+      options.moved(clampToViewport({ x: current.x - offset.x, y: current.y - offset.y }, size, viewportSize()));
     };
     const up = (e: PointerEvent): void => {
       if (e.pointerId !== event.pointerId) return;
@@ -141,4 +140,18 @@ export function draggable(options: DragOptions): { pointerdown: (event: PointerE
       return was;
     },
   };
+}
+
+/** The page's visible area, scroll bars excluded where the browser says so. */
+export function viewportSize(): Size {
+  return { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
+}
+
+/** The page's localStorage, or none where reading it throws (storage blocked, sandboxed frames). */
+export function safeLocalStorage(): Storage | undefined {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
 }

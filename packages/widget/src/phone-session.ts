@@ -7,11 +7,12 @@
  * One call at a time is shown: a call ringing in while this tab is busy (call waiting on the gateway) still gets
  * its DOM events, but the operator finishes the current call first.
  */
-import { ClientError, createPhone, MicrophoneError, type Call, type CallEnded, type Operator, type Phone, type PhoneEvents } from '@switchboard/client';
+import { browserTimers, ClientError, createPhone, MicrophoneError, type Call, type CallEnded, type Operator, type Phone, type PhoneEvents } from '@switchboard/client';
 import { callDetail, type EndedDetail, type SwitchboardEvents } from './dom-events.js';
 import type { MessageKey, Params, Translate } from './i18n/index.js';
 import { IncomingNotifier } from './notifications.js';
 import { judgePendingDial, PENDING_DIAL_MS, type PendingDial } from './pending-dial.js';
+import { safeLocalStorage } from './drag.js';
 import { cleanNumber } from './phone-number.js';
 import { RecentCalls, recordsCall, type RecentCall } from './recent-calls.js';
 import { browserAudioContext, Sounds, unlockOnFirstGesture } from './sounds.js';
@@ -92,7 +93,7 @@ export class PhoneSession {
     this.tokens = new TokenSource({
       url: options.tokenUrl,
       fetch: (url, init) => globalThis.fetch(url, init),
-      clock: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
+      clock: browserTimers,
       random: Math.random,
       onProblem: (problem) => {
         if (this.stopped) return;
@@ -454,12 +455,4 @@ export function who(call: Pick<Call, 'contact' | 'remote'>): string {
 function describe(error: unknown): string {
   if (error instanceof ClientError) return error.code;
   return error instanceof Error ? error.message : String(error);
-}
-
-function safeLocalStorage(): Storage | undefined {
-  try {
-    return globalThis.localStorage;
-  } catch {
-    return undefined;
-  }
 }

@@ -11,7 +11,7 @@ import { installClickToCall } from './click-to-call.js';
 import { control, type Action } from './controls.js';
 import { dispatch } from './dom-events.js';
 import { nextConnectionNews, QUIET, type ConnectionNews } from './announce.js';
-import { draggable, fitPositions, loadPositions, savePositions, type Point, type SavedPositions, type Size } from './drag.js';
+import { draggable, fitPositions, loadPositions, safeLocalStorage, savePositions, viewportSize, type Point, type SavedPositions, type Size } from './drag.js';
 import { pickLanguage, translator, type Language, type MessageKey, type Translate } from './i18n/index.js';
 import { formatDuration } from './duration.js';
 import { cleanNumber } from './phone-number.js';
@@ -295,7 +295,7 @@ export class SwitchboardPhone extends LitElement {
   private renderContact(state: WidgetState): TemplateResult | typeof nothing {
     const s = this.session;
     const call = s?.call;
-    if (!s || (state !== 'dialling' && state !== 'ringing-in' && state !== 'in-call')) return nothing;
+    if (!s || !hasCall(state)) return nothing;
     const number = call?.remote.number ?? s.dialling ?? s.number;
     const contact = call?.contact;
     const name = contact?.name ?? call?.remote.name;
@@ -555,7 +555,7 @@ export class SwitchboardPhone extends LitElement {
 
   /** A hidden panel is clamped with its last known size, and again once it opens and has one. */
   private clampPositions(): void {
-    const viewport = { width: document.documentElement.clientWidth || window.innerWidth, height: document.documentElement.clientHeight || window.innerHeight };
+    const viewport = viewportSize();
     for (const [which, selector] of [['fab', '.fab'], ['panel', '.panel']] as const) {
       const box = this.find(selector)?.getBoundingClientRect();
       if (box && box.width > 0) this.sizes[which] = { width: box.width, height: box.height };
@@ -581,12 +581,4 @@ interface ConnectionLine {
 
 function place(position: Point | undefined): Record<string, string> {
   return position ? { left: `${position.x}px`, top: `${position.y}px`, right: 'auto', bottom: 'auto' } : {};
-}
-
-function safeLocalStorage(): Storage | undefined {
-  try {
-    return globalThis.localStorage;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,6 +8,7 @@
  * `get()` resolves only with a token: the SDK stays "connecting" meanwhile instead of running its own retries on
  * top of these.
  */
+import { backoffDelay, type Timers } from '@switchboard/client';
 
 export type TokenFailure =
   | { kind: 'unauthorized'; status: number }
@@ -22,10 +23,7 @@ export interface TokenProblem {
   retryInMs: number;
 }
 
-export interface Clock {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Clock = Timers;
 
 /** The part of `fetch` used here, so tests can hand in their own. */
 export type FetchLike = (
@@ -55,10 +53,9 @@ export interface TokenSourceOptions {
 
 export const TOKEN_TIMEOUT_MS = 10_000;
 
-/** "Equal jitter": half the exponential delay plus up to as much again, so consecutive gaps never shrink. */
+/** The SDK's reconnect backoff, counted from the first failed attempt and capped at a minute. */
 export function retryDelay(attempt: number, random: () => number, initialMs = 1_000, maxMs = 60_000): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+  return backoffDelay(Math.max(attempt - 1, 0), random, { initialDelayMs: initialMs, maxDelayMs: maxMs });
 }
 
 export class TokenSourceStopped extends Error {
