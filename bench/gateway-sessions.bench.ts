@@ -23,6 +23,7 @@ import { fork, type ChildProcess, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { machine as describeMachine } from './lib/machine.js';
+import { median } from './lib/netns-bench.js';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -90,11 +91,6 @@ const resultsFile = fileURLToPath(new URL('./results/gateway-sessions.json', imp
 const total = operators + extra + WARMUP_SESSIONS;
 const extensions = Array.from({ length: total }, (_, i) => extensionOf(operatorId(i)));
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 // Which gateway was measured --------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { machine as describeMachine } from './lib/machine.js';
+import { median } from './lib/netns-bench.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MIX, MIX_BYTES } from './fixtures/sip-mix.js';
@@ -65,11 +66,6 @@ interface Summary {
   runs: RunFigure[];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 interface Worker {
   id: string;

@@ -8,12 +8,12 @@
  *            floor
  */
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+// Free for both TCP and UDP, since the gateway's SIP listener takes the same port for both.
+import { freePort } from '../../test/e2e/support/ports.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, WEBSOCKET_SUBPROTOCOL } from '@switchboard/protocol';
 import { OPERATOR_PREFIX, extensionOf } from './session-fixtures.js';
 
@@ -59,26 +59,6 @@ async function settledGc(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 250));
 }
 
-/** A port free on 127.0.0.1 for both TCP and UDP, since the gateway's SIP listener takes the same one for both. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createNetServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port: p } = server.address() as AddressInfo;
-        server.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port pair found');
-}
 
 interface Running {
   port: number;
