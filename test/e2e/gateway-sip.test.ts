@@ -49,7 +49,8 @@ interface Entry {
   /**
    * Same branch, sent-by and method as this earlier message: to an RFC 3261 server it is a retransmission of that
    * request (§17.2.3), answered with that transaction's last response (§17.2.2) while it lives (32 s over UDP). Such
-   * a message is sent right after that one, and once more to a fresh gateway for its own verdict.
+   * a message is sent right after that one, and once more to a fresh gateway for its own verdict. A REGISTER is
+   * the exception: the registrar serves it statelessly (§8.2.7), so it gets its own answer either way.
    */
   sameTransactionAs?: string;
 }
@@ -220,6 +221,10 @@ function load(file: string): Uint8Array {
   return new Uint8Array(readFileSync(join(CORPUS, file)));
 }
 
+function isRegister(file: string): boolean {
+  return Buffer.from(load(file).subarray(0, 9)).toString('latin1') === 'REGISTER ';
+}
+
 /** Retransmissions repeat the answer byte for byte; anything else is a second answer. */
 function distinct(answers: readonly Answer[]): Answer[] {
   const seen = new Map<string, Answer>();
@@ -323,6 +328,17 @@ describe('the gateway SIP listener answers the RFC 4475 torture messages over UD
         exchanges.set(file, exchanged);
         observed.set(file, outcome(exchanged));
         assertVerdict(gateway, file, exchanged, entry.verdict);
+      });
+      continue;
+    }
+    if (isRegister(file)) {
+      test(`§${entry.section} ${file}: the registrar keeps no transaction (§8.2.7), so it is answered on its own, ${earlier}'s sender hears nothing more`, async () => {
+        const first = exchanges.get(earlier);
+        assert.ok(first, `${earlier} was sent just before`);
+        const before = first.answers.length;
+        const exchanged = await exchange(load(file), gateway.sip.udp, true);
+        assertVerdict(gateway, file, exchanged, entry.verdict);
+        assert.equal(first.answers.length, before, `nothing more goes to ${earlier}'s sender`);
       });
       continue;
     }

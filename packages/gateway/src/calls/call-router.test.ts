@@ -13,7 +13,8 @@ import { createHttpServer, type GatewayHttpServer } from '../ws/http-server.js';
 import { FakeVerifier } from '../ws/test-support/fakes.js';
 import { TestClient, type Frame } from '../ws/test-support/client.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
-import { CallRouter, MAX_CANDIDATES_PER_LEG, type RoutingOptions } from './call-router.js';
+import { CallRouter, DEFAULT_MAX_OUTGOING_PER_OPERATOR, MAX_CANDIDATES_PER_LEG, type RoutingOptions } from './call-router.js';
+import type { SipCallLayer } from './sip-calls.js';
 
 const HOUR = 3_600_000;
 const OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
@@ -42,7 +43,7 @@ async function shutDown(bench: Bench): Promise<void> {
   await bench.store.close();
 }
 
-async function bench(routing: Partial<RoutingOptions> = {}, lookup?: ContactLookup): Promise<Bench> {
+async function bench(routing: Partial<RoutingOptions> = {}, lookup?: ContactLookup, sip?: SipCallLayer): Promise<Bench> {
   const clock = new ManualClock(Date.now());
   const store = await openStore({ kind: 'sqlite', file: ':memory:', now: () => clock.now() });
   const verifier = new FakeVerifier();
@@ -74,6 +75,7 @@ async function bench(routing: Partial<RoutingOptions> = {}, lookup?: ContactLook
     clock,
     logger,
     lookup,
+    sip,
   });
   const { port } = await server.listen();
   const clients: TestClient[] = [];
@@ -346,6 +348,31 @@ describe('calls between operators', () => {
     assert.equal((await event(caller, 'call.ended', callId)).cause, 'failed');
     assert.equal((await b.store.calls.get(callId))?.cause, 'failed');
     assert.equal(errorCode(await caller.request({ type: 'call.start', target: '102', sdp: OFFER })), 'not-supported');
+  });
+});
+
+describe('the cap on calls one operator has placed', () => {
+  it('counts calls placed through SIP (PBX line, phones) as well as calls to operators', async () => {
+    let throughSip = DEFAULT_MAX_OUTGOING_PER_OPERATOR - 1;
+    // Only what placing a call to an operator asks of the SIP side; no SIP call of its own is placed here.
+    const sip = {
+      outgoingFor: (operatorId: string) => (operatorId === 'op-101' ? throughSip : 0),
+      liveFor: () => 0,
+      owns: () => false,
+      isLive: () => false,
+      callsOf: () => [],
+      sessionClosed: () => undefined,
+      close: async () => undefined,
+    } as unknown as SipCallLayer;
+    const b = await bench({}, undefined, sip);
+    const op101 = await b.tab('101');
+    await b.tab('102');
+    const first = await place(op101, '102');
+    ok(await op101.request({ type: 'call.cancel', callId: first }));
+    throughSip = DEFAULT_MAX_OUTGOING_PER_OPERATOR;
+    const refused = await op101.request({ type: 'call.start', target: '102', sdp: OFFER });
+    assert.equal(errorCode(refused), 'forbidden');
+    assert.match((refused.error as { message: string }).message, new RegExp(`at most ${DEFAULT_MAX_OUTGOING_PER_OPERATOR} outgoing calls`));
   });
 });
 

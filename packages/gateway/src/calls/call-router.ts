@@ -177,8 +177,10 @@ export class CallRouter {
     if (this.closed) throw new ProtocolError('not-supported', 'the gateway is shutting down');
     const caller = session.operator;
     if (target === caller.extension) throw new ProtocolError('forbidden', 'an operator cannot call their own extension');
-    const placed = [...(this.byOperator.get(caller.id) ?? [])].filter((call) => call.state !== 'ended' && call.caller.operator.id === caller.id);
-    if (placed.length >= this.maxOutgoing) {
+    // Calls to other operators and calls out through SIP count alike: the cap is on what one operator has placed.
+    const placed = [...(this.byOperator.get(caller.id) ?? [])].filter((call) => call.state !== 'ended' && call.caller.operator.id === caller.id).length
+      + (this.options.sip?.outgoingFor(caller.id) ?? 0);
+    if (placed >= this.maxOutgoing) {
       throw new ProtocolError('forbidden', `at most ${this.maxOutgoing} outgoing calls at a time`, { limit: this.maxOutgoing });
     }
 

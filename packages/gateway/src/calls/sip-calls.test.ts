@@ -74,6 +74,8 @@ describe('SIP calls through the B2BUA', () => {
   let medias: MarkingMedia[];
   let pbxPort: number;
   let line: PbxLineConfig;
+  /** Lines of other operators at other PBXs, listed before `line`. */
+  let otherLines: PbxLineConfig[];
   const inbox: IncomingRequest[] = [];
 
   beforeEach(async () => {
@@ -96,6 +98,7 @@ describe('SIP calls through the B2BUA', () => {
       media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
     };
     line = { mode: 'pbx', operatorId: operator.id, pbx, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test') };
+    otherLines = [];
     tabs = [new FakeTab('s-1', operator), new FakeTab('s-2', operator)];
     medias = [];
     inbox.length = 0;
@@ -104,7 +107,7 @@ describe('SIP calls through the B2BUA', () => {
       ua: gatewayUa,
       registry,
       directory: { getByExtension: async (ext) => (ext === '101' ? operator : undefined) },
-      lines: { lineFor: (id) => (id === operator.id ? line : undefined), lineForUser: (user) => (user === 'line101' ? line : undefined), stateOf: () => ({ state: 'registered' }) },
+      lines: { lineFor: (id) => (id === operator.id ? line : undefined), linesForUser: (user) => [...otherLines.filter((other) => other.user === user), ...(user === 'line101' ? [line] : [])], stateOf: () => ({ state: 'registered' }) },
       phones: { lookup: () => [], isRegisteredSource: () => false },
       mediaFor: () => {
         const media = new MarkingMedia();
@@ -173,6 +176,14 @@ describe('SIP calls through the B2BUA', () => {
     const record = await store.calls.get(callId);
     assert.equal(record?.direction, 'inbound');
     assert.equal(record?.cause, 'normal');
+  });
+
+  it('one user at two PBXs: the PBX the INVITE comes from decides whose line it rings', async () => {
+    const branch: PbxConfig = { ...line.pbx, name: 'branch', registrar: 'sip:127.0.0.9:5060' };
+    otherLines.push({ ...line, operatorId: 'op-202', pbx: branch });
+    inviteToGateway('line101');
+    const incoming = await tabs[0]!.next('call.incoming');
+    assert.match(String(incoming.sdp), /a=x-bridge:to-browser-offer/, 'rang op-101, whose PBX sent it (op-202 has no tab: 480 otherwise)');
   });
 
   it('a caller who gives up (CANCEL) ends the call in every tab', async () => {

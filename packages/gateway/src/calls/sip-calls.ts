@@ -97,6 +97,13 @@ export class SipCallLayer {
     return count;
   }
 
+  /** Live calls the operator placed. */
+  outgoingFor(operatorId: string): number {
+    let count = 0;
+    for (const call of this.calls.values()) if (call.operator.id === operatorId && call.direction === 'outbound' && call.state !== 'ended') count++;
+    return count;
+  }
+
   callsOf(operator: SessionOperator, sessionId: string): CallSummary[] {
     return [...this.calls.values()].filter((call) => call.operator.id === operator.id && call.state !== 'ended').map((call) => call.summaryFor(sessionId));
   }
@@ -217,10 +224,12 @@ export class SipCallLayer {
 
   /** Who an INVITE is for, if it comes from somewhere calls are taken from; answers the INVITE otherwise. */
   private async targetOf(user: string, incoming: IncomingRequest): Promise<{ operator: SessionOperator; mode: 'rtpengine' | 'passthrough'; codecs: readonly string[] } | undefined> {
-    const line = this.options.lines?.lineForUser(user);
-    if (line !== undefined) {
-      if (!comesFromPbx(line.pbx, incoming.source.host)) {
-        this.log.warn({ source: incoming.source, pbx: line.pbx.name }, 'INVITE for a line from somewhere other than its PBX refused');
+    const lines = this.options.lines?.linesForUser(user) ?? [];
+    if (lines.length > 0) {
+      // One user may be an account at several PBXs, each an operator's line: the PBX the INVITE comes from decides.
+      const line = lines.find((candidate) => comesFromPbx(candidate.pbx, incoming.source.host));
+      if (line === undefined) {
+        this.log.warn({ source: incoming.source, pbx: lines.map((candidate) => candidate.pbx.name) }, 'INVITE for a line from somewhere other than its PBX refused');
         incoming.respond(403, { reason: 'Not From The PBX' });
         return undefined;
       }
@@ -253,7 +262,7 @@ export class SipCallLayer {
     const binding = phones?.lookup(user)[0];
     if (binding === undefined || !phones!.isRegisteredSource(incoming.source)) return false;
     // A line's user belongs to the PBX side even if a phone account has the same name.
-    if (this.options.lines?.lineForUser(user) !== undefined) return false;
+    if ((this.options.lines?.linesForUser(user).length ?? 0) > 0) return false;
     if (this.closed) {
       incoming.respond(503);
       return true;

@@ -12,8 +12,8 @@ export interface LineDirectory {
   lineFor(operatorId: string): PbxLineConfig | undefined;
   /** The registration state of the operator's line, when they have one. */
   stateOf(operatorId: string): LineState | undefined;
-  /** The line whose user this is: where a call from the PBX to our Contact belongs. */
-  lineForUser(user: string): PbxLineConfig | undefined;
+  /** The lines whose user this is, at any PBX (one user may exist at several): where a call from a PBX to our Contact belongs. */
+  linesForUser(user: string): readonly PbxLineConfig[];
 }
 
 export interface PhoneBinding {

@@ -51,19 +51,19 @@ describe('LineRegistrations', () => {
     assert.equal(registrations.operatorForUser('main', '1002'), 'op-2');
     assert.equal(registrations.operatorForUser('other', '1001'), undefined);
     assert.equal(registrations.operatorForUser('main', '9999'), undefined);
-    assert.equal(registrations.lineForUser('1002')?.operatorId, 'op-2');
+    assert.deepEqual(registrations.linesForUser('1002').map((line) => line.operatorId), ['op-2']);
     const contact = registrations.registrationOf('op-2')?.contact.uri;
     assert.equal(contact?.type === 'sip' && contact.user, '1002', 'INVITEs to our Contact carry the user the mapping reads');
   });
 
-  test('a user at two PBXs is only found with the PBX named', () => {
+  test('a user at two PBXs: both lines are found, and the PBX named picks one', () => {
     const h = harness();
     const a = h.line();
     const b = h.line({ name: 'branch', registrar: 'sip:127.0.0.9:5060' }, { operatorId: 'op-2' });
     const { registrations } = manager(h, [a, b]);
     assert.equal(registrations.operatorForUser('main', '1001'), 'op-1');
     assert.equal(registrations.operatorForUser('branch', '1001'), 'op-2');
-    assert.equal(registrations.lineForUser('1001'), undefined);
+    assert.deepEqual(registrations.linesForUser('1001').map((line) => line.operatorId), ['op-1', 'op-2']);
     assert.ok(h.logs.some((l) => l.includes('one SIP user at several PBXs')));
   });
 

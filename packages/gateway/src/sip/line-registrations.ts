@@ -78,10 +78,9 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
     return this.byUser.get(userKey(pbxName, user));
   }
 
-  /** As `operatorForUser` when the PBX is not known: the line whose account has this user, if only one has. */
-  lineForUser(user: string): PbxLineConfig | undefined {
-    const operators = this.usersAnywhere.get(user);
-    return operators?.length === 1 ? this.lineFor(operators[0]!) : undefined;
+  /** Every line whose account has this user, at any PBX: the caller tells them apart by where the INVITE came from. */
+  linesForUser(user: string): PbxLineConfig[] {
+    return (this.usersAnywhere.get(user) ?? []).map((operatorId) => this.lineFor(operatorId)!);
   }
 
   /** The registration of one operator's line, for diagnostics and tests. */

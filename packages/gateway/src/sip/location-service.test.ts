@@ -94,17 +94,31 @@ describe('LocationService', () => {
     assert.equal(location.lookup('alice').length, 1);
   });
 
-  test('same Call-ID with an equal or lower CSeq is out of order and changes nothing (§10.3 step 7)', () => {
+  test('same Call-ID with a lower CSeq is out of order and changes nothing (§10.3 step 7)', () => {
     const { location, events } = setup();
     location.update(update({ cseq: 5 }));
-    const second = update({ cseq: 5, contacts: [contact('sip:alice@192.0.2.12'), contact('sip:alice@192.0.2.10:5062', 0)] });
+    const second = update({ cseq: 4, contacts: [contact('sip:alice@192.0.2.12'), contact('sip:alice@192.0.2.10:5062', 0)] });
     assert.deepEqual(location.update(second), { ok: false, reason: 'out-of-order' });
-    assert.deepEqual(location.update({ ...second, cseq: 4 }), { ok: false, reason: 'out-of-order' });
     assert.deepEqual(uris(location), ['alice@192.0.2.10:5062'], 'the new contact of the refused request was not added either');
     // Another Call-ID (the phone restarted) replaces the binding whatever its CSeq.
     assert.ok(location.update(update({ callId: 'restart', cseq: 1 })).ok);
     assert.equal(location.lookup('alice')[0]!.callId, 'restart');
     assert.equal(events.length, 2);
+  });
+
+  test('the same Call-ID and CSeq again is a retransmission: answered with the bindings as they are, nothing changed', () => {
+    const { clock, location, events } = setup();
+    const first = update({ cseq: 5, contacts: [contact('sip:alice@192.0.2.10:5062'), contact('sip:alice@192.0.2.11', 0)] });
+    assert.ok(location.update(first).ok);
+    const before = location.lookup('alice');
+    clock.advance(2_000);
+    const again = location.update(first);
+    assert.deepEqual(again, { ok: true, bindings: before });
+    assert.equal(location.lookup('alice')[0]!.updatedAt, 1_000_000, 'not refreshed by the repeat');
+    assert.deepEqual(events, ['added alice@192.0.2.10:5062']);
+    // A lower CSeq of that Call-ID is still refused as old.
+    location.update(update({ callId: 'call-2', cseq: 1, contacts: [contact('sip:alice@192.0.2.30')] }));
+    assert.deepEqual(location.update(update({ callId: 'call-2', cseq: 0, contacts: [contact('sip:alice@192.0.2.30')] })), { ok: false, reason: 'out-of-order' });
   });
 
   test('`*` removes every binding, unless one has this Call-ID and a CSeq not lower (§10.3 step 6)', () => {

@@ -56,7 +56,7 @@ export type UpdateResult =
   | {
       readonly ok: false;
       /**
-       * out-of-order: a binding has this Call-ID with an equal or higher CSeq (§10.3 steps 6-7);
+       * out-of-order: a binding has this Call-ID with a higher CSeq (§10.3 steps 6-7; an equal one is a retransmission);
        * too-many: more Contacts in one request than a user may have; full: the service holds its maximum.
        */
       readonly reason: 'out-of-order' | 'too-many' | 'full';
@@ -148,6 +148,9 @@ export class LocationService extends TypedEmitter<LocationEvents> {
     this.expireUser(update.user, now);
     const before = this.byUser.get(update.user) ?? [];
     if (update.contacts !== '*' && update.contacts.length > this.maxBindingsPerUser) return { ok: false, reason: 'too-many' };
+    // The same Call-ID and CSeq again is the same request retransmitted (the registrar keeps no transaction to
+    // absorb it): already applied, so it is answered with the bindings as they are rather than refused as old.
+    if (before.some((binding) => binding.callId === update.callId && binding.cseq === update.cseq)) return { ok: true, bindings: before };
 
     const removed: { binding: Binding; reason: RemovalReason }[] = [];
     const added: Binding[] = [];

@@ -19,8 +19,8 @@
  * give up unless it is MD5. SHA-256 (RFC 8760) can be offered with `algorithms` for fleets that all support it.
  */
 import {
-  cryptoRandom, DigestServer, formatNameAddr, NO_PARAMS, systemClock, unescapeUriPart,
-  type Clock, type DigestAlgorithm, type DigestVerifyResult, type HeaderParams, type IncomingRequest, type NameAddr,
+  bytesToHex, cryptoRandom, digestHa1, digestHashOf, digestHexLength, DigestServer, formatNameAddr, NO_PARAMS, systemClock, unescapeUriPart,
+  type Clock, type DigestAlgorithm, type DigestHashName, type DigestVerifyResult, type HeaderParams, type IncomingRequest, type NameAddr,
   type Random, type ResponseHeader, type SipRequest, type TransportProtocol,
 } from '@switchboard/sip';
 import { nodeDigestHasher } from '@switchboard/sip/node';
@@ -68,16 +68,24 @@ export class Registrar {
     const random = options.random ?? cryptoRandom;
     this.location = options.location ?? new LocationService({ clock: this.clock });
     this.accounts = new Map(options.config.accounts.map((account) => [account.user, account.password]));
-    // Never a password anyone has: the digest of an unknown user is computed and compared like any other.
-    const decoy = Buffer.from(random.bytes(24)).toString('base64url');
+    const algorithms = options.algorithms ?? ['MD5'];
+    // H(user:realm:password) of every account, once: each REGISTER would otherwise hash the password again. An
+    // unknown user gets a random HA1 no password has, computed and compared like any other, so neither the
+    // answer nor the time taken tells which names exist.
+    const ha1s = new Map<string, string>();
+    const decoys = new Map<DigestHashName, string>();
+    for (const hash of new Set(algorithms.map(digestHashOf))) {
+      decoys.set(hash, bytesToHex(random.bytes(digestHexLength(hash) / 2)));
+      for (const [user, password] of this.accounts) ha1s.set(`${hash}:${user}`, digestHa1(nodeDigestHasher, hash, user, this.realm, password.reveal()));
+    }
     this.digest = new DigestServer({
       realm: options.config.realm,
-      algorithms: options.algorithms ?? ['MD5'],
+      algorithms,
       secret: options.nonceSecret ?? random.bytes(32),
       clock: this.clock,
       random,
       hasher: nodeDigestHasher,
-      lookup: (username) => this.accounts.get(username)?.reveal() ?? decoy,
+      lookup: (username, _realm, hash) => ({ ha1: ha1s.get(`${hash}:${username}`) ?? decoys.get(hash)! }),
     });
     this.detach.push(
       this.location.on('added', ({ binding }) =>
@@ -133,7 +141,8 @@ export class Registrar {
     const shape = this.checkContacts(request, contacts);
     if (shape !== undefined) return refuse(incoming, shape);
 
-    const verdict = await this.digest.verify(request);
+    // REGISTER is served statelessly (see sip-listener.ts): a retransmission of an accepted one comes back here.
+    const verdict = await this.digest.verify(request, { repeatable: true });
     if (!verdict.ok) return this.challenge(incoming, verdict);
     const user = verdict.username;
     if (aor !== unescapeUriPart(user)) {

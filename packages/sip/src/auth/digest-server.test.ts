@@ -159,6 +159,23 @@ describe('DigestClient ↔ DigestServer', () => {
     failed(await s.verify(second), 'replay', true);
   });
 
+  test('repeatable: an identical retransmission is accepted again, any change to it is still a replay', async () => {
+    const s = server();
+    const c = client();
+    const request = register();
+    const challenge = challengeResponse(s, request);
+    const first = retryWith(request, c.authorize(request, challenge));
+    assert.equal((await s.verify(first, { repeatable: true })).ok, true);
+    assert.equal((await s.verify(first.clone(), { repeatable: true })).ok, true, 'the same request again');
+    const changed = first.clone();
+    changed.set('Contact', '<sip:mallory@203.0.113.9>');
+    failed(await s.verify(changed, { repeatable: true }), 'replay', true);
+    failed(await s.verify(first), 'replay', true);
+    const second = retryWith(request, c.authorize(request, challenge));
+    assert.equal((await s.verify(second, { repeatable: true })).ok, true);
+    failed(await s.verify(first, { repeatable: true }), 'replay', true);
+  });
+
   test('an expired nonce is stale; the client answers the stale challenge and succeeds', async () => {
     const clock = new ManualClock(5_000_000);
     const s = server({ clock, nonceTtlMs: 30_000 });

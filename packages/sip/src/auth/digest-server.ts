@@ -44,7 +44,7 @@ export interface DigestServerOptions {
   random?: Random;
   hasher: DigestHasher;
   lookup: DigestLookup;
-  /** Nonces whose nc is remembered; beyond it the least recently used is forgotten. Default 10 000. */
+  /** Nonces whose nc is remembered; beyond it (by up to an eighth) the least recently used are forgotten. Default 10 000. */
   maxNonceEntries?: number;
   /**
    * Whether the credentials' `uri` must match the Request-URI (RFC 7616 §3.4.6). Turn off only behind an
@@ -86,12 +86,20 @@ export type DigestVerifyResult =
 export interface DigestVerifyOptions {
   /** Which header carries the credentials: 'authorization' for a UAS / registrar (401), 'proxy-authorization' for a proxy (407). */
   header?: 'authorization' | 'proxy-authorization';
+  /**
+   * The request is served statelessly (§8.2.7), so its retransmissions reach `verify` again: a byte-for-byte copy
+   * of the request that last used the nonce (same nc) is accepted once more instead of refused as a replay. Any
+   * change to the request is still a replay. Only for a TU that answers a repeat without acting twice.
+   */
+  repeatable?: boolean;
 }
 
 interface Seen {
   /** Highest nc accepted; Infinity once used without qop. */
   nc: number;
   issuedAt: number;
+  /** Hash of the request that used that nc, when it was `repeatable`. */
+  fingerprint: string | undefined;
 }
 
 // Nonce layout: issue time (8 bytes, ms, big-endian) | random (12) | HMAC-SHA-256 truncated (16), hex-encoded.
@@ -100,6 +108,7 @@ const RANDOM_BYTES = 12;
 const MAC_BYTES = 16;
 const NONCE_BYTES = TIME_BYTES + RANDOM_BYTES + MAC_BYTES;
 const NONCE_DOMAIN = 'switchboard-sip-digest-nonce-v1\n';
+const PRUNE_INTERVAL_MS = 1000;
 
 // Bounds on what one request may make us parse, hold or compute.
 const MAX_CREDENTIAL_VALUES = 16;
@@ -132,6 +141,7 @@ export class DigestServer {
    * from opening a replay window.
    */
   private forgottenUpTo = -Infinity;
+  private nextPrune = -Infinity;
 
   constructor(options: DigestServerOptions) {
     if (options.realm.length === 0 || options.realm.length > 1024) throw new SipError('invalid-argument', 'realm must be 1 to 1024 characters');
@@ -262,7 +272,7 @@ export class DigestServer {
     const age = this.clock.now() - issuedAt;
     // A negative age means the clock went back; the nonce's lifetime can no longer be judged.
     if (age > this.nonceTtlMs || age < 0) return fail('stale', true);
-    const use = this.recordUse(nonce, issuedAt, nc);
+    const use = this.recordUse(nonce, issuedAt, nc, options.repeatable === true ? this.fingerprint(request) : undefined);
     if (use !== 'ok') return fail(use, true);
     return { ok: true, username, algorithm, qop };
   }
@@ -305,21 +315,32 @@ export class DigestServer {
     return this.hasher.hmacSha256(this.secret, data).subarray(0, MAC_BYTES);
   }
 
-  private recordUse(nonce: string, issuedAt: number, nc: number | undefined): 'ok' | 'replay' | 'stale' {
+  private recordUse(nonce: string, issuedAt: number, nc: number | undefined, fingerprint: string | undefined): 'ok' | 'replay' | 'stale' {
     const entry = this.seen.get(nonce);
     if (entry === undefined) {
       if (issuedAt <= this.forgottenUpTo) return 'stale';
     } else if (nc === undefined || nc <= entry.nc) {
-      return 'replay';
+      const repeat = fingerprint !== undefined && fingerprint === entry.fingerprint && (nc ?? Infinity) === entry.nc;
+      return repeat ? 'ok' : 'replay';
     }
     this.seen.delete(nonce);
-    this.seen.set(nonce, { nc: nc ?? Infinity, issuedAt });
+    this.seen.set(nonce, { nc: nc ?? Infinity, issuedAt, fingerprint });
     this.prune();
     return 'ok';
   }
 
+  /** What tells a retransmission from a replay with changes: every line of the request and its body. */
+  private fingerprint(request: SipRequest): string {
+    return this.hasher.hex('SHA-256', request.toString());
+  }
+
   private prune(): void {
-    const expiredBefore = this.clock.now() - this.nonceTtlMs;
+    // A walk from the oldest entry steps over every entry deleted since V8 last compacted the map, thousands at
+    // high rates; so the walk waits until the map is an eighth over its bound, or a second has passed.
+    const now = this.clock.now();
+    if (this.seen.size <= this.maxNonceEntries + (this.maxNonceEntries >> 3) && now < this.nextPrune) return;
+    this.nextPrune = now + PRUNE_INTERVAL_MS;
+    const expiredBefore = now - this.nonceTtlMs;
     for (const [nonce, entry] of this.seen) {
       // Expired nonces are refused as stale before the map is consulted: dropping them loses nothing.
       if (entry.issuedAt < expiredBefore) this.seen.delete(nonce);

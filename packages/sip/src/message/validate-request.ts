@@ -29,6 +29,8 @@ export interface ValidateOptions {
 
 const STANDARD_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'INFO', 'UPDATE', 'PRACK', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH'];
 
+const NO_OPTIONS: ValidateOptions = Object.freeze({});
+
 const DEFAULTS: Required<ValidateOptions> = {
   role: 'uas',
   methods: STANDARD_METHODS,
@@ -38,17 +40,17 @@ const DEFAULTS: Required<ValidateOptions> = {
   answerContentType: 'application/sdp',
 };
 
-export function validateRequest(request: SipRequest, options: ValidateOptions = {}): RequestVerdict | null {
-  const opts = { ...DEFAULTS, ...options };
+const MANDATORY = ['To', 'From', 'Call-ID', 'CSeq', 'Via'];
+
+export function validateRequest(request: SipRequest, options: ValidateOptions = NO_OPTIONS): RequestVerdict | null {
+  // Runs on every request a UAS receives: the common case (defaults, nothing wrong) allocates nothing.
+  const opts = options === NO_OPTIONS ? DEFAULTS : { ...DEFAULTS, ...options };
   // §8.1.1: To, From, Call-ID, CSeq and Via are mandatory (Max-Forwards is not, for RFC 2543 peers: RFC 4475 §3.4.1).
-  const missing = ['To', 'From', 'Call-ID', 'CSeq', 'Via'].filter((name) => !request.has(name));
-  if (missing.length > 0) return { status: 400, reason: `Missing Required Header: ${missing.join(', ')}` };
-  const counts = new Map<string, number>();
-  for (const field of request.headers) {
-    if (SINGLE_VALUE_HEADERS.has(field.key)) counts.set(field.name, (counts.get(field.name) ?? 0) + 1);
+  if (!MANDATORY.every((name) => request.has(name))) {
+    return { status: 400, reason: `Missing Required Header: ${MANDATORY.filter((name) => !request.has(name)).join(', ')}` };
   }
-  const repeated = [...counts].filter(([, count]) => count > 1).map(([name]) => name);
-  if (repeated.length > 0) return { status: 400, reason: `Multiple Values In Single-Value Header: ${repeated.join(', ')}` };
+  const repeated = repeatedSingleValueHeaders(request);
+  if (repeated !== undefined) return { status: 400, reason: `Multiple Values In Single-Value Header: ${repeated.join(', ')}` };
   if (request.cseq!.method !== request.method) return { status: 400, reason: 'CSeq Method Does Not Match Request Method' };
 
   // §8.2.1: method inspection.
@@ -85,4 +87,23 @@ export function validateRequest(request: SipRequest, options: ValidateOptions = 
     if (!ok && subtype !== undefined) return { status: 406, reason: 'Not Acceptable' };
   }
   return null;
+}
+
+/** Names of single-value headers present more than once, in order of first appearance; undefined when none is. */
+function repeatedSingleValueHeaders(request: SipRequest): string[] | undefined {
+  if (!hasRepeatedSingleValueHeader(request.headers)) return undefined;
+  const counts = new Map<string, number>();
+  for (const field of request.headers) {
+    if (SINGLE_VALUE_HEADERS.has(field.key)) counts.set(field.name, (counts.get(field.name) ?? 0) + 1);
+  }
+  return [...counts].filter(([, count]) => count > 1).map(([name]) => name);
+}
+
+function hasRepeatedSingleValueHeader(headers: readonly { readonly key: string }[]): boolean {
+  for (let i = 1; i < headers.length; i++) {
+    const key = headers[i]!.key;
+    if (!SINGLE_VALUE_HEADERS.has(key)) continue;
+    for (let j = 0; j < i; j++) if (headers[j]!.key === key) return true;
+  }
+  return false;
 }

@@ -154,6 +154,30 @@ describe('transaction layer: server side', () => {
     assert.equal(layer.serverTransactionCount, 1);
   });
 
+  test('a stateless method (§8.2.7): absorbed while unanswered, gone with its final response, a repeat is new to the TU', () => {
+    const clock = new ManualClock();
+    const sender = new FakeSender(clock);
+    const layer = new TransactionLayer({ sender, clock, random: ONES, statelessMethods: ['REGISTER'] });
+    const requests: NewRequestEvent[] = [];
+    layer.on('request', (event) => requests.push(event));
+    const register = makeRequest('REGISTER');
+    layer.receive({ message: register, source: CLIENT_SOURCE, connectionId: undefined });
+    layer.receive({ message: makeRequest('REGISTER'), source: CLIENT_SOURCE, connectionId: undefined });
+    assert.equal(requests.length, 1, 'absorbed before the answer, like any request');
+    const { transaction } = requests[0]!;
+    transaction.respond(register.createResponse(200, undefined, { toTag: 's' }));
+    assert.equal(transaction.state, 'terminated');
+    assert.equal(layer.serverTransactionCount, 0);
+    layer.receive({ message: makeRequest('REGISTER'), source: CLIENT_SOURCE, connectionId: undefined });
+    assert.equal(requests.length, 2, 'the retransmission reaches the TU, which answers it again');
+    // Other methods keep Timer J.
+    const options = makeRequest('OPTIONS');
+    layer.receive({ message: options, source: CLIENT_SOURCE, connectionId: undefined });
+    requests[2]!.transaction.respond(options.createResponse(200, undefined, { toTag: 's' }));
+    assert.equal(requests[2]!.transaction.state, 'completed');
+    assert.throws(() => new TransactionLayer({ sender, clock, statelessMethods: ['INVITE'] }), /INVITE cannot be served statelessly/);
+  });
+
   test('the ACK for a non-2xx is absorbed by the INVITE transaction; ACKs for 2xx go to the TU', () => {
     const { clock, layer, requests, acks, deliver } = setup();
     deliver(makeRequest('INVITE'));

@@ -37,6 +37,12 @@ export interface TransactionLayerOptions {
   /** For branches of requests that arrive without one. */
   random?: Random;
   timers?: TimerOptions;
+  /**
+   * Methods served statelessly (§8.2.7): their server transactions end with the final response, and a
+   * retransmission is a new request for the TU. For idempotent methods whose TU answers repeats alike, such as
+   * REGISTER at a registrar (as Kamailio's and OpenSIPS's registrars answer it). INVITE and ACK cannot be.
+   */
+  statelessMethods?: readonly string[];
 }
 
 export interface NewRequestEvent {
@@ -104,9 +110,14 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
   private readonly timers: TimerConfig;
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
+  private readonly statelessMethods: ReadonlySet<string>;
 
   constructor(options: TransactionLayerOptions) {
     super();
+    for (const method of options.statelessMethods ?? []) {
+      if (method === 'INVITE' || method === 'ACK') throw new SipError('invalid-argument', `${method} cannot be served statelessly`);
+    }
+    this.statelessMethods = new Set(options.statelessMethods);
     this.sender = options.sender;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
@@ -231,7 +242,9 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
       return;
     }
     const options = { request, source, connectionId, sender: this.sender, clock: this.clock, timers: this.timers };
-    const transaction = request.method === 'INVITE' ? new InviteServerTransaction(options) : new NonInviteServerTransaction(options);
+    const transaction = request.method === 'INVITE'
+      ? new InviteServerTransaction(options)
+      : new NonInviteServerTransaction(this.statelessMethods.has(request.method) ? { ...options, stateless: true } : options);
     this.servers.set(key, transaction);
     transaction.onTerminated(() => {
       if (this.servers.get(key) === transaction) this.servers.delete(key);

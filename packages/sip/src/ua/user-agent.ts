@@ -38,6 +38,8 @@ export interface UserAgentOptions {
    * bounds a proxy's wait, §16.6).
    */
   unansweredTimeout?: { request?: number; invite?: number };
+  /** Methods answered statelessly: see `TransactionLayerOptions.statelessMethods`. */
+  statelessMethods?: readonly string[];
 }
 
 /**
@@ -96,7 +98,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly t1: number;
   private readonly t2: number;
   private readonly product: string;
-  private readonly accepts: ValidateOptions;
+  private readonly accepts: ValidateOptions | undefined;
   private readonly unanswered: { request: number; invite: number };
   private readonly awaitingAck = new Map<string, PendingAck>();
   private readonly guards = new Set<TimerHandle>();
@@ -112,7 +114,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.t1 = timers.T1;
     this.t2 = timers.T2;
     this.product = options.product ?? 'Switchboard';
-    this.accepts = options.accepts ?? {};
+    this.accepts = options.accepts;
     this.unanswered = { request: options.unansweredTimeout?.request ?? 60 * this.t1, invite: options.unansweredTimeout?.invite ?? 180_000 };
     this.transactions = new TransactionLayer({
       sender: {
@@ -122,6 +124,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       clock: this.clock,
       random: this.random,
       timers: options.timers,
+      statelessMethods: options.statelessMethods,
     });
     for (const transport of options.transports) this.detach.push(transport.on('message', (inbound) => this.transactions.receive(inbound)));
     this.transactions.on('request', (event) => this.onRequest(event));
