@@ -1,12 +1,14 @@
 /**
  * The client side of registrar-loop.ts: keeps `window` registrations in flight against 127.0.0.1:<port>, each a
  * REGISTER, the 401, and a REGISTER with MD5 digest credentials (qop=auth), a new Call-ID per registration, as
- * sipp's register-auth scenario does. Text templates and regular expressions: as cheap as a client can be.
+ * sipp's register-auth scenario does; or, given a rate, starts that many a second whatever is in flight. Text templates and regular expressions: as cheap as a client can be.
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 
-const [portText, password, windowText] = process.argv.slice(2);
+const [portText, password, windowText, rateText] = process.argv.slice(2);
+/** Registrations started per second; 0: closed loop, a new one as each ends. */
+const rate = Number(rateText ?? 0);
 const port = Number(portText);
 const window = Number(windowText);
 const socket = createSocket('udp4');
@@ -41,9 +43,18 @@ socket.on('message', (data) => {
   }
   if (text.startsWith('SIP/2.0 200')) registrations++;
   else failures++;
-  register(next++, 1);
+  if (rate === 0) register(next++, 1);
 });
 
 process.on('message', () => process.send!({ type: 'count', registrations, failures }));
-for (let i = 0; i < window; i++) register(next++, 1);
+if (rate === 0) {
+  for (let i = 0; i < window; i++) register(next++, 1);
+} else {
+  // Started in batches every 10 ms, at the rate on average.
+  const started = performance.now();
+  setInterval(() => {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (next < due) register(next++, 1);
+  }, 10);
+}
 process.send!({ type: 'ready' });

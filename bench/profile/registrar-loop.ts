@@ -19,6 +19,8 @@ import { freePort } from '../../test/e2e/support/ports.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const window = Number(process.argv[3] ?? 32);
+/** Registrations a second; 0 (the default) runs a closed loop of `window` in flight. */
+const rate = Number(process.argv[4] ?? 0);
 const PASSWORD = 'bench-secret';
 const dataDir = mkdtempSync(join(tmpdir(), 'registrar-loop-'));
 const config = demoConfig({
@@ -32,7 +34,7 @@ const config = demoConfig({
   },
 });
 const gateway = await start(config, { logger: createLogger(config, pino.destination(openSync('/dev/null', 'w'))) });
-const client = fork(fileURLToPath(new URL('./registrar-loop-client.ts', import.meta.url)), [String(gateway.sip.udp.port), PASSWORD, String(window)], {
+const client = fork(fileURLToPath(new URL('./registrar-loop-client.ts', import.meta.url)), [String(gateway.sip.udp.port), PASSWORD, String(window), String(rate)], {
   execArgv: ['--import', 'tsx'],
 });
 type ClientReport = { type: 'count'; registrations: number; failures: number };

@@ -25,6 +25,7 @@ export { InviteClientTransaction, createNon2xxAck, type InviteClientState, type 
 export { NonInviteClientTransaction, type NonInviteClientState, type NonInviteClientEvents } from './transaction/non-invite-client-transaction.js';
 export { InviteServerTransaction, type InviteServerState, type InviteServerEvents } from './transaction/invite-server-transaction.js';
 export { NonInviteServerTransaction, type NonInviteServerState, type NonInviteServerEvents } from './transaction/non-invite-server-transaction.js';
-export { TransactionLayer, createCancel, type ClientTransaction, type ServerTransaction, type TransactionLayerOptions, type TransactionLayerEvents, type NewRequestEvent, type AckEvent, type SendRequestOptions } from './transaction/transaction-layer.js';
+export { StatelessServerTransaction, type StatelessServerState } from './transaction/stateless-server-transaction.js';
+export { TransactionLayer, createCancel, type ClientTransaction, type ServerTransaction, type StatefulServerTransaction, type TransactionLayerOptions, type TransactionLayerEvents, type NewRequestEvent, type AckEvent, type SendRequestOptions } from './transaction/transaction-layer.js';
 export * from './ua/next-hop.js';
 export * from './ua/user-agent.js';

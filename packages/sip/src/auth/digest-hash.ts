@@ -16,8 +16,8 @@ export type DigestQop = 'auth' | 'auth-int';
 export interface DigestHasher {
   /** Lower-case hex digest; a string is hashed as its UTF-8 bytes. */
   hex(hash: DigestHashName, data: string | Uint8Array): string;
-  /** HMAC-SHA-256 of `data` under `key`: signs the server's stateless nonces. */
-  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** HMAC-SHA-256 of `data` under `key`, lower-case hex: signs the server's stateless nonces, which are hex. */
+  hmacSha256(key: Uint8Array, data: Uint8Array): string;
 }
 
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess', 'SHA-512-256', 'SHA-512-256-sess'];

@@ -289,30 +289,26 @@ export class DigestServer {
     view.setUint32(0, Math.floor(now / 2 ** 32));
     view.setUint32(4, now >>> 0);
     body.set(this.random.bytes(RANDOM_BYTES).subarray(0, RANDOM_BYTES), TIME_BYTES);
-    const nonce = new Uint8Array(NONCE_BYTES);
-    nonce.set(body, 0);
-    nonce.set(this.mac(body), TIME_BYTES + RANDOM_BYTES);
-    return bytesToHex(nonce);
+    return bytesToHex(body) + this.mac(body);
   }
 
   /** The nonce's issue time when this server issued it under its secret; `undefined` otherwise. */
   private checkNonce(nonce: string): number | undefined {
     if (nonce.length !== NONCE_BYTES * 2) return undefined;
-    const bytes = hexToBytes(nonce);
-    if (bytes === undefined) return undefined;
-    const body = bytes.subarray(0, TIME_BYTES + RANDOM_BYTES);
-    const mac = bytesToHex(this.mac(body));
-    if (!constantTimeEqual(mac, bytesToHex(bytes.subarray(TIME_BYTES + RANDOM_BYTES)))) return undefined;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, TIME_BYTES);
+    const bodyHexLength = (TIME_BYTES + RANDOM_BYTES) * 2;
+    const body = hexToBytes(nonce.slice(0, bodyHexLength));
+    if (body === undefined || !constantTimeEqual(this.mac(body), nonce.slice(bodyHexLength).toLowerCase())) return undefined;
+    const view = new DataView(body.buffer, body.byteOffset, TIME_BYTES);
     return view.getUint32(0) * 2 ** 32 + view.getUint32(4);
   }
 
   /** Binds the nonce to this realm, so a server sharing the secret under another realm cannot have its nonces reused here. */
-  private mac(body: Uint8Array): Uint8Array {
+  /** The nonce body's MAC, truncated, as hex. */
+  private mac(body: Uint8Array): string {
     // Only the body changes between nonces: the domain and realm around it are laid out once.
     const data = this.macInput;
     data.set(body, NONCE_DOMAIN_BYTES.length);
-    return this.hasher.hmacSha256(this.secret, data).subarray(0, MAC_BYTES);
+    return this.hasher.hmacSha256(this.secret, data).slice(0, MAC_BYTES * 2);
   }
 
   private recordUse(nonce: string, issuedAt: number, nc: number | undefined, fingerprint: string | undefined): 'ok' | 'replay' | 'stale' {

@@ -11,7 +11,7 @@ test('hmacSha256 is HMAC-SHA-256 for keys shorter than, as long as and longer th
       for (const size of sizes) {
         const data = new Uint8Array(randomBytes(size));
         const expected = createHmac('sha256', key).update(data).digest('hex');
-        assert.equal(Buffer.from(nodeDigestHasher.hmacSha256(key, data)).toString('hex'), expected, `key ${key.length} B, data ${size} B`);
+        assert.equal(nodeDigestHasher.hmacSha256(key, data), expected, `key ${key.length} B, data ${size} B`);
       }
     }
   }
@@ -22,12 +22,12 @@ test('hmacSha256 sees a key changed in place', () => {
   const data = new Uint8Array(randomBytes(40));
   nodeDigestHasher.hmacSha256(key, data);
   key[7] = key[7]! ^ 1;
-  assert.equal(Buffer.from(nodeDigestHasher.hmacSha256(key, data)).toString('hex'), createHmac('sha256', key).update(data).digest('hex'));
+  assert.equal(nodeDigestHasher.hmacSha256(key, data), createHmac('sha256', key).update(data).digest('hex'));
 });
 
 test('RFC 4231 test case 2', () => {
   const mac = nodeDigestHasher.hmacSha256(new TextEncoder().encode('Jefe'), new TextEncoder().encode('what do ya want for nothing?'));
-  assert.equal(Buffer.from(mac).toString('hex'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  assert.equal(mac, '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
 });
 
 test('hex matches createHash for every digest hash, strings as UTF-8', () => {

@@ -35,28 +35,25 @@ class Hmac256 {
   private inner = Buffer.alloc(0);
   private readonly outer = Buffer.alloc(SHA256_BLOCK + SHA256_BYTES);
 
-  sign(key: Uint8Array, data: Uint8Array): Uint8Array {
-    if (oneShot === undefined) {
-      const mac = nodeCrypto.createHmac('sha256', key).update(data).digest();
-      return new Uint8Array(mac.buffer, mac.byteOffset, mac.length);
-    }
+  sign(key: Uint8Array, data: Uint8Array): string {
+    if (oneShot === undefined) return nodeCrypto.createHmac('sha256', key).update(data).digest('hex');
     if (!sameBytes(key, this.key)) this.rekey(key);
+    // Sized to the data, which for nonces is always the same length: hashed whole, with no view to make each time.
     const innerLength = SHA256_BLOCK + data.length;
-    if (this.inner.length < innerLength) {
-      const grown = Buffer.alloc(Math.max(innerLength, 2 * this.inner.length));
-      this.inner.copy(grown, 0, 0, SHA256_BLOCK);
-      this.inner = grown;
+    if (this.inner.length !== innerLength) {
+      const resized = Buffer.alloc(innerLength);
+      this.inner.copy(resized, 0, 0, SHA256_BLOCK);
+      this.inner = resized;
     }
     this.inner.set(data, SHA256_BLOCK);
-    this.outer.write(oneShot('sha256', this.inner.subarray(0, innerLength), 'hex'), SHA256_BLOCK, 'hex');
-    const mac = Buffer.from(oneShot('sha256', this.outer, 'hex'), 'hex');
-    return new Uint8Array(mac.buffer, mac.byteOffset, mac.length);
+    this.outer.write(oneShot('sha256', this.inner, 'hex'), SHA256_BLOCK, 'hex');
+    return oneShot('sha256', this.outer, 'hex');
   }
 
   private rekey(key: Uint8Array): void {
     // Keys longer than a block are hashed first (RFC 2104 §2).
     const k = key.length > SHA256_BLOCK ? Buffer.from(hexOf('sha256', key), 'hex') : key;
-    this.inner = Buffer.alloc(Math.max(this.inner.length, SHA256_BLOCK + 64));
+    this.inner = Buffer.alloc(Math.max(this.inner.length, SHA256_BLOCK));
     for (let i = 0; i < SHA256_BLOCK; i++) {
       const byte = i < k.length ? k[i]! : 0;
       this.inner[i] = byte ^ 0x36;

@@ -40,7 +40,16 @@ export interface TransportOptions {
   maxWriteBuffer?: number;
   /** WebSocket: the path served, and requested on outgoing connections. Default '/'. */
   path?: string;
+  /**
+   * UDP: the socket's receive buffer, bytes (SO_RCVBUF; the kernel caps it at net.core.rmem_max). Default 2 MiB:
+   * the usual 208 KiB holds a few hundred datagrams, which a burst of phones re-registering after an outage, or
+   * a pause of the event loop at a few thousand requests a second, overflows, and every datagram dropped costs
+   * its sender a retransmission 500 ms later.
+   */
+  receiveBufferBytes?: number;
 }
+
+export const DEFAULT_UDP_RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 export const DEFAULT_IDLE_TIMEOUT = 300_000;
@@ -132,6 +141,7 @@ export function resolvedOptions(options: TransportOptions): Required<Omit<Transp
     connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
     maxWriteBuffer: options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER,
     path: options.path ?? '/',
+    receiveBufferBytes: options.receiveBufferBytes ?? DEFAULT_UDP_RECEIVE_BUFFER_BYTES,
   };
 }
 

@@ -4,6 +4,7 @@
  * to where it came from (RFC 3581 style), since there is no reliable Via to route by.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { SipError, SipParseError } from '../errors.js';
 import { buildErrorResponse } from '../framing/error-response.js';
@@ -11,7 +12,9 @@ import { parseMessage } from '../message/parse-message.js';
 import type { SipMessage } from '../message/sip-message.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../framing/stream-framer.js';
-import { checkDestination, NodeTransport, normalizeHost, toBytes, transportError, type TransportOptions } from './transport-base.js';
+import {
+  checkDestination, NodeTransport, normalizeHost, resolvedOptions, toBytes, transportError, type TransportOptions,
+} from './transport-base.js';
 
 // The largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP); IPv6 allows 8 bytes more, which no one relies on.
 const MAX_DATAGRAM = 65507;
@@ -28,7 +31,7 @@ export class UdpTransport extends NodeTransport implements SipTransport {
     super('udp', normalizeHost(options.host));
     this.limits = { ...DEFAULT_FRAMER_LIMITS, ...options.limits };
     this.ipv6 = isIP(this.localAddress.host) === 6;
-    this.socket = createSocket({ type: this.ipv6 ? 'udp6' : 'udp4' });
+    this.socket = createSocket({ type: this.ipv6 ? 'udp6' : 'udp4', lookup: literalFirstLookup });
     this.socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     this.socket.on('error', (error) => this.deliver('error', { error: transportError('UDP socket error', error) }));
   }
@@ -37,7 +40,13 @@ export class UdpTransport extends NodeTransport implements SipTransport {
   static async listen(options: TransportOptions): Promise<UdpTransport> {
     const transport = new UdpTransport(options);
     await transport.bind(options.port);
+    transport.socket.setRecvBufferSize(resolvedOptions(options).receiveBufferBytes);
     return transport;
+  }
+
+  /** The socket's receive buffer as the kernel set it (Linux reports twice what was asked, for its bookkeeping). */
+  get receiveBufferSize(): number {
+    return this.socket.getRecvBufferSize();
   }
 
   private bind(port: number): Promise<void> {
@@ -116,6 +125,22 @@ export class UdpTransport extends NodeTransport implements SipTransport {
     });
     return this.closed;
   }
+}
+
+/**
+ * Every send resolves its destination, and `dns.lookup` answers even an IP address a tick later, through a closure
+ * and the next-tick queue: a cost per datagram on the path of every response. An IP address, which is what the
+ * stack sends to, is answered at once; a name still goes to `dns.lookup`.
+ */
+function literalFirstLookup(
+  hostname: string,
+  options: LookupOneOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  // node:dgram passes the family as a bare number (4 or 6), not the options object its type declares.
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
 }
 
 /**

@@ -33,8 +33,7 @@
  * Nothing here waits for the TU: a request the TU never answers keeps its transaction in `trying` until the TU
  * answers or calls `terminate()`, because §17.2.2 gives the server no timer in that state.
  *
- * When Timer J is zero (a reliable transport) or the transaction is `stateless`, `completed` ends at once: nothing
- * is left to absorb, and keeping tens of thousands of answered REGISTERs for 32 s each only feeds the collector.
+ * When Timer J is zero (a reliable transport), `completed` ends at once rather than on a timer of 0 ms.
  */
 import { SipError } from '../errors.js';
 import type { SipRequest, SipResponse } from '../message/sip-message.js';
@@ -60,7 +59,6 @@ const TRANSITIONS: { readonly [S in NonInviteServerState]: readonly NonInviteSer
 export class NonInviteServerTransaction extends Transaction<NonInviteServerState, NonInviteServerEvents> {
   private current: NonInviteServerState = 'trying';
   private last: SipResponse | undefined;
-  private readonly stateless: boolean;
 
   constructor(options: ServerTransactionOptions) {
     const { request } = options;
@@ -70,7 +68,6 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
     const id = serverTransactionKey(request);
     if (id === undefined) throw new SipError('invalid-argument', `the ${request.method} lacks the Via, CSeq, From, To or Call-ID that matching needs`);
     super(id, request, options.source, options.connectionId, options);
-    this.stateless = options.stateless ?? false;
   }
 
   get state(): NonInviteServerState {
@@ -138,7 +135,7 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
     this.current = to;
     switch (to) {
       case 'completed':
-        if (this.stateless || this.timers.J === 0) break;
+        if (this.timers.J === 0) break;
         this.startTimer('J', this.timers.J, () => this.transition('terminated'));
         break;
       case 'terminated':
@@ -150,6 +147,6 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
     }
     this.emit('state', { from, to });
     if (to === 'terminated') this.emit('terminated', { error });
-    else if (to === 'completed' && (this.stateless || this.timers.J === 0)) this.transition('terminated');
+    else if (to === 'completed' && this.timers.J === 0) this.transition('terminated');
   }
 }

@@ -8,7 +8,9 @@ import { SipRequest, type SipResponse } from '../message/sip-message.js';
 import { parseUri } from '../message/uri.js';
 import { rfc4475Dir } from '../test-support/paths.js';
 import type { InboundMessage, TransportAddress } from '../transport/transport.js';
+import { SipError } from '../errors.js';
 import { InviteServerTransaction } from './invite-server-transaction.js';
+import { StatelessServerTransaction } from './stateless-server-transaction.js';
 import { CLIENT_SOURCE, FakeSender, makeRequest, settle, TCP_PEER, UDP_PEER } from './test-support/fixtures.js';
 import { createCancel, TransactionLayer, type AckEvent, type NewRequestEvent } from './transaction-layer.js';
 
@@ -154,7 +156,7 @@ describe('transaction layer: server side', () => {
     assert.equal(layer.serverTransactionCount, 1);
   });
 
-  test('a stateless method (§8.2.7): absorbed while unanswered, gone with its final response, a repeat is new to the TU', () => {
+  test('a stateless method (§8.2.7): nothing kept, each copy reaches the TU and is answered to its source', async () => {
     const clock = new ManualClock();
     const sender = new FakeSender(clock);
     const layer = new TransactionLayer({ sender, clock, random: ONES, statelessMethods: ['REGISTER'] });
@@ -163,18 +165,24 @@ describe('transaction layer: server side', () => {
     const register = makeRequest('REGISTER');
     layer.receive({ message: register, source: CLIENT_SOURCE, connectionId: undefined });
     layer.receive({ message: makeRequest('REGISTER'), source: CLIENT_SOURCE, connectionId: undefined });
-    assert.equal(requests.length, 1, 'absorbed before the answer, like any request');
+    assert.equal(requests.length, 2, 'no transaction to absorb the copy: the TU answers each');
+    assert.equal(layer.serverTransactionCount, 0);
     const { transaction } = requests[0]!;
+    assert.ok(transaction instanceof StatelessServerTransaction);
+    transaction.respond(register.createResponse(100));
+    assert.equal(transaction.state, 'proceeding');
     transaction.respond(register.createResponse(200, undefined, { toTag: 's' }));
     assert.equal(transaction.state, 'terminated');
-    assert.equal(layer.serverTransactionCount, 0);
-    layer.receive({ message: makeRequest('REGISTER'), source: CLIENT_SOURCE, connectionId: undefined });
-    assert.equal(requests.length, 2, 'the retransmission reaches the TU, which answers it again');
-    // Other methods keep Timer J.
+    assert.throws(() => transaction.respond(register.createResponse(200, undefined, { toTag: 's' })), (e: unknown) => e instanceof SipError && e.code === 'transaction-terminated');
+    await settle();
+    assert.deepEqual(sender.sent.map((sent) => [(sent.message as SipResponse).status, sent.destination]), [[100, CLIENT_SOURCE], [200, CLIENT_SOURCE]]);
+    // A CANCEL finds nothing to cancel; other methods keep their transactions and Timer J.
+    layer.receive({ message: createCancel(register), source: CLIENT_SOURCE, connectionId: undefined });
+    assert.equal(requests[2]!.cancels, undefined);
     const options = makeRequest('OPTIONS');
     layer.receive({ message: options, source: CLIENT_SOURCE, connectionId: undefined });
-    requests[2]!.transaction.respond(options.createResponse(200, undefined, { toTag: 's' }));
-    assert.equal(requests[2]!.transaction.state, 'completed');
+    requests[3]!.transaction.respond(options.createResponse(200, undefined, { toTag: 's' }));
+    assert.equal(requests[3]!.transaction.state, 'completed');
     assert.throws(() => new TransactionLayer({ sender, clock, statelessMethods: ['INVITE'] }), /INVITE cannot be served statelessly/);
   });
 

@@ -22,6 +22,7 @@ import { InviteClientTransaction } from './invite-client-transaction.js';
 import { InviteServerTransaction } from './invite-server-transaction.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
+import { StatelessServerTransaction } from './stateless-server-transaction.js';
 import { timerConfig, type TimerConfig, type TimerOptions } from './timers.js';
 import {
   cancelTargetKey, clientTransactionKey, isLegacyKey, isRfc3261Branch, legacyToTagMatches, serverTransactionKey,
@@ -29,7 +30,10 @@ import {
 import { type ClientTransactionOptions, type TransactionSender } from './transaction.js';
 
 export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
-export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
+/** What the layer keeps and matches retransmissions and CANCELs to. */
+export type StatefulServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
+/** What the TU answers a request through. */
+export type ServerTransaction = StatefulServerTransaction | StatelessServerTransaction;
 
 export interface TransactionLayerOptions {
   sender: TransactionSender;
@@ -38,9 +42,9 @@ export interface TransactionLayerOptions {
   random?: Random;
   timers?: TimerOptions;
   /**
-   * Methods served statelessly (§8.2.7): their server transactions end with the final response, and a
-   * retransmission is a new request for the TU. For idempotent methods whose TU answers repeats alike, such as
-   * REGISTER at a registrar (as Kamailio's and OpenSIPS's registrars answer it). INVITE and ACK cannot be.
+   * Methods served statelessly (§8.2.7): no transaction is kept for them, so every retransmission is a new
+   * request for the TU (stateless-server-transaction.ts). For idempotent methods whose TU answers repeats alike,
+   * such as REGISTER at a registrar (as Kamailio's and OpenSIPS's registrars answer it). INVITE and ACK cannot be.
    */
   statelessMethods?: readonly string[];
 }
@@ -109,7 +113,7 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
   private readonly random: Random;
   private readonly timers: TimerConfig;
   private readonly clients = new Map<string, ClientTransaction>();
-  private readonly servers = new Map<string, ServerTransaction>();
+  private readonly servers = new Map<string, StatefulServerTransaction>();
   private readonly statelessMethods: ReadonlySet<string>;
 
   constructor(options: TransactionLayerOptions) {
@@ -201,7 +205,7 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
   }
 
   /** The server transaction a request (ACK and retransmissions included) belongs to, if it exists. */
-  findServerTransaction(request: SipRequest): ServerTransaction | undefined {
+  findServerTransaction(request: SipRequest): StatefulServerTransaction | undefined {
     return this.lookupServer(serverTransactionKey(request), request);
   }
 
@@ -228,6 +232,11 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
       this.emit('invalid', { request, source, connectionId });
       return;
     }
+    if (this.statelessMethods.has(request.method)) {
+      const transaction = new StatelessServerTransaction(request, source, connectionId, this.sender);
+      this.emit('request', { request, transaction, source, connectionId, cancels: undefined });
+      return;
+    }
     const existing = this.lookupServer(key, request);
     if (request.method === 'ACK') {
       if (existing instanceof InviteServerTransaction) {
@@ -242,9 +251,7 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
       return;
     }
     const options = { request, source, connectionId, sender: this.sender, clock: this.clock, timers: this.timers };
-    const transaction = request.method === 'INVITE'
-      ? new InviteServerTransaction(options)
-      : new NonInviteServerTransaction(this.statelessMethods.has(request.method) ? { ...options, stateless: true } : options);
+    const transaction = request.method === 'INVITE' ? new InviteServerTransaction(options) : new NonInviteServerTransaction(options);
     this.servers.set(key, transaction);
     transaction.onTerminated(() => {
       if (this.servers.get(key) === transaction) this.servers.delete(key);
@@ -291,7 +298,7 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
     return transaction;
   }
 
-  private lookupServer(key: string | undefined, request: SipRequest): ServerTransaction | undefined {
+  private lookupServer(key: string | undefined, request: SipRequest): StatefulServerTransaction | undefined {
     if (key === undefined) return undefined;
     const transaction = this.servers.get(key);
     if (transaction === undefined) return undefined;

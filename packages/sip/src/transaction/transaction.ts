@@ -48,12 +48,6 @@ export interface ServerTransactionOptions extends TransactionOptions {
   source: TransportAddress;
   /** The stream connection the request arrived on; responses go back on it (§18.2.2). */
   connectionId?: string;
-  /**
-   * Serve the request as a stateless UAS would (§8.2.7): the transaction ends with its final response instead of
-   * staying to absorb retransmissions, so a retransmitted request reaches the TU again. Only for a TU that answers a
-   * repeated request the same way (a registrar: REGISTER is idempotent).
-   */
-  stateless?: boolean;
 }
 
 export interface StateChange<S extends string> {

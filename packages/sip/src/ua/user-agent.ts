@@ -17,6 +17,7 @@ import { NO_PARAMS, parseUri, type Uri } from '../message/uri.js';
 import { timerConfig, type TimerOptions } from '../transaction/timers.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { NonInviteClientTransaction } from '../transaction/non-invite-client-transaction.js';
+import { StatelessServerTransaction } from '../transaction/stateless-server-transaction.js';
 import { TransactionLayer, type AckEvent, type NewRequestEvent, type ServerTransaction } from '../transaction/transaction-layer.js';
 import type { SipTransport, TransportAddress, TransportProtocol } from '../transport/transport.js';
 import { TypedEmitter } from '../typed-emitter.js';
@@ -289,6 +290,11 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       return;
     }
     const invite = request.method === 'INVITE';
+    // A request served statelessly holds nothing while it waits for its answer.
+    if (transaction instanceof StatelessServerTransaction) {
+      this.emit('request', { request, source, connectionId, transaction, toTag, respond });
+      return;
+    }
     guard = this.clock.setTimeout(() => {
       this.guards.delete(guard!);
       guard = undefined;
