@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Dialog, DigestClient, cryptoRandom, parseSdp, parseUri, UserAgent, type IncomingRequest, type SipResponse, type SipTransport, type TransportProtocol } from '@switchboard/sip';
+import { Dialog, DigestClient, cryptoRandom, formatNameAddr, parseSdp, parseUri, UserAgent, type IncomingRequest, type SipResponse, type SipTransport, type TransportProtocol } from '@switchboard/sip';
 import { createTransport, nodeDigestHasher } from '@switchboard/sip/node';
 import { launchBrowser, startPageServer, writeToneWav, type PageServer, type TestBrowser } from './support/browser.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
@@ -44,10 +44,12 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
     const rtpengine = await startRtpengine({ suite });
     gateway = await startGateway({
       suite,
-      env: { PHONE_300_PASSWORD: PASSWORD, PHONE_301_PASSWORD: PASSWORD },
+      env: { PHONE_300_PASSWORD: PASSWORD, PHONE_301_PASSWORD: PASSWORD, PHONE_302_PASSWORD: PASSWORD },
       config: {
         sip: { tls: { port: await freePort(), certFile, keyFile }, ws: { port: await freePort() }, wss: { port: await freePort(), certFile, keyFile } },
-        registrar: { accounts: { '300': { passwordEnv: 'PHONE_300_PASSWORD' }, '301': { passwordEnv: 'PHONE_301_PASSWORD' } } },
+        registrar: {
+          accounts: { '300': { passwordEnv: 'PHONE_300_PASSWORD' }, '301': { passwordEnv: 'PHONE_301_PASSWORD' }, '302': { passwordEnv: 'PHONE_302_PASSWORD' } },
+        },
         rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
       },
     });
@@ -103,23 +105,25 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
     assert.equal(binding.source.protocol, 'ws');
     assert.notEqual(binding.connectionId, undefined, 'reached back over its WebSocket connection');
   });
-  describe('calls with a phone on TLS', () => {
+  // A desk phone on TLS, and a phone on a secure WebSocket (RFC 7118) as SIP.js and JsSIP phones connect: each
+  // calls an operator and is called by one, with the whole dialog on the phone's own connection.
+  for (const [protocol, user] of [['tls', '300'], ['wss', '302']] as const) describe(`calls with a phone on ${protocol.toUpperCase()}`, () => {
     let ua: UserAgent;
     let operator: RawClient;
     const inbox: IncomingRequest[] = [];
 
     before(async () => {
-      const transport = await createTransport({ protocol: 'tls', host: '127.0.0.1', port: 0, tls: { key, cert, ca: cert } });
+      const transport = await createTransport({ protocol, host: '127.0.0.1', port: 0, tls: { key, cert, ca: cert } });
       ua = new UserAgent({ transports: [transport] });
       opened.push({ close: async () => { await ua.close(); await transport.close(); } });
       ua.on('request', (incoming) => inbox.push(incoming));
-      const register = ua.createRequest('REGISTER', parseUri(`sip:127.0.0.1:${listening('tls').port};transport=tls`), {
-        from: parseUri('sip:300@127.0.0.1'),
-        contact: ua.contact('300', 'tls'),
+      const register = ua.createRequest('REGISTER', parseUri(`sip:127.0.0.1:${listening(protocol).port};transport=${protocol}`), {
+        from: parseUri(`sip:${user}@127.0.0.1`),
+        contact: ua.contact(user, protocol),
       });
       register.append('Expires', 300);
-      const digest = new DigestClient({ credentials: { username: '300', password: PASSWORD }, hasher: nodeDigestHasher, random: cryptoRandom });
-      assert.equal((await ua.request(register, listening('tls'), { digest })).status, 200);
+      const digest = new DigestClient({ credentials: { username: user, password: PASSWORD }, hasher: nodeDigestHasher, random: cryptoRandom });
+      assert.equal((await ua.request(register, listening(protocol), { digest })).status, 200);
       operator = await RawClient.open(gateway);
       opened.push({ close: async () => void operator.ws.terminate() });
       assert.equal((await operator.hello(gateway.tokenFor('102'))).ok, true);
@@ -136,16 +140,16 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
     }
 
     it('the phone calls operator 102: ringing, answer, ACK, and its BYE ends the call in the browser', async () => {
-      const tls = listening('tls');
-      const invite = ua.createRequest('INVITE', parseUri(`sip:102@127.0.0.1:${tls.port};transport=tls`), { from: parseUri('sip:300@127.0.0.1'), contact: ua.contact('300', 'tls') });
+      const gatewayAddress = listening(protocol);
+      const invite = ua.createRequest('INVITE', parseUri(`sip:102@127.0.0.1:${gatewayAddress.port};transport=${protocol}`), { from: parseUri(`sip:${user}@127.0.0.1`), contact: ua.contact(user, protocol) });
       invite.setBody(PHONE_OFFER, 'application/sdp');
       const provisional: SipResponse[] = [];
-      const transaction = ua.sendInvite(invite, tls);
+      const transaction = ua.sendInvite(invite, gatewayAddress);
       const final = new Promise<SipResponse>((resolve) => {
         transaction.on('response', ({ response }) => (response.status < 200 ? provisional.push(response) : resolve(response)));
       });
       const incoming = await operator.waitFor((f) => f.type === 'call.incoming', 8000);
-      assert.deepEqual(incoming.from, { number: '300' });
+      assert.deepEqual(incoming.from, { number: user });
       assert.match(String(incoming.sdp), /UDP\/TLS\/RTP\/SAVPF/, 'rtpengine made the phone\'s offer a WebRTC one');
       const callId = String(incoming.callId);
       assert.equal((await operator.request({ type: 'call.answer', callId, sdp: chromiumAnswer(parseSdp(String(incoming.sdp))) })).ok, true);
@@ -154,27 +158,27 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
       assert.ok(provisional.some((r) => r.status === 180), 'the phone heard ringing first');
       assert.match(ok.bodyText, /RTP\/AVP/, 'and the browser\'s answer plain RTP');
       const dialog = Dialog.fromUac(invite, ok);
-      await ua.sendAck(dialog.createAck(invite), tls);
-      assert.equal((await ua.request(dialog.createRequest('BYE'), tls)).status, 200);
+      await ua.sendAck(dialog.createAck(invite), gatewayAddress);
+      assert.equal((await ua.request(dialog.createRequest('BYE'), gatewayAddress)).status, 200);
       assert.equal((await operator.waitFor((f) => f.type === 'call.ended' && f.callId === callId)).cause, 'normal');
     });
 
-    it('operator 102 calls the phone at 300 over its TLS connection; the browser hangs up with a BYE to the phone', async () => {
+    it(`operator 102 calls the phone at ${user} over its ${protocol.toUpperCase()} connection; the browser hangs up with a BYE to the phone`, async () => {
       inbox.length = 0;
-      const reply = await operator.request({ type: 'call.start', target: '300', sdp: CHROMIUM_OFFER });
+      const reply = await operator.request({ type: 'call.start', target: user, sdp: CHROMIUM_OFFER });
       assert.equal(reply.ok, true, JSON.stringify(reply));
       const callId = String((reply.result as { callId: string }).callId);
       const invite = await waitForRequest('INVITE');
-      assert.equal(invite.source.protocol, 'tls', 'on the phone\'s own TLS connection');
+      assert.equal(invite.source.protocol, protocol, 'on the phone\'s own connection');
       assert.match(invite.request.bodyText, /RTP\/AVP/, 'the browser\'s offer made plain RTP for the phone');
       invite.respond(180);
       await operator.waitFor((f) => f.type === 'call.ringing' && f.callId === callId);
-      invite.respond(200, { body: phoneAnswer(parseSdp(invite.request.bodyText)), contentType: 'application/sdp', headers: [['Contact', `<sip:300@127.0.0.1:${ua.transport('tls').local.port};transport=tls>`]] });
+      invite.respond(200, { body: phoneAnswer(parseSdp(invite.request.bodyText)), contentType: 'application/sdp', headers: [['Contact', formatNameAddr(ua.contact(user, protocol))]] });
       const answered = await operator.waitFor((f) => f.type === 'call.answered' && f.callId === callId);
       assert.match(String(answered.sdp), /UDP\/TLS\/RTP\/SAVPF/);
       assert.equal((await operator.request({ type: 'call.hangup', callId })).ok, true);
       const bye = await waitForRequest('BYE');
-      assert.equal(bye.source.protocol, 'tls');
+      assert.equal(bye.source.protocol, protocol);
       bye.respond(200);
       assert.equal((await operator.waitFor((f) => f.type === 'call.ended' && f.callId === callId)).cause, 'normal');
     });
