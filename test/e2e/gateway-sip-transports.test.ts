@@ -18,6 +18,7 @@ import { suiteDir } from './support/processes.js';
 import { RawClient } from './support/raw-client.js';
 import { startRtpengine } from './support/rtpengine.js';
 import { chromiumAnswer, CHROMIUM_OFFER, PHONE_OFFER, phoneAnswer } from './support/sdp-fixtures.js';
+import { REGISTER_SCENARIO, runSipp, SCENARIOS_DIR } from './support/sipp.js';
 
 const suite = 'gateway-sip-transports';
 const PASSWORD = 'phone-300-pass';
@@ -44,11 +45,13 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
     const rtpengine = await startRtpengine({ suite });
     gateway = await startGateway({
       suite,
-      env: { PHONE_300_PASSWORD: PASSWORD, PHONE_301_PASSWORD: PASSWORD, PHONE_302_PASSWORD: PASSWORD },
+      env: { PHONE_300_PASSWORD: PASSWORD, PHONE_301_PASSWORD: PASSWORD, PHONE_302_PASSWORD: PASSWORD, PHONE_303_PASSWORD: PASSWORD },
       config: {
         sip: { tls: { port: await freePort(), certFile, keyFile }, ws: { port: await freePort() }, wss: { port: await freePort(), certFile, keyFile } },
         registrar: {
-          accounts: { '300': { passwordEnv: 'PHONE_300_PASSWORD' }, '301': { passwordEnv: 'PHONE_301_PASSWORD' }, '302': { passwordEnv: 'PHONE_302_PASSWORD' } },
+          accounts: { '300': { passwordEnv: 'PHONE_300_PASSWORD' }, '301': { passwordEnv: 'PHONE_301_PASSWORD' }, '302': { passwordEnv: 'PHONE_302_PASSWORD' },
+            '303': { passwordEnv: 'PHONE_303_PASSWORD' },
+          },
         },
         rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
       },
@@ -183,4 +186,51 @@ describe('SIP phones register to the gateway over TLS, WSS and WS', { timeout: 9
       assert.equal((await operator.waitFor((f) => f.type === 'call.ended' && f.callId === callId)).cause, 'normal');
     });
   });
+
+  describe('a phone that refreshes its session (RFC 4028) with a re-INVITE: sipp on UDP', () => {
+    it('gets 200 with the session description unchanged, and the call goes on until its BYE', async () => {
+      const operator = await RawClient.open(gateway);
+      opened.push({ close: async () => void operator.ws.terminate() });
+      assert.equal((await operator.hello(gateway.tokenFor('102'))).ok, true);
+      const udp = listening('udp');
+      const target = `127.0.0.1:${udp.port}`;
+      // Registered from the port it then calls from: the gateway takes calls only from where a phone registered.
+      const port = await freePort();
+      const registered = await runSipp({
+        suite, name: 'sipp-register-303', scenario: { file: REGISTER_SCENARIO }, target, localPort: port,
+        service: '303', authUser: '303', authPassword: PASSWORD, calls: 1, timeoutS: 10,
+        keys: { aor_domain: '127.0.0.1', reg_contact: `sip:303@127.0.0.1:${port}`, reg_expires: '600' },
+      });
+      assert.equal(registered.stats.successful, 1, registered.errors());
+      const call = runSipp({
+        suite, name: 'sipp-session-refresh', scenario: { file: join(SCENARIOS_DIR, 'reinvite-refresh.xml') }, target, localPort: port,
+        service: '102', calls: 1, timeoutS: 20, keys: { caller: '303' }, traceMessages: true,
+      });
+      const incoming = await operator.waitFor((f) => f.type === 'call.incoming', 8000);
+      const callId = String(incoming.callId);
+      assert.equal((await operator.request({ type: 'call.answer', callId, sdp: chromiumAnswer(parseSdp(String(incoming.sdp))) })).ok, true);
+      const result = await call;
+      assert.equal(result.stats.successful, 1, `sipp: ${result.errors()}`);
+      assert.equal((await operator.waitFor((f) => f.type === 'call.ended' && f.callId === callId)).cause, 'normal', 'ended by the BYE after the refresh');
+      const answers = okBodiesOf(readFileSync(result.messagesPath!, 'latin1'));
+      assert.equal(answers.length, 2, 'a 200 to the INVITE and one to the re-INVITE');
+      assert.match(answers[0]!, /^o=/m);
+      assert.equal(answers[1], answers[0], 'the same session description, o= version included');
+    });
+  });
 });
+
+/** The SDP bodies of the 200s to INVITEs in a sipp message trace, in order (retransmissions counted once). */
+function okBodiesOf(trace: string): string[] {
+  const bodies = new Map<string, string>();
+  for (const message of trace.split(/^-{5,}.*$/m)) {
+    const start = message.indexOf('SIP/2.0 200');
+    if (start === -1) continue;
+    const text = message.slice(start);
+    const cseq = /^CSeq:\s*(\d+) INVITE\s*$/im.exec(text)?.[1];
+    const blank = text.search(/\r?\n\r?\n/);
+    if (cseq === undefined || blank === -1) continue;
+    if (!bodies.has(cseq)) bodies.set(cseq, text.slice(blank).trim().replace(/\r\n/g, '\n'));
+  }
+  return [...bodies.values()];
+}

@@ -87,6 +87,8 @@ export class SipCall {
   private phoneFlow: { destination: TransportAddress; connectionId: string } | undefined;
   private incoming: IncomingRequest | undefined;
   private dialog: Dialog | undefined;
+  /** The SIP leg's session descriptions as agreed: the one we sent (offer or answer) and the far side's. */
+  private sipSdp: { readonly local: string; readonly remote: string } | undefined;
   private ringTimer: TimerHandle | undefined;
   private cancelRequested = false;
   private authenticated = false;
@@ -265,6 +267,7 @@ export class SipCall {
       this.sendBye();
       return;
     }
+    this.sipSdp = { local: this.invite!.bodyText, remote: response.bodyText };
     this.stopRinging();
     this.moveTo('active');
     const at = this.ctx.clock.now();
@@ -330,6 +333,7 @@ export class SipCall {
     const response = this.respond(200, { body: sdp, contentType: 'application/sdp', headers: [['Contact', this.contactFor()]] });
     if (response === undefined) throw new ProtocolError('call-state', 'the caller gave up');
     this.dialog = Dialog.fromUas(this.incoming!.request, response);
+    this.sipSdp = { local: sdp, remote: this.incoming!.request.bodyText };
     this.stopRinging();
     this.moveTo('active');
     const at = this.ctx.clock.now();
@@ -379,6 +383,41 @@ export class SipCall {
     this.dialog?.terminate();
     this.dialog = undefined;
     this.end('normal', send, 'the far end hung up');
+  }
+
+  /**
+   * A re-INVITE in this call's dialog. A session refresh (RFC 4028: PBXs send one every few minutes when session
+   * timers are on, and end the call when it fails) offers the session description unchanged, with the same o=
+   * line (RFC 3264 §8), and gets ours back unchanged. An offer that would change the media (hold, new addresses,
+   * other codecs) is refused with 488, which leaves the session as it was (§14.2): the browser leg cannot be
+   * renegotiated yet.
+   */
+  reinvite(incoming: IncomingRequest): void {
+    const dialog = this.dialog;
+    if (dialog === undefined || this.current !== 'active' || this.sipSdp === undefined) {
+      incoming.respond(488, { reason: 'Not Acceptable Before The Call Is Answered' });
+      return;
+    }
+    const verdict = dialog.receiveRequest(incoming.request);
+    if (!verdict.accept) {
+      incoming.respond(verdict.status, { reason: verdict.reason });
+      return;
+    }
+    const request = incoming.request;
+    const offer = request.bodyLength > 0 && request.contentType?.mediaType === 'application/sdp' ? request.bodyText : undefined;
+    const origin = offer === undefined ? undefined : originLine(offer);
+    if (origin === undefined || origin !== originLine(this.sipSdp.remote)) {
+      this.log.info({ refresh: false }, 're-INVITE that would change the media refused');
+      incoming.respond(488, { reason: 'Media Changes Not Supported' });
+      return;
+    }
+    const contact = dialog.localContact;
+    incoming.respond(200, {
+      body: this.sipSdp.local,
+      contentType: 'application/sdp',
+      headers: contact === undefined ? [] : [['Contact', formatNameAddr(contact)]],
+    });
+    this.log.debug('session refreshed by a re-INVITE');
   }
 
   matchesDialog(request: SipRequest): boolean {
@@ -523,4 +562,9 @@ export class SipCall {
       (error: unknown) => this.log.error({ err: error }, 'could not update the call log'),
     );
   }
+}
+
+/** An SDP's o= line, which stays the same, version included, for as long as the session does not change (RFC 3264 §8). */
+function originLine(sdp: string): string | undefined {
+  return /^o=([^\r\n]*)/m.exec(sdp)?.[1]?.trim();
 }

@@ -178,6 +178,33 @@ describe('SIP calls through the B2BUA', () => {
     assert.equal(record?.cause, 'normal');
   });
 
+  it('a re-INVITE refreshing the session gets our SDP back unchanged; one that would change the media 488, and the call goes on', async () => {
+    const { final, invite } = inviteToGateway('line101');
+    const incoming = await tabs[0]!.next('call.incoming');
+    const callId = String(incoming.callId);
+    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: OFFER }, (s, e) => void s.send(e));
+    const ok = await final;
+    const dialog = Dialog.fromUac(invite, ok);
+    const gateway = { protocol: 'udp' as const, host: '127.0.0.1', port: gatewayUa.transport('udp').local.port };
+    await pbxUa.sendAck(dialog.createAck(invite), gateway);
+    async function reinvite(sdp: string): Promise<SipResponse> {
+      const request = dialog.createRequest('INVITE');
+      request.setBody(sdp, 'application/sdp');
+      const transaction = pbxUa.sendInvite(request, gateway);
+      const response = await new Promise<SipResponse>((resolve) => transaction.on('response', ({ response: r }) => r.status >= 200 && resolve(r)));
+      if (response.status < 300) await pbxUa.sendAck(dialog.createAck(request), gateway);
+      return response;
+    }
+    const refreshed = await reinvite(OFFER);
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.bodyText, ok.bodyText, 'the same session description, o= version included');
+    const hold = await reinvite(OFFER.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=sendonly\r\n'));
+    assert.equal(hold.status, 488);
+    assert.equal(tabs[0]!.events.some((e) => e.type === 'call.ended'), false, 'the call goes on');
+    assert.equal((await pbxUa.request(dialog.createRequest('BYE'), gateway)).status, 200);
+    assert.equal((await tabs[0]!.next('call.ended')).cause, 'normal');
+  });
+
   it('one user at two PBXs: the PBX the INVITE comes from decides whose line it rings', async () => {
     const branch: PbxConfig = { ...line.pbx, name: 'branch', registrar: 'sip:127.0.0.9:5060' };
     otherLines.push({ ...line, operatorId: 'op-202', pbx: branch });

@@ -179,10 +179,13 @@ export class SipCallLayer {
 
   private async acceptInvite(incoming: IncomingRequest): Promise<void> {
     const request = incoming.request;
-    // A re-INVITE (hold, session refresh) for a call we carry: not offered yet, refused without ending the call.
+    // A re-INVITE: the call answers a session refresh itself; media changes, and re-INVITEs between two phones,
+    // are refused without ending the call.
     if (request.toTag !== undefined) {
-      const known = [...this.calls.values()].some((call) => call.matchesDialog(request)) || [...this.bridges].some((bridge) => bridge.matches(request) !== undefined);
-      incoming.respond(known ? 488 : 481);
+      const call = [...this.calls.values()].find((candidate) => candidate.matchesDialog(request));
+      if (call !== undefined) return call.reinvite(incoming);
+      const bridged = [...this.bridges].some((bridge) => bridge.matches(request) !== undefined);
+      incoming.respond(bridged ? 488 : 481);
       return;
     }
     if (this.closed) {
