@@ -232,13 +232,20 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
     await deskHeard(HZ_BROWSER_102);
   });
 
-  it('desk phone 200 calls desk phone 201 through the gateway: tones both ways', async () => {
+  it('desk phone 200 calls desk phone 201 through the gateway: tones both ways; hold and resume reach 201', async () => {
     const since = desk.events.length;
     await desk.dial(`sip:201@${gateway.sip.udp.host}:${gateway.sip.udp.port}`);
     await desk201.waitForState('incoming', 10_000);
     await desk201.answer();
     await desk.waitForEvent('CALL_ESTABLISHED', { since, timeoutMs: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Hold and resume are re-INVITEs, which the gateway relays between the two phones, answers included.
+    for (const step of ['hold', 'resume'] as const) {
+      const [at200, at201] = [desk.events.length, desk201.events.length];
+      await desk[step]();
+      await desk201.waitForEvent('CALL_REMOTE_SDP', { since: at201, timeoutMs: 5000 });
+      await desk.waitForEvent('CALL_REMOTE_SDP', { since: at200, timeoutMs: 5000 });
+    }
     await desk.hangup();
     await desk201.waitForState('closed', 10_000);
     await deskHeard(HZ_DESK_201);

@@ -7,6 +7,10 @@
  *
  *   calling ──1xx──► calling ──2xx from B──► answered (200 to A, ACK to B) ──BYE either side──► ended
  *      └────────────── CANCEL from A, final failure from B, timeout ─────────────────────────────┘
+ *
+ * Once answered, a re-INVITE from either phone (hold, resume, session refresh) goes on in the other dialog and its
+ * final answer comes back, SDP and all: the gateway only relays, as it did for the first offer. One at a time;
+ * a second while one is pending gets 491 (RFC 3261 §14.2).
  */
 import {
   Dialog,
@@ -33,6 +37,8 @@ export class SipBridge {
   private bInvite: SipRequest | undefined;
   private bTransaction: InviteClientTransaction | undefined;
   private readonly destination: TransportAddress;
+  /** A re-INVITE being relayed: another one meanwhile gets 491. */
+  private relaying = false;
 
   constructor(
     private readonly ua: UserAgent,
@@ -140,6 +146,51 @@ export class SipBridge {
     if (side === 'a' && this.bDialog !== undefined) this.bye(this.bDialog, this.destination, this.callee.connectionId);
     if (side === 'b' && this.aDialog !== undefined) this.bye(this.aDialog, this.a.source, this.a.connectionId);
     this.finish('normal');
+  }
+
+  /** A re-INVITE in one side's dialog: sent on in the other, its final response relayed back. */
+  reinviteFrom(side: 'a' | 'b', incoming: IncomingRequest): void {
+    const [own, other] = side === 'a' ? [this.aDialog, this.bDialog] : [this.bDialog, this.aDialog];
+    if (this.current !== 'answered' || own === undefined || other === undefined) {
+      incoming.respond(491, { reason: 'Request Pending' });
+      return;
+    }
+    const verdict = own.receiveRequest(incoming.request);
+    if (!verdict.accept) {
+      incoming.respond(verdict.status, { reason: verdict.reason });
+      return;
+    }
+    if (this.relaying) {
+      incoming.respond(491, { reason: 'Request Pending' });
+      return;
+    }
+    const request = incoming.request;
+    const reinvite = other.createRequest('INVITE', request.bodyLength > 0 ? { body: request.body, contentType: request.contentType?.mediaType ?? 'application/sdp' } : {});
+    const [destination, connectionId] = side === 'a' ? [this.destination, this.callee.connectionId] : [this.a.source, this.a.connectionId];
+    this.relaying = true;
+    const transaction = this.ua.sendInvite(reinvite, destination, connectionId);
+    const done = (status: number, options: Parameters<IncomingRequest['respond']>[1] = {}): void => {
+      this.relaying = false;
+      const state = incoming.transaction.state;
+      if (state === 'trying' || state === 'proceeding') incoming.respond(status, options);
+    };
+    transaction.on('response', ({ response }) => {
+      if (response.status < 200) return;
+      if (response.status >= 300) {
+        done(response.status, { reason: response.reason });
+        return;
+      }
+      void this.ua.sendAck(other.createAck(reinvite), destination, connectionId).catch(() => undefined);
+      const contact = own.localContact;
+      done(200, {
+        reason: response.reason,
+        ...(response.bodyLength > 0 ? { body: response.body, contentType: response.contentType?.mediaType ?? 'application/sdp' } : {}),
+        headers: contact === undefined ? [] : [['Contact', formatNameAddr(contact)]],
+      });
+    });
+    transaction.on('timeout', () => done(408));
+    transaction.on('transport-error', () => done(503));
+    this.log.info({ from: side }, 're-INVITE relayed to the other phone');
   }
 
   /** Ends both sides (gateway shutting down). */

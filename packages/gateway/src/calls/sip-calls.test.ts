@@ -292,7 +292,7 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise
 }
 
 describe('phone to phone through the gateway', () => {
-  it('bridges an INVITE from one registered phone to another: 180, 200 with the callee’s SDP, ACK, BYE across', async () => {
+  it('bridges an INVITE from one registered phone to another: 180, 200 with the callee’s SDP, ACK, a re-INVITE (hold) and BYE across', async () => {
     const [gwT, aT, bT] = await Promise.all([0, 0, 0].map(() => createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 })));
     const gw = new UserAgent({ transports: [gwT!] });
     const phoneA = new UserAgent({ transports: [aT!] });
@@ -341,6 +341,22 @@ describe('phone to phone through the gateway', () => {
       assert.equal(ok.bodyText, answer);
       const aDialog = Dialog.fromUac(invite, ok);
       await phoneA.sendAck(aDialog.createAck(invite), gwAddress);
+      // A puts the call on hold: the re-INVITE goes on to B in B's dialog, and B's answer comes back.
+      const hold = OFFER.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=sendonly\r\n');
+      const reinvite = aDialog.createRequest('INVITE', { body: hold, contentType: 'application/sdp' });
+      const held = new Promise<SipResponse>((resolve) => {
+        phoneA.sendInvite(reinvite, gwAddress).on('response', ({ response }) => response.status >= 200 && resolve(response));
+      });
+      const bReinvite = await waitFor(() => atB.find((i) => i.request.method === 'INVITE' && i !== bInvite));
+      const bDialog = Dialog.fromUas(bInvite.request, bOk);
+      assert.equal(bDialog.matchesRequest(bReinvite.request), true, 'in the dialog the gateway has with B');
+      assert.equal(bReinvite.request.bodyText, hold, 'the SDP passes through unchanged');
+      const holdAnswer = answer.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=recvonly\r\n');
+      bReinvite.respond(200, { body: holdAnswer, contentType: 'application/sdp', headers: [['Contact', `<sip:201@127.0.0.1:${bPort}>`]] });
+      const heldOk = await held;
+      assert.equal(heldOk.status, 200);
+      assert.equal(heldOk.bodyText, holdAnswer);
+      await phoneA.sendAck(aDialog.createAck(reinvite), gwAddress);
       const bye = aDialog.createRequest('BYE');
       assert.equal((await phoneA.request(bye, gwAddress)).status, 200);
       const bBye = await waitFor(() => atB.find((i) => i.request.method === 'BYE'));

@@ -179,13 +179,16 @@ export class SipCallLayer {
 
   private async acceptInvite(incoming: IncomingRequest): Promise<void> {
     const request = incoming.request;
-    // A re-INVITE: the call answers a session refresh itself; media changes, and re-INVITEs between two phones,
-    // are refused without ending the call.
+    // A re-INVITE: a call with a browser answers a session refresh itself and refuses media changes without ending
+    // the call; between two phones it is relayed to the other.
     if (request.toTag !== undefined) {
       const call = [...this.calls.values()].find((candidate) => candidate.matchesDialog(request));
       if (call !== undefined) return call.reinvite(incoming);
-      const bridged = [...this.bridges].some((bridge) => bridge.matches(request) !== undefined);
-      incoming.respond(bridged ? 488 : 481);
+      for (const bridge of this.bridges) {
+        const side = bridge.matches(request);
+        if (side !== undefined) return bridge.reinviteFrom(side, incoming);
+      }
+      incoming.respond(481);
       return;
     }
     if (this.closed) {
