@@ -7,6 +7,8 @@
  *   `stray-response` (RFC 6026 §7.3: only a stateless proxy may forward one);
  * - an ACK that matches an INVITE server transaction goes to it, which absorbs it unless it is the ACK for a 2xx;
  *   every other ACK is the TU's (`ack`);
+ * - a request of a method served statelessly (`statelessMethods`) goes to the TU with a stateless server
+ *   transaction, which nothing here keeps;
  * - a request that matches a server transaction is a retransmission and goes to it;
  * - any other request gets a new server transaction and goes to the TU (`request`); for a CANCEL the INVITE it
  *   cancels is looked up by §9.2 and given to the TU beside it.
