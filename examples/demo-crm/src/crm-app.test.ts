@@ -17,13 +17,18 @@ function crm(extra: Partial<DemoCrmOptions> = {}): FastifyInstance {
   return createDemoCrm({ secret: SECRET, gatewayHttpUrl: GATEWAY, lookupToken: LOOKUP_TOKEN, operators: OPERATORS, ...extra });
 }
 
-async function signIn(app: FastifyInstance, operator = '101'): Promise<string> {
-  const response = await app.inject({
+/** The sign-in form posted for `operator`, with any extra request headers (Origin, Fetch Metadata). */
+function postLogin(app: FastifyInstance, operator: string, headers: Record<string, string> = {}) {
+  return app.inject({
     method: 'POST',
     url: '/login',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     payload: `operator=${operator}`,
   });
+}
+
+async function signIn(app: FastifyInstance, operator = '101'): Promise<string> {
+  const response = await postLogin(app, operator);
   assert.equal(response.statusCode, 303);
   const cookie = response.cookies.find((c) => c.name === SESSION_COOKIE);
   assert.ok(cookie, 'a session cookie is set');
@@ -55,12 +60,7 @@ describe('sign-in', () => {
 
   it('sets an HttpOnly SameSite=Lax session cookie and shows the contacts', async () => {
     const app = crm();
-    const response = await app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'operator=102',
-    });
+    const response = await postLogin(app, '102');
     assert.equal(response.statusCode, 303);
     assert.equal(response.headers.location, '/contacts');
     const setCookie = String(response.headers['set-cookie']);
@@ -82,48 +82,28 @@ describe('sign-in', () => {
 
   it('adds Secure when asked to', async () => {
     const app = crm({ secureCookies: true });
-    const response = await app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'operator=101' });
+    const response = await postLogin(app, '101');
     assert.match(String(response.headers['set-cookie']), /; Secure$/);
   });
 
   it('refuses unknown operators and cross-origin forms', async () => {
     const app = crm();
-    const unknown = await app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'operator=999' });
+    const unknown = await postLogin(app, '999');
     assert.equal(unknown.statusCode, 400);
     assert.equal(unknown.headers['set-cookie'], undefined);
-    const foreign = await app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
-      payload: 'operator=101',
-    });
+    const foreign = await postLogin(app, '101', { origin: 'https://evil.example' });
     assert.equal(foreign.statusCode, 403);
     assert.equal(foreign.headers['set-cookie'], undefined);
-    const crossSite = await app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null', 'sec-fetch-site': 'cross-site' },
-      payload: 'operator=101',
-    });
+    const crossSite = await postLogin(app, '101', { origin: 'null', 'sec-fetch-site': 'cross-site' });
     assert.equal(crossSite.statusCode, 403);
     // A sandboxed frame elsewhere, in a browser without Fetch Metadata.
-    const sandboxed = await app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
-      payload: 'operator=101',
-    });
+    const sandboxed = await postLogin(app, '101', { origin: 'null' });
     assert.equal(sandboxed.statusCode, 403);
   });
 
   it('accepts its own forms, by Fetch Metadata or by Origin', async () => {
-    for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { origin: 'http://localhost:80' }]) {
-      const response = await crm().inject({
-        method: 'POST',
-        url: '/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        payload: 'operator=101',
-      });
+    for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { origin: 'http://localhost:80' }] as Record<string, string>[]) {
+      const response = await postLogin(crm(), '101', headers);
       assert.equal(response.statusCode, 303, JSON.stringify(headers));
     }
   });
