@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/config-error.js';
 import type { SecureListenConfig, SipListenConfig } from './config/types.js';
+import { respondWhileOpen } from './sip/respond-while-open.js';
 
 export interface SipListener {
   readonly udp: TransportAddress;
@@ -67,7 +68,7 @@ export async function startSipListener(listen: SipListenConfig, logger: Logger, 
         handler(incoming);
       } catch (error) {
         log.error({ err: error, method: incoming.request.method }, 'SIP request handler failed');
-        if (incoming.transaction.state === 'trying' || incoming.transaction.state === 'proceeding') incoming.respond(500);
+        respondWhileOpen(incoming, 500, {}, log, `the ${incoming.request.method}`);
       }
       return;
     }

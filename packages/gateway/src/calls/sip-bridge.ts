@@ -16,6 +16,7 @@ import {
   Dialog,
   formatNameAddr,
   type IncomingRequest,
+  type RespondOptions,
   type InviteClientTransaction,
   type SipRequest,
   type SipResponse,
@@ -23,6 +24,7 @@ import {
   type UserAgent,
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
+import { bodyOptions, respondWhileOpen } from '../sip/respond-while-open.js';
 import type { PhoneBinding } from './sip-routes.js';
 
 export type BridgeState = 'calling' | 'answered' | 'ended';
@@ -82,9 +84,8 @@ export class SipBridge {
       return;
     }
     if (this.current !== 'calling') return;
-    const body = response.bodyLength > 0 ? { body: response.body, contentType: response.contentType?.mediaType ?? 'application/sdp' } : {};
     if (status < 200) {
-      this.respondA(status, { reason: response.reason, ...body });
+      this.respondA(status, { reason: response.reason, ...bodyOptions(response) });
       return;
     }
     this.respondA(status, { reason: response.reason });
@@ -165,14 +166,13 @@ export class SipBridge {
       return;
     }
     const request = incoming.request;
-    const reinvite = other.createRequest('INVITE', request.bodyLength > 0 ? { body: request.body, contentType: request.contentType?.mediaType ?? 'application/sdp' } : {});
+    const reinvite = other.createRequest('INVITE', bodyOptions(request));
     const [destination, connectionId] = side === 'a' ? [this.destination, this.callee.connectionId] : [this.a.source, this.a.connectionId];
     this.relaying = true;
     const transaction = this.ua.sendInvite(reinvite, destination, connectionId);
-    const done = (status: number, options: Parameters<IncomingRequest['respond']>[1] = {}): void => {
+    const done = (status: number, options: RespondOptions = {}): void => {
       this.relaying = false;
-      const state = incoming.transaction.state;
-      if (state === 'trying' || state === 'proceeding') incoming.respond(status, options);
+      respondWhileOpen(incoming, status, options, this.log, 'the re-INVITE');
     };
     transaction.on('response', ({ response }) => {
       if (response.status < 200) return;
@@ -184,7 +184,7 @@ export class SipBridge {
       const contact = own.localContact;
       done(200, {
         reason: response.reason,
-        ...(response.bodyLength > 0 ? { body: response.body, contentType: response.contentType?.mediaType ?? 'application/sdp' } : {}),
+        ...bodyOptions(response),
         headers: contact === undefined ? [] : [['Contact', formatNameAddr(contact)]],
       });
     });
@@ -220,15 +220,8 @@ export class SipBridge {
     this.ended(this);
   }
 
-  private respondA(status: number, options: Parameters<IncomingRequest['respond']>[1] = {}): SipResponse | undefined {
-    const state = this.a.transaction.state;
-    if (state !== 'trying' && state !== 'proceeding') return undefined;
-    try {
-      return this.a.respond(status, options);
-    } catch (error) {
-      this.log.warn({ err: error, status }, 'could not answer the caller');
-      return undefined;
-    }
+  private respondA(status: number, options: RespondOptions = {}): SipResponse | undefined {
+    return respondWhileOpen(this.a, status, options, this.log, 'the caller');
   }
 
   private bye(dialog: Dialog, destination: TransportAddress, connectionId: string | undefined): void {

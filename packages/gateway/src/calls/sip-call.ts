@@ -17,6 +17,7 @@ import {
   nextHop,
   parseUri,
   type IncomingRequest,
+  type RespondOptions,
   type InviteClientTransaction,
   type SipRequest,
   type SipResponse,
@@ -30,6 +31,7 @@ import type { CallRepository } from '../store/calls.js';
 import { ProtocolError } from '../ws/errors.js';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
 import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
+import { respondWhileOpen } from '../sip/respond-while-open.js';
 import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
@@ -478,17 +480,8 @@ export class SipCall {
 
   // Plumbing ------------------------------------------------------------------------------------------------
 
-  private respond(status: number, options: Parameters<IncomingRequest['respond']>[1] = {}): SipResponse | undefined {
-    const incoming = this.incoming;
-    if (incoming === undefined) return undefined;
-    const state = incoming.transaction.state;
-    if (state !== 'trying' && state !== 'proceeding') return undefined;
-    try {
-      return incoming.respond(status, options);
-    } catch (error) {
-      this.log.warn({ err: error, status }, 'could not answer the INVITE');
-      return undefined;
-    }
+  private respond(status: number, options: RespondOptions = {}): SipResponse | undefined {
+    return this.incoming === undefined ? undefined : respondWhileOpen(this.incoming, status, options, this.log, 'the INVITE');
   }
 
   private contactFor(): string {

@@ -23,6 +23,7 @@ import type { CallRequest, SessionHandle, SessionOperator, SessionRegistry } fro
 import { EndedCalls } from './ended-calls.js';
 import { SipBridge } from './sip-bridge.js';
 import { SipCall, userOf, type CallMedia, type SipCallContext } from './sip-call.js';
+import { respondWhileOpen } from '../sip/respond-while-open.js';
 import { routeFor, type LineDirectory, type PhoneDirectory, type SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 
@@ -173,7 +174,7 @@ export class SipCallLayer {
   readonly onInvite = (incoming: IncomingRequest): void => {
     void this.acceptInvite(incoming).catch((error: unknown) => {
       this.log.error({ err: error }, 'incoming INVITE failed');
-      if (incoming.transaction.state === 'trying' || incoming.transaction.state === 'proceeding') incoming.respond(500);
+      respondWhileOpen(incoming, 500, {}, this.log, 'the INVITE');
     });
   };
 

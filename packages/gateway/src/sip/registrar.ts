@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import type { RegistrarConfig } from '../config/types.js';
 import type { SipListener } from '../sip-listener.js';
 import { LocationService, type Binding, type ContactChange } from './location-service.js';
+import { respondWhileOpen } from './respond-while-open.js';
 
 export interface RegistrarOptions {
   readonly config: RegistrarConfig;
@@ -123,8 +124,7 @@ export class Registrar {
   handle(incoming: IncomingRequest): void {
     this.process(incoming).catch((error: unknown) => {
       this.log.error({ err: error, source: incoming.source }, 'REGISTER handling failed');
-      const state = incoming.transaction.state;
-      if (state === 'trying' || state === 'proceeding') incoming.respond(500);
+      respondWhileOpen(incoming, 500, {}, this.log, 'the REGISTER');
     });
   }
 
