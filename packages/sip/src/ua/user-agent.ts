@@ -289,20 +289,18 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       respond(request.method === 'INVITE' ? 480 : 501);
       return;
     }
-    const invite = request.method === 'INVITE';
-    // A request served statelessly holds nothing while it waits for its answer.
-    if (transaction instanceof StatelessServerTransaction) {
-      this.emit('request', { request, source, connectionId, transaction, toTag, respond });
-      return;
+    // A request served statelessly holds nothing while it waits for its answer, so it needs no guard.
+    if (!(transaction instanceof StatelessServerTransaction)) {
+      const invite = request.method === 'INVITE';
+      guard = this.clock.setTimeout(() => {
+        this.guards.delete(guard!);
+        guard = undefined;
+        // A CANCEL may have ended it already (the UA's 487), or the transaction may be gone.
+        if (transaction.state !== 'trying' && transaction.state !== 'proceeding') return;
+        respond(invite ? 480 : 500, { reason: invite ? 'Not Answered' : 'Request Not Answered' });
+      }, invite ? this.unanswered.invite : this.unanswered.request);
+      this.guards.add(guard);
     }
-    guard = this.clock.setTimeout(() => {
-      this.guards.delete(guard!);
-      guard = undefined;
-      // A CANCEL may have ended it already (the UA's 487), or the transaction may be gone.
-      if (transaction.state !== 'trying' && transaction.state !== 'proceeding') return;
-      respond(invite ? 480 : 500, { reason: invite ? 'Not Answered' : 'Request Not Answered' });
-    }, invite ? this.unanswered.invite : this.unanswered.request);
-    this.guards.add(guard);
     this.emit('request', { request, source, connectionId, transaction, toTag, respond });
   }
 
