@@ -302,8 +302,10 @@ export class DigestServer {
     return view.getUint32(0) * 2 ** 32 + view.getUint32(4);
   }
 
-  /** Binds the nonce to this realm, so a server sharing the secret under another realm cannot have its nonces reused here. */
-  /** The nonce body's MAC, truncated, as hex. */
+  /**
+   * The nonce body's MAC, truncated, as hex. It binds the nonce to this realm, so a server sharing the secret
+   * under another realm cannot have its nonces reused here.
+   */
   private mac(body: Uint8Array): string {
     // Only the body changes between nonces: the domain and realm around it are laid out once.
     const data = this.macInput;
