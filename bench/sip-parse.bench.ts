@@ -9,17 +9,19 @@
  *   --run-ms N      / SIP_BENCH_RUN_MS     length of one run (1000)
  *   --warmup-ms N   / SIP_BENCH_WARMUP_MS  warm-up before the runs (2000)
  *   --only a,b      / SIP_BENCH_ONLY       parser ids: switchboard, sip, jssip, sipjs, switchboard-bytes, sip-parse-only
+ *   --baseline DIR  / SIP_BENCH_BASELINE   also measure the parser built in another checkout (switchboard-baseline)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { machine as describeMachine } from './lib/machine.js';
 import { median } from './lib/netns-bench.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MIX, MIX_BYTES } from './fixtures/sip-mix.js';
 import type { ParentMessage, ParserMeta, RunFigure, WorkerMessage } from './lib/measure.js';
-import { PARSER_IDS } from './lib/parsers.js';
+import { BASELINE_ENV, PARSER_IDS } from './lib/parsers.js';
 import { sourceState } from './lib/source-state.js';
 
 const TARGET_MSGS_PER_SEC = 300_000;
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     'run-ms': { type: 'string' },
     'warmup-ms': { type: 'string' },
     only: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const env = process.env;
@@ -41,7 +44,14 @@ const runMs = Number(args['run-ms'] ?? env.SIP_BENCH_RUN_MS ?? 1000);
 const warmupMs = Number(args['warmup-ms'] ?? env.SIP_BENCH_WARMUP_MS ?? 2000);
 const only = (args.only ?? env.SIP_BENCH_ONLY)?.split(',').map((s) => s.trim()).filter(Boolean);
 const ids = only ?? [...PARSER_IDS];
-for (const id of ids) if (!PARSER_IDS.includes(id as never)) throw new Error(`unknown parser id ${id}; known: ${PARSER_IDS.join(', ')}`);
+// Another build of ours, measured in the same rounds: the before-and-after of a change, under the same conditions.
+const baseline = args.baseline ?? env[BASELINE_ENV];
+if (baseline !== undefined && baseline !== '') {
+  env[BASELINE_ENV] = resolve(baseline);
+  if (!ids.includes('switchboard-baseline')) ids.push('switchboard-baseline');
+}
+const knownIds: string[] = [...PARSER_IDS, 'switchboard-baseline'];
+for (const id of ids) if (!knownIds.includes(id)) throw new Error(`unknown parser id ${id}; known: ${knownIds.join(', ')}`);
 if (!(runs >= 1 && runMs > 0 && warmupMs > 0)) throw new Error('runs, run-ms and warmup-ms must be positive');
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -176,9 +186,9 @@ const summaries = workers.map(({ meta, figures }) => summarize(meta, figures));
 const loadAfter = loadavg();
 
 const ours = summaries.find((s) => s.id === 'switchboard');
-// No ratio against our own other variant: it is context, not a peer.
+// No ratio against our own datagram variant: it is context, not a peer. Against a baseline build it is the speed-up.
 const rows = summaries.map((s) => {
-  const peer = ours !== undefined && s.packageName !== ours.packageName;
+  const peer = ours !== undefined && (s.packageName !== ours.packageName || s.id === 'switchboard-baseline');
   return {
     ...s,
     oursOverThis: peer ? ours.median / s.median : undefined,

@@ -4,11 +4,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-export type ParserId = 'switchboard' | 'switchboard-bytes' | 'sip' | 'sip-parse-only' | 'jssip' | 'sipjs';
+export type ParserId = 'switchboard' | 'switchboard-bytes' | 'switchboard-baseline' | 'sip' | 'sip-parse-only' | 'jssip' | 'sipjs';
 
 /** What a parser made of one message, for the correctness check that runs before any timing. */
 export interface Seen {
@@ -68,6 +69,7 @@ export const PARSER_IDS: readonly ParserId[] = ['switchboard', 'sip', 'jssip', '
 export async function loadParser(id: ParserId): Promise<ParserUnderTest> {
   switch (id) {
     case 'switchboard': return loadSwitchboard(false);
+    case 'switchboard-baseline': return loadBaseline();
     case 'switchboard-bytes': return loadSwitchboard(true);
     case 'sip': return loadSipNpm(true);
     case 'sip-parse-only': return loadSipNpm(false);
@@ -76,8 +78,21 @@ export async function loadParser(id: ParserId): Promise<ParserUnderTest> {
   }
 }
 
-async function loadSwitchboard(bytes: boolean): Promise<ParserUnderTest> {
-  const { parseMessage, SipRequest } = await import('@switchboard/sip');
+/** Environment variable naming another checkout (built) whose parser the `switchboard-baseline` row measures. */
+export const BASELINE_ENV = 'SIP_BENCH_BASELINE';
+
+/** Our parser as built in another checkout (`--baseline DIR`): the same work, to compare two versions in one run. */
+async function loadBaseline(): Promise<ParserUnderTest> {
+  const dir = process.env[BASELINE_ENV];
+  if (dir === undefined || dir === '') throw new Error(`switchboard-baseline needs ${BASELINE_ENV} (or --baseline): a checkout with packages/sip built`);
+  const entry = resolve(dir, 'packages/sip/dist/index.js');
+  if (!existsSync(entry)) throw new Error(`no built parser at ${entry}: run \`npx tsc -b packages/sip\` there`);
+  const parser = await loadSwitchboard(false, pathToFileURL(entry).href);
+  return { ...parser, id: 'switchboard-baseline', label: `@switchboard/sip, baseline (${dir})` };
+}
+
+async function loadSwitchboard(bytes: boolean, from = '@switchboard/sip'): Promise<ParserUnderTest> {
+  const { parseMessage, SipRequest } = (await import(from)) as typeof import('@switchboard/sip');
   type Parsed = ReturnType<typeof parseMessage>;
   const version = versionOf('@switchboard/sip');
   const encoder = new TextEncoder();

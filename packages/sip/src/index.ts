@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './message/uri.js';
+export * from './message/param-list.js';
 export * from './message/header-values.js';
 export * from './message/header-names.js';
 export * from './message/header-codecs.js';

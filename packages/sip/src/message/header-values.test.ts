@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import { SipParseError } from '../errors.js';
 import {
   parseAuth, parseCallId, parseContact, parseContentLength, parseContentType, parseCSeq, parseDate, parseMaxForwards,
-  parseNameAddr, parseParams, parseVia, splitList, type NameAddr,
+  parseNameAddr, parseParams, parseVia, parseViaByPattern, splitList, type NameAddr,
 } from './header-values.js';
+import { parseMessage } from './parse-message.js';
+import type { SipRequest } from './sip-message.js';
+import { parseUri, parseUriGeneral } from './uri.js';
 
 /** Plain data for deepStrictEqual: Maps as entry lists, undefined fields dropped. */
 function plain(value: unknown): unknown {
@@ -440,5 +444,54 @@ describe('parseParams', () => {
     for (const text of [';', ';;', ';=1', ';a=', ';a="x', 'x;a=1', ';a=b"c', ';a b', ';a=1;', ';a=<b>', ';a=b,c', ';ä=1']) {
       assert.throws(() => parseParams(text, 0), SipParseError, JSON.stringify(text));
     }
+  });
+});
+
+// Vias, SIP URIs and request lines are read in two ways: values of the common shape are checked by one pattern and cut
+// at native-search positions; the rest go through the capturing patterns and the general parsers. Both must give the
+// same value (or the same refusal) for every input, so values are generated around the edges of that shape.
+describe('the cut for the common shape reads what the patterns read', () => {
+  const pick = (...options: string[]) => fc.constantFrom(...options);
+  const join = (...parts: fc.Arbitrary<string>[]) => fc.tuple(...parts).map((strings) => strings.join(''));
+  const optional = (part: fc.Arbitrary<string>) => fc.oneof(fc.constant(''), part);
+  const paramText = pick('tag', 'Tag', 'lr', 'transport', 'X-Y', 'a!b', 'rport', '', 'ä', 'a b');
+  const paramValue = pick('', 'udp', 'UDP', 'as4b8e1d72', '192.0.2.1', '[::1]', 'a:b', 'a:b!', '!x', ':5060', '"q"', 'z9hG4bK-1.2', 'a@b', 'a%20b');
+  const params = fc.array(join(pick(';', ';', ' ;', ';;'), paramText, optional(join(pick('=', ' =', '= '), paramValue))), { maxLength: 3 }).map((list) => list.join(''));
+  const host = pick('example.com', '192.0.2.4', 'h', '[2001:db8::1]', 'a_b', 'EXAMPLE.com', '');
+  const port = optional(pick(':5060', ':0', ':65535', ':65536', ':99999', ':123456', ':', ':5x'));
+  const userinfo = optional(join(pick('alice', '1002', '+1-212', 'a%40b', 'a;b', 'a?b', ''), optional(join(pick(':'), pick('', 'secret', 'p:w'))), pick('@')));
+  const uri = join(pick('sip:', 'sips:', 'SIP:', 'sip :', 'tel:', 'mailto:'), userinfo, host, port, params);
+
+  test('SIP URI', () => {
+    fc.assert(fc.property(uri, (text) => {
+      assert.deepStrictEqual(outcome(() => parseUri(text)), outcome(() => parseUriGeneral(text)), JSON.stringify(text));
+    }), { numRuns: 5000, seed: 3261 });
+  });
+
+  test('Via', () => {
+    const value = join(pick('SIP/2.0/', 'SIP/2.0 /', 'sip/2.0/', 'SIP/3.0/'), pick('UDP', 'udp', 'Tcp', 'WSS', 'X1', ''), pick(' ', '\t', '  ', ''), host, port, params);
+    fc.assert(fc.property(value, (text) => {
+      assert.deepStrictEqual(outcome(() => parseVia(text)), outcome(() => parseViaByPattern(text)), JSON.stringify(text));
+    }), { numRuns: 5000, seed: 3261 });
+  });
+
+  test('request line', () => {
+    const line = fc.tuple(pick('INVITE', 'REGISTER', 'x!y', 'A B', ''), pick(' ', '  '), uri, pick(' SIP/2.0', ' SIP/2.0 ', ' sip/2.0', ' SIP/2.1'));
+    fc.assert(fc.property(line, ([method, space, uriText, version]) => {
+      const text = `${method}${space}${uriText}${version}\r\nContent-Length: 0\r\n\r\n`;
+      const parsed = outcome(() => {
+        const request = parseMessage(text) as SipRequest;
+        return { method: request.method, uri: request.uri, uriText: request.uriText };
+      });
+      // A request line that parses names its method and a URI that parses on its own to the same value; one whose
+      // URI parses and is a SIP URI without headers is not refused.
+      const uri = outcome(() => parseUriGeneral(uriText));
+      if (parsed === 'rejected') {
+        const headers = uri === 'rejected' ? undefined : (uri as { headers?: unknown[] }).headers;
+        const acceptable = ['INVITE', 'REGISTER', 'x!y'].includes(method) && space === ' ' && version === ' SIP/2.0' && uri !== 'rejected' &&
+          (headers === undefined || headers.length === 0);
+        assert.ok(!acceptable, `refused: ${JSON.stringify(text)}`);
+      } else assert.deepStrictEqual(parsed, { method, uri, uriText }, JSON.stringify(text));
+    }), { numRuns: 5000, seed: 3261 });
   });
 });

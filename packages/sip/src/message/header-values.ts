@@ -3,6 +3,7 @@
  * Parsers take a header value that has already been unfolded and trimmed; they throw `SipParseError` (400).
  */
 import { SipParseError } from '../errors.js';
+import { ParamList, putParam } from './param-list.js';
 import { formatUri, NO_PARAMS, parseHostPort, parseUri, portFromDigits, SIP_URI_FAST_SOURCE, sipUriFromMatch, splitSimpleParams, type Uri } from './uri.js';
 
 export type HeaderParams = ReadonlyMap<string, string | null>;
@@ -157,7 +158,7 @@ export function parseParams(text: string, from: number): HeaderParams {
   let i = from;
   const n = text.length;
   if (i >= n) return NO_PARAMS;
-  const params = new Map<string, string | null>();
+  const params: (string | null)[] = [];
   while (i < n) {
     while (i < n && isWs(text.charCodeAt(i))) i++;
     if (i >= n) break;
@@ -198,12 +199,12 @@ export function parseParams(text: string, from: number): HeaderParams {
         }
         i = j;
       }
-      params.set(name.toLowerCase(), value);
+      putParam(params, name.toLowerCase(), value);
     } else {
-      params.set(name.toLowerCase(), null);
+      putParam(params, name.toLowerCase(), null);
     }
   }
-  return params;
+  return new ParamList(params);
 }
 
 export function formatParams(params: HeaderParams): string {
@@ -226,10 +227,32 @@ const SIMPLE_PARAMS =
 // other case pays for toUpperCase (group 2).
 const VIA_FAST = new RegExp("^SIP/2\\.0/(?:([A-Z]+)|([A-Za-z]+))[ \\t]+([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\\])(?::([0-9]{1,5}))?" + SIMPLE_PARAMS);
 
+// The Via as nearly every stack writes it: upper-case transport, one space, a host name or IPv4, port, simple
+// parameters. Checked whole by one pattern without a match array, then cut where native searches find the separators.
+const CANONICAL_VIA = new RegExp("^SIP/2\\.0/[A-Z]+ [A-Za-z0-9.\\-]+(?::[0-9]{1,5})?" + SIMPLE_PARAMS);
+
 export function parseVia(value: string): Via {
+  if (!CANONICAL_VIA.test(value)) return parseViaByPattern(value);
+  const space = value.indexOf(' ', 8);
+  const semi = value.indexOf(';', space);
+  const end = semi === -1 ? value.length : semi;
+  // The host has no ':', so a ':' before the parameters starts the port.
+  const colon = value.indexOf(':', space);
+  let host: string;
+  let port: number | undefined;
+  if (colon !== -1 && colon < end) {
+    host = value.slice(space + 1, colon);
+    port = portFromDigits(value, colon + 1, end);
+    if (port > 65535) throw bad('Via port', value);
+  } else host = value.slice(space + 1, end);
+  return { protocol: 'SIP/2.0', transport: value.slice(8, space), host, port, params: semi === -1 ? NO_PARAMS : splitSimpleParams(value, semi) };
+}
+
+/** `parseVia` without the cut for the common shape: the reference that cut is tested against. */
+export function parseViaByPattern(value: string): Via {
   const m = VIA_FAST.exec(value);
   if (m !== null) {
-    const port = m[4] === undefined ? undefined : portFromDigits(m[4]);
+    const port = m[4] === undefined ? undefined : portFromDigits(m[4], 0, m[4].length);
     if (port !== undefined && port > 65535) throw bad('Via port', value);
     return { protocol: 'SIP/2.0', transport: m[1] ?? m[2]!.toUpperCase(), host: m[3]!, port, params: splitSimpleParams(m[5]!) };
   }

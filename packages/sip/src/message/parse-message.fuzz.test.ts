@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { SipParseError } from '../errors.js';
+import { ParamList } from './param-list.js';
 import { parseMessage } from './parse-message.js';
 import { SipRequest, SipResponse, type SipMessage } from './sip-message.js';
 
@@ -126,7 +127,7 @@ function parseOrReject(input: Input): SipMessage | SipParseError {
 
 /** A parsed value as plain data that deepStrictEqual can compare (Maps keep their order). */
 function plain(value: unknown): unknown {
-  if (value instanceof Map) return { map: [...value].map(([k, v]) => [k, plain(v)]) };
+  if (value instanceof Map || value instanceof ParamList) return { map: [...value].map(([k, v]) => [k, plain(v)]) };
   if (value instanceof Date) return { date: value.getTime() };
   if (value instanceof Uint8Array) return { hex: Buffer.from(value).toString('hex') };
   if (Array.isArray(value)) return value.map(plain);
