@@ -331,19 +331,24 @@ const REQUEST_LINE = new RegExp("^([A-Za-z0-9\\-.!%*_+`'~]+) ((?:" + SIP_URI_FAS
 const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
 function parseStartLine(line: string): SipRequest | SipResponse {
-  const canonical = cutRequestLine(line);
-  if (canonical !== undefined) return canonical;
-  const request = REQUEST_LINE.exec(line);
-  if (request !== null) {
-    // A URI of that shape has no headers, which a Request-URI must not have.
-    if (request[3] !== undefined) return new SipRequest(request[1]!, sipUriFromMatch(request, 3, request[2]!), request[2]);
-    return requestFrom(request[1]!, request[2]!);
-  }
-  const status = STATUS_LINE.exec(line);
-  if (status !== null) {
-    // Three digits, checked by the pattern: summed rather than converted by `Number`, a call into the runtime.
-    const code = status[1]!;
-    return new SipResponse((code.charCodeAt(0) - 48) * 100 + (code.charCodeAt(1) - 48) * 10 + (code.charCodeAt(2) - 48), status[2]);
+  // A method is a token, which holds no '/': with one fourth, the line is a status line or neither, and the request
+  // patterns need not be tried.
+  if (line.charCodeAt(3) === 47) {
+    const status = STATUS_LINE.exec(line);
+    if (status !== null) {
+      // Three digits, checked by the pattern: summed rather than converted by `Number`, a call into the runtime.
+      const code = status[1]!;
+      return new SipResponse((code.charCodeAt(0) - 48) * 100 + (code.charCodeAt(1) - 48) * 10 + (code.charCodeAt(2) - 48), status[2]);
+    }
+  } else {
+    const canonical = cutRequestLine(line);
+    if (canonical !== undefined) return canonical;
+    const request = REQUEST_LINE.exec(line);
+    if (request !== null) {
+      // A URI of that shape has no headers, which a Request-URI must not have.
+      if (request[3] !== undefined) return new SipRequest(request[1]!, sipUriFromMatch(request, 3, request[2]!), request[2]);
+      return requestFrom(request[1]!, request[2]!);
+    }
   }
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
