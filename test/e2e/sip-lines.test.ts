@@ -3,6 +3,7 @@
 // bridges the browser's WebRTC to the phone's plain RTP through rtpengine. Each side plays its own tone and must
 // hear the other's: the browser through a Goertzel detector on the remote track, the phone in its recording.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
@@ -108,6 +109,21 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
     await page.waitFor(callId, 'ended', 'normal');
     await phone.waitForState('closed', 10_000);
     await phoneHeardBrowser();
+  });
+
+  it('101 sends digits to the phone through the PBX: each arrives as a SIP INFO, in order', async () => {
+    const before = phone.receivedDtmf();
+    const callId = await page.dial('alice');
+    await phone.waitForState('incoming', 10_000);
+    await phone.answer();
+    await page.waitFor(callId, 'active', undefined, 10_000);
+    await page.sendDigits(callId, '19*#');
+    await phone.waitForDtmf(before + '19*#', 5000);
+    // baresip logs this line for a DTMF INFO, not for telephone-events in the media.
+    assert.equal(readFileSync(phone.logPath, 'utf8').match(/call: received DTMF: '.'/g)?.length, (before + '19*#').length);
+    await page.hangup(callId);
+    await page.waitFor(callId, 'ended', 'normal');
+    await phone.waitForState('closed', 10_000);
   });
 
   it('101 calls the phone and the phone hangs up', async () => {
@@ -219,13 +235,17 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
     await deskHeard(HZ_BROWSER_102);
   });
 
-  it('operator 102 calls the desk phone at extension 200: tones both ways', async () => {
+  it('operator 102 calls the desk phone at extension 200: tones both ways, digits by SIP INFO', async () => {
     const callId = await page102.dial('200');
     await desk.waitForState('incoming', 10_000);
     await desk.answer();
     await page102.waitFor(callId, 'active', undefined, 10_000);
     const heard = await page102.detectTone(HZ_DESK, { timeoutMs: 10_000 });
     assert.ok(heard.detected, `102 hears the desk phone: ${toneLine(heard)}`);
+    // Digits to a phone registered here go as SIP INFO too.
+    const digitsBefore = desk.receivedDtmf();
+    await page102.sendDigits(callId, '42');
+    await desk.waitForDtmf(digitsBefore + '42', 5000);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await desk.hangup();
     await page102.waitFor(callId, 'ended', 'normal');

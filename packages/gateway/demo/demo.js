@@ -95,10 +95,25 @@ function render(call) {
       mute.textContent = muted ? 'Unmute' : 'Mute';
     });
     mute.setAttribute('aria-pressed', 'false');
-    actions.append(answer, reject, busy, hangup, mute);
+    const digits = document.createElement('input');
+    digits.className = 'digits';
+    digits.placeholder = 'Digits';
+    digits.setAttribute('aria-label', 'Digits to send');
+    digits.maxLength = 32;
+    const dtmf = button('Send digits', 'dtmf secondary', () => {
+      const keys = digits.value.replace(/\s+/g, '').toUpperCase();
+      digits.value = '';
+      if (keys) {
+        run(`digits ${keys} on ${call.id}`, async () => {
+          await call.sendDtmf(keys);
+          log(`call ${call.id}: sent digits ${keys}`);
+        });
+      }
+    });
+    actions.append(answer, reject, busy, hangup, mute, digits, dtmf);
     li.append(title, state, actions);
     ui.calls.prepend(li);
-    row = { li, title, state, answer, reject, busy, hangup, mute };
+    row = { li, title, state, answer, reject, busy, hangup, mute, digits, dtmf };
     rows.set(call.id, row);
   }
   const who = call.remote.name ? `${call.remote.name} (${call.remote.number})` : call.remote.number;
@@ -116,6 +131,8 @@ function render(call) {
   row.hangup.hidden = ended || ringingIn;
   row.hangup.textContent = call.state === 'active' ? 'Hang up' : 'Cancel';
   row.mute.hidden = call.state !== 'active';
+  row.digits.hidden = call.state !== 'active';
+  row.dtmf.hidden = call.state !== 'active';
   ui.noCalls.hidden = rows.size > 0;
 }
 

@@ -109,6 +109,21 @@ export class DemoPage {
     await this.call(callId).locator('button.hangup').click();
   }
 
+  /** Sends digits from the call's keypad; resolves once the gateway has taken them all, throws with the page's reason if not. */
+  async sendDigits(callId: string, digits: string, timeoutMs = 10_000): Promise<void> {
+    const row = this.call(callId);
+    await row.locator('input.digits').fill(digits);
+    await row.locator('button.dtmf').click();
+    const done = `call ${callId}: sent digits ${digits}`;
+    const failed = `digits ${digits} on ${callId} failed`;
+    await this.page.waitForFunction(([a, b]) => {
+      const text = document.querySelector('#log')?.textContent ?? '';
+      return text.includes(a!) || text.includes(b!);
+    }, [done, failed] as const, { timeout: timeoutMs });
+    const log = await this.log();
+    if (!log.includes(done)) throw new Error(`${this.label}: ${log.slice(log.indexOf(failed), log.indexOf(failed) + 200)}`);
+  }
+
   async text(callId: string): Promise<string> {
     return (await this.call(callId).locator('.call-state').textContent()) ?? '';
   }

@@ -36,6 +36,11 @@ import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
 import type { MediaSession } from '../media/media-session.js';
+import type { PbxConfig } from '../config/types.js';
+import { sendDtmfByInfo, type InfoLeg } from './info-dtmf.js';
+
+/** How DTMF reaches the SIP side of a call. */
+export type DtmfMode = PbxConfig['dtmf'];
 
 /** The media bridge of one call (rtpengine or passthrough). */
 export type CallMedia = MediaSession;
@@ -96,6 +101,12 @@ export class SipCall {
   private authenticated = false;
   private ringingSent = false;
   private persisted: Promise<void> = Promise.resolve();
+  /** How DTMF reaches the SIP side: what the PBX is set to take; phones registered here take SIP INFO. */
+  private dtmfMode: DtmfMode = 'info';
+  /** The PBX route of an outbound call, whose credentials answer a challenge to an in-dialog request. */
+  private pbxRoute: Extract<SipRoute, { kind: 'pbx' }> | undefined;
+  /** DTMF requests in the order they came, so that two of them never interleave their digits. */
+  private dtmfQueue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
   private constructor(
@@ -117,11 +128,12 @@ export class SipCall {
     return call;
   }
 
-  static inbound(ctx: SipCallContext, id: string, operator: SessionOperator, incoming: IncomingRequest, media: CallMedia): SipCall {
+  static inbound(ctx: SipCallContext, id: string, operator: SessionOperator, incoming: IncomingRequest, media: CallMedia, dtmf: DtmfMode): SipCall {
     const from = incoming.request.from;
     const remote = { number: userOf(from?.uri), ...(from?.displayName ? { name: from.displayName.slice(0, 128) } : {}) };
     const call = new SipCall(ctx, id, 'inbound', operator, remote, media, ctx.clock.now());
     call.incoming = incoming;
+    call.dtmfMode = dtmf;
     return call;
   }
 
@@ -161,6 +173,8 @@ export class SipCall {
         invite.set('From', { ...fromHeader, displayName: this.operator.displayName });
       }
       if (route.kind === 'pbx') {
+        this.pbxRoute = route;
+        this.dtmfMode = route.pbx.dtmf;
         const preloaded = outboundRoute(route.pbx.outboundProxy === undefined ? undefined : parseUri(route.pbx.outboundProxy));
         if (preloaded !== undefined) invite.prepend('Route', preloaded);
       }
@@ -377,6 +391,33 @@ export class SipCall {
     if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
     this.sendBye();
     this.end('normal', deliver, 'hung up in the browser');
+  }
+
+  /** DTMF from the operator, to the SIP side of an answered call. */
+  sendDtmf(digits: string, durationMs: number): Promise<void> {
+    this.requireLive();
+    if (this.current !== 'active' || this.dialog === undefined) throw new ProtocolError('call-state', 'DTMF needs an answered call');
+    if (this.dtmfMode !== 'info') {
+      throw new ProtocolError('not-supported', 'DTMF in the media (RFC 4733) is not available on calls to SIP yet; a PBX that takes SIP INFO can be set to dtmf "info"');
+    }
+    const route = this.pbxRoute;
+    const leg: InfoLeg = {
+      // Digits queued behind others may come due after the call has ended.
+      createInfo: () => {
+        if (this.hasEnded() || this.dialog === undefined) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+        return this.dialog.createRequest('INFO');
+      },
+      send: (info) => {
+        const { destination, connectionId } = this.flowFor(info);
+        return this.ctx.ua.request(info, destination, {
+          ...(connectionId === undefined ? {} : { connectionId }),
+          ...(route === undefined ? {} : { digest: this.ctx.digestFor(route) }),
+        });
+      },
+    };
+    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(leg, digits, durationMs));
+    this.dtmfQueue = sent.catch(() => undefined);
+    return sent;
   }
 
   /** A BYE from the SIP side for this call's dialog. */

@@ -82,7 +82,8 @@ describe('SIP calls through the B2BUA', () => {
     const gatewayTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
     const pbxTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
     gatewayUa = new UserAgent({ transports: [gatewayTransport] });
-    pbxUa = new UserAgent({ transports: [pbxTransport] });
+    // A PBX that takes DTMF as SIP INFO.
+    pbxUa = new UserAgent({ transports: [pbxTransport], accepts: { acceptedContentTypes: ['application/sdp', 'application/dtmf-relay'] } });
     pbxPort = pbxTransport.local.port;
     store = await openStore({ kind: 'sqlite', file: ':memory:' });
     await store.operators.upsert({ id: operator.id, displayName: operator.displayName, extension: operator.extension });
@@ -176,6 +177,49 @@ describe('SIP calls through the B2BUA', () => {
     const record = await store.calls.get(callId);
     assert.equal(record?.direction, 'inbound');
     assert.equal(record?.cause, 'normal');
+  });
+
+  /** An INVITE from the PBX for the line, answered in the first tab and ACKed, with the PBX set to `dtmf`. */
+  async function answeredCall(dtmf: PbxConfig['dtmf']) {
+    const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
+    line = { ...line, pbx: { ...line.pbx, dtmf } };
+    const { final, invite } = inviteToGateway('line101');
+    const callId = String((await tabs[0]!.next('call.incoming')).callId);
+    await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd0', callId, digits: '1' }, deliver), { code: 'call-state' }, 'not before the answer');
+    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: OFFER }, deliver);
+    const dialog = Dialog.fromUac(invite, await final);
+    await pbxUa.sendAck(dialog.createAck(invite), { protocol: 'udp', host: '127.0.0.1', port: gatewayUa.transport('udp').local.port });
+    return { callId, dialog, deliver };
+  }
+
+  it('DTMF to a PBX set to rfc4733 is refused as not supported, and nothing is sent', async () => {
+    const { callId, deliver } = await answeredCall('rfc4733');
+    await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd1', callId, digits: '1' }, deliver), { code: 'not-supported' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(inbox.filter((i) => i.request.method === 'INFO').length, 0);
+    await layer.close();
+  });
+
+  it('DTMF to a PBX set to info: an INFO per digit, in the call\'s dialog, each once the last is answered', async () => {
+    const { callId, dialog, deliver } = await answeredCall('info');
+    const infos: SipRequest[] = [];
+    const answering = setInterval(() => {
+      for (const incoming of inbox.splice(0)) {
+        if (incoming.request.method === 'INFO') infos.push(incoming.request);
+        incoming.respond(200);
+      }
+    }, 5);
+    try {
+      await layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd2', callId, digits: '7#', durationMs: 250 }, deliver);
+      assert.deepStrictEqual(infos.map((info) => info.bodyText), ['Signal=7\r\nDuration=250\r\n', 'Signal=#\r\nDuration=250\r\n']);
+      for (const info of infos) {
+        assert.equal(info.callId, dialog.id.callId, "in the call's dialog");
+        assert.equal(info.contentType?.mediaType, 'application/dtmf-relay');
+      }
+      await layer.close();
+    } finally {
+      clearInterval(answering);
+    }
   });
 
   it('a re-INVITE refreshing the session gets our SDP back unchanged; one that would change the media 488, and the call goes on', async () => {

@@ -22,13 +22,15 @@ import { ProtocolError } from '../ws/errors.js';
 import type { CallRequest, SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
 import { EndedCalls } from './ended-calls.js';
 import { SipBridge } from './sip-bridge.js';
-import { SipCall, userOf, type CallMedia, type SipCallContext } from './sip-call.js';
+import { SipCall, userOf, type CallMedia, type DtmfMode, type SipCallContext } from './sip-call.js';
 import { respondWhileOpen } from '../sip/respond-while-open.js';
 import { routeFor, type LineDirectory, type PhoneDirectory, type SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 
 /** Codecs offered to phones registered here; a PBX's come from its config. */
 export const PHONE_CODECS = ['opus', 'G722', 'PCMU', 'PCMA', 'telephone-event'] as const;
+/** A tone's length when the request names none (the protocol's default). */
+const DEFAULT_DTMF_MS = 100;
 
 export interface SipCallLayerOptions {
   ua: UserAgent;
@@ -156,6 +158,9 @@ export class SipCallLayer {
       case 'call.hangup':
         call.hangup(session, deliver);
         return {};
+      case 'call.dtmf':
+        await call.sendDtmf(request.digits, request.durationMs ?? DEFAULT_DTMF_MS);
+        return {};
       case 'call.ice':
         // rtpengine and WebRTC-capable PBXs take the candidates in the SDP, which the SDK waits for; late ones
         // cannot be passed on in SIP without re-INVITEs, and are not needed on the networks this serves.
@@ -204,7 +209,7 @@ export class SipCallLayer {
       incoming.respond(488, { reason: 'An SDP Offer Is Required' });
       return;
     }
-    const { operator, mode, codecs } = target;
+    const { operator, mode, codecs, dtmf } = target;
     if (this.options.busy(operator.id)) {
       incoming.respond(486);
       return;
@@ -223,14 +228,14 @@ export class SipCallLayer {
     }
     const external = userOf(request.from?.uri);
     await this.options.calls.start({ id, direction: 'inbound', toOperator: operator.id, externalNumber: external, startedAt: this.options.clock.now() });
-    const call = SipCall.inbound(this.context, id, operator, incoming, media);
+    const call = SipCall.inbound(this.context, id, operator, incoming, media, dtmf);
     this.calls.set(id, call);
     this.log.info({ callId: id, operatorId: operator.id, from: external }, 'incoming SIP call');
     await call.ring(tabs, (sessions, event) => sessions.filter((tab) => tab.send(event)));
   }
 
   /** Who an INVITE is for, if it comes from somewhere calls are taken from; answers the INVITE otherwise. */
-  private async targetOf(user: string, incoming: IncomingRequest): Promise<{ operator: SessionOperator; mode: 'rtpengine' | 'passthrough'; codecs: readonly string[] } | undefined> {
+  private async targetOf(user: string, incoming: IncomingRequest): Promise<{ operator: SessionOperator; mode: 'rtpengine' | 'passthrough'; codecs: readonly string[]; dtmf: DtmfMode } | undefined> {
     const lines = this.options.lines?.linesForUser(user) ?? [];
     if (lines.length > 0) {
       // One user may be an account at several PBXs, each an operator's line: the PBX the INVITE comes from decides.
@@ -245,7 +250,7 @@ export class SipCallLayer {
         incoming.respond(480, { reason: 'Operator Not Available' });
         return undefined;
       }
-      return { operator, mode: line.pbx.media, codecs: line.pbx.codecs };
+      return { operator, mode: line.pbx.media, codecs: line.pbx.codecs, dtmf: line.pbx.dtmf };
     }
     const operator = isExtension(user) ? await this.options.directory.getByExtension(user) : undefined;
     if (operator === undefined || !operator.enabled) {
@@ -256,7 +261,7 @@ export class SipCallLayer {
       incoming.respond(403, { reason: 'Not Registered Here' });
       return undefined;
     }
-    return { operator, mode: 'rtpengine', codecs: PHONE_CODECS };
+    return { operator, mode: 'rtpengine', codecs: PHONE_CODECS, dtmf: 'info' };
   }
 
   /**

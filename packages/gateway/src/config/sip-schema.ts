@@ -51,7 +51,7 @@ export const PbxSchema = Type.Object(
       Type.String({ minLength: 1, maxLength: 256, description: 'answer digest challenges of this realm only', [EXPECT]: 'a non-empty string of at most 256 characters' }),
     ),
     media: oneOf(MEDIA_MODES, 'rtpengine', 'rtpengine bridges WebRTC to plain RTP; passthrough hands the browser’s SDP to a WebRTC-capable PBX'),
-    dtmf: oneOf(DTMF_MODES, 'rfc4733', 'how DTMF reaches the PBX'),
+    dtmf: oneOf(DTMF_MODES, 'info', 'how DTMF reaches the PBX: info sends SIP INFO (application/dtmf-relay), one per digit; rfc4733 (in the media) is not available yet, and DTMF requests are then refused'),
     codecs: Type.Array(Type.String({ pattern: CODEC_PATTERN }), {
       minItems: 1,
       maxItems: 16,
