@@ -24,7 +24,7 @@ import {
   type UserAgent,
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
-import { bodyOptions, respondWhileOpen } from '../sip/respond-while-open.js';
+import { admitToDialog, bodyOptions, respondWhileOpen } from '../sip/respond-while-open.js';
 import type { PhoneBinding } from './sip-routes.js';
 
 export type BridgeState = 'calling' | 'answered' | 'ended';
@@ -156,11 +156,7 @@ export class SipBridge {
       incoming.respond(491, { reason: 'Request Pending' });
       return;
     }
-    const verdict = own.receiveRequest(incoming.request);
-    if (!verdict.accept) {
-      incoming.respond(verdict.status, { reason: verdict.reason });
-      return;
-    }
+    if (!admitToDialog(own, incoming)) return;
     if (this.relaying) {
       incoming.respond(491, { reason: 'Request Pending' });
       return;

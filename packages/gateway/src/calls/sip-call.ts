@@ -31,7 +31,7 @@ import type { CallRepository } from '../store/calls.js';
 import { ProtocolError } from '../ws/errors.js';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
 import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
-import { respondWhileOpen } from '../sip/respond-while-open.js';
+import { admitToDialog, respondWhileOpen } from '../sip/respond-while-open.js';
 import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
@@ -441,11 +441,7 @@ export class SipCall {
       incoming.respond(488, { reason: 'Not Acceptable Before The Call Is Answered' });
       return;
     }
-    const verdict = dialog.receiveRequest(incoming.request);
-    if (!verdict.accept) {
-      incoming.respond(verdict.status, { reason: verdict.reason });
-      return;
-    }
+    if (!admitToDialog(dialog, incoming)) return;
     const request = incoming.request;
     const offer = request.bodyLength > 0 && request.contentType?.mediaType === 'application/sdp' ? request.bodyText : undefined;
     const origin = offer === undefined ? undefined : originLine(offer);
