@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MIX } from '../fixtures/sip-mix.js';
-import { loadParser, type ParserId, type ParserUnderTest } from './parsers.js';
+import { checkParser, loadParser, type ParserId, type ParserUnderTest } from './parsers.js';
 
 export interface RunFigure {
   msgsPerSec: number;
@@ -53,30 +53,6 @@ const warmupMs = Number(warmupMsArg);
 
 const texts = MIX.map((m) => m.text);
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function check(parser: ParserUnderTest): string[] {
-  const problems: string[] = [];
-  for (const expected of MIX) {
-    let seen;
-    try {
-      seen = parser.inspect(expected.text);
-    } catch (error) {
-      problems.push(`${expected.name}: threw ${String(error)}`);
-      continue;
-    }
-    const where = `${expected.name}:`;
-    if (seen.method !== expected.method) problems.push(`${where} method ${String(seen.method)}, expected ${String(expected.method)}`);
-    if (seen.status !== expected.status) problems.push(`${where} status ${String(seen.status)}, expected ${String(expected.status)}`);
-    if (seen.callId !== expected.callId) problems.push(`${where} Call-ID ${JSON.stringify(seen.callId)}, expected ${expected.callId}`);
-    for (const complaint of seen.complaints) problems.push(`${where} parser reported ${complaint}`);
-    if (parser.serializes) {
-      if (seen.serialized === undefined || !seen.serialized.includes(expected.callId)) problems.push(`${where} serialization lost the Call-ID`);
-      const diffs = parser.roundTrip?.(expected.text) ?? [];
-      if (diffs.length > 0) problems.push(`${where} re-parsed serialization differs in ${diffs.join(', ')}`);
-    }
-  }
-  return problems;
-}
 
 /** Busy and total jiffies of the whole machine (all cores), or undefined off Linux. */
 function machineJiffies(): { busy: number; total: number } | undefined {
@@ -150,7 +126,7 @@ function timedRun(parser: ParserUnderTest, batch: number, ms: number): RunFigure
 async function prepare(): Promise<{ parser: ParserUnderTest; meta: ParserMeta } | { error: string }> {
   const id = idArg as ParserId;
   const parser = await loadParser(id);
-  const problems = check(parser);
+  const problems = checkParser(parser);
   if (problems.length > 0) return { error: `correctness check failed:\n  ${problems.join('\n  ')}` };
 
   // Warm-up, time-bound so the slow parsers get through it too; its rate sizes the batches between clock reads

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MIX } from '../fixtures/sip-mix.js';
 
 const require = createRequire(import.meta.url);
 
@@ -258,4 +259,32 @@ async function loadSipJs(): Promise<ParserUnderTest> {
       return { method: response ? undefined : m.method, status: response ? m.statusCode : undefined, callId: m.callId, complaints: own };
     },
   };
+}
+
+/**
+ * What is wrong with a parser's reading of the mix (empty when nothing): method or status, Call-ID, complaints,
+ * and for those that serialize, whether the serialized text parses back to the same message. Run before any figure.
+ */
+export function checkParser(parser: ParserUnderTest): string[] {
+  const problems: string[] = [];
+  for (const expected of MIX) {
+    let seen;
+    try {
+      seen = parser.inspect(expected.text);
+    } catch (error) {
+      problems.push(`${expected.name}: threw ${String(error)}`);
+      continue;
+    }
+    const where = `${expected.name}:`;
+    if (seen.method !== expected.method) problems.push(`${where} method ${String(seen.method)}, expected ${String(expected.method)}`);
+    if (seen.status !== expected.status) problems.push(`${where} status ${String(seen.status)}, expected ${String(expected.status)}`);
+    if (seen.callId !== expected.callId) problems.push(`${where} Call-ID ${JSON.stringify(seen.callId)}, expected ${expected.callId}`);
+    for (const complaint of seen.complaints) problems.push(`${where} parser reported ${complaint}`);
+    if (parser.serializes) {
+      if (seen.serialized === undefined || !seen.serialized.includes(expected.callId)) problems.push(`${where} serialization lost the Call-ID`);
+      const diffs = parser.roundTrip?.(expected.text) ?? [];
+      if (diffs.length > 0) problems.push(`${where} re-parsed serialization differs in ${diffs.join(', ')}`);
+    }
+  }
+  return problems;
 }

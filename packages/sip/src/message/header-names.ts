@@ -38,8 +38,18 @@ const COMPACT: Record<string, string> = {
 };
 
 export const COMPACT_FORMS: ReadonlyMap<string, string> = new Map(Object.entries(COMPACT));
+
+/**
+ * The engine's own copy of `text`, the one every equal string literal and property name refers to: two such copies
+ * compare equal by identity, where a string built at run time is compared character by character. Keys are compared
+ * with literals (`field.key === 'content-length'`) for every field a message is parsed, written or searched with.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0]!;
+}
+
 /** Lower-case names of every header with a canonical spelling. */
-export const KNOWN_KEYS: readonly string[] = CANONICAL.map((name) => name.toLowerCase());
+export const KNOWN_KEYS: readonly string[] = CANONICAL.map((name) => internalized(name.toLowerCase()));
 
 const byLowerCase = new Map<string, string>();
 for (const name of CANONICAL) byLowerCase.set(name.toLowerCase(), name);
@@ -50,10 +60,17 @@ export function canonicalHeaderName(name: string): string {
   return byLowerCase.get(name) ?? byLowerCase.get(name.toLowerCase()) ?? name;
 }
 
+// Every spelling of a known header (canonical, lower case, compact) to its key: one lookup, no new string.
+const keyBySpelling = new Map<string, string>();
+for (const [index, name] of CANONICAL.entries()) {
+  keyBySpelling.set(name, KNOWN_KEYS[index]!);
+  keyBySpelling.set(KNOWN_KEYS[index]!, KNOWN_KEYS[index]!);
+}
+for (const [letter, name] of Object.entries(COMPACT)) keyBySpelling.set(letter, keyBySpelling.get(name)!);
+
 /** Lower-case key under which a header is looked up. */
 export function headerKey(name: string): string {
-  const canonical = byLowerCase.get(name) ?? byLowerCase.get(name.toLowerCase());
-  return canonical === undefined ? name.toLowerCase() : canonical.toLowerCase();
+  return keyBySpelling.get(name) ?? keyBySpelling.get(name.toLowerCase()) ?? name.toLowerCase();
 }
 
 /**

@@ -46,7 +46,7 @@ export interface AuthValue {
   /** As written (`Digest`); compare case-insensitively. */
   readonly scheme: string;
   /** Parameters by lower-case name; quoted values unquoted and unescaped. */
-  readonly params: Map<string, string>;
+  readonly params: ReadonlyMap<string, string>;
 }
 
 const TOKEN_CHAR = new Uint8Array(128);
@@ -493,7 +493,8 @@ const CANONICAL_AUTH = /^[A-Za-z0-9\-.!%*_+`'~]+ [A-Za-z0-9\-.!%*_+`'~]+=(?:"[^"
 
 function parseCanonicalAuth(value: string): AuthValue {
   const space = value.indexOf(' ');
-  const params = new Map<string, string>();
+  // A flat list, as for URI parameters: a Map would hash every name and grow its table twice for a Digest answer.
+  const params: string[] = [];
   const n = value.length;
   for (let i = space + 1; i < n;) {
     const eq = value.indexOf('=', i);
@@ -501,16 +502,16 @@ function parseCanonicalAuth(value: string): AuthValue {
     let end: number;
     if (value.charCodeAt(eq + 1) === 34 /* " */) {
       end = value.indexOf('"', eq + 2);
-      params.set(name, value.slice(eq + 2, end));
+      putParam(params, name, value.slice(eq + 2, end));
       end++;
     } else {
       end = value.indexOf(',', eq + 1);
       if (end === -1) end = n;
-      params.set(name, value.slice(eq + 1, end));
+      putParam(params, name, value.slice(eq + 1, end));
     }
     i = end + 1 < n && value.charCodeAt(end + 1) === 32 ? end + 2 : end + 1;
   }
-  return { scheme: value.slice(0, space), params };
+  return { scheme: value.slice(0, space), params: new ParamList<string>(params) };
 }
 
 export function parseAuth(value: string): AuthValue {
@@ -518,7 +519,7 @@ export function parseAuth(value: string): AuthValue {
   const m = AUTH_SCHEME.exec(value);
   if (!m) throw bad('authentication header', value);
   const scheme = m[1]!;
-  const params = new Map<string, string>();
+  const params: string[] = [];
   let i = m[0].length;
   const n = value.length;
   while (i < n) {
@@ -526,10 +527,10 @@ export function parseAuth(value: string): AuthValue {
     const p = AUTH_PARAM.exec(value);
     if (p === null) throw bad('authentication parameter', value);
     const quoted = p[2];
-    params.set(p[1]!.toLowerCase(), quoted === undefined ? p[3]! : unquote(quoted));
+    putParam(params, p[1]!.toLowerCase(), quoted === undefined ? p[3]! : unquote(quoted));
     i = AUTH_PARAM.lastIndex;
   }
-  return { scheme, params };
+  return { scheme, params: new ParamList<string>(params) };
 }
 
 /** Parameters that RFC 7616 / RFC 3261 write as tokens, never quoted. */

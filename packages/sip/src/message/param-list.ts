@@ -1,15 +1,16 @@
 /**
- * The parameters of a URI or header as parsed: read-only, in the order written, names unique (a repeated name keeps
- * its first place and its last value, as Map.set would). A header has one or two, so a flat list searched in order
- * is cheaper to build than a Map, which allocates a hash table and hashes every name. Anything that takes a
- * ReadonlyMap takes one, and `new Map(list)` copies one for editing.
+ * Parameters as parsed (of a URI, a header, a challenge or credentials): read-only, in the order written, names
+ * unique (a repeated name keeps its first place and its last value, as Map.set would). There are few, so a flat list
+ * searched in order is cheaper to build than a Map, which allocates a hash table and hashes every name (and, for the
+ * nine of a Digest answer, grows it twice). Anything that takes a ReadonlyMap takes one; `new Map(list)` copies one
+ * for editing. `V` is `string` for credentials and challenges, whose parameters always have a value.
  */
-export class ParamList implements ReadonlyMap<string, string | null> {
+export class ParamList<V extends string | null = string | null> implements ReadonlyMap<string, V> {
   /** Names and values alternating. */
-  readonly #items: (string | null)[];
+  readonly #items: (string | V)[];
 
   /** `items`: names and values alternating, names unique (see `putParam`); kept, not copied. */
-  constructor(items: (string | null)[]) {
+  constructor(items: (string | V)[]) {
     this.#items = items;
   }
 
@@ -17,9 +18,9 @@ export class ParamList implements ReadonlyMap<string, string | null> {
     return this.#items.length >> 1;
   }
 
-  get(name: string): string | null | undefined {
+  get(name: string): V | undefined {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return items[i + 1];
+    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return items[i + 1] as V;
     return undefined;
   }
 
@@ -29,32 +30,32 @@ export class ParamList implements ReadonlyMap<string, string | null> {
     return false;
   }
 
-  forEach(callback: (value: string | null, name: string, map: ReadonlyMap<string, string | null>) => void, thisArg?: unknown): void {
+  forEach(callback: (value: V, name: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) callback.call(thisArg, items[i + 1]!, items[i]!, this);
+    for (let i = 0; i < items.length; i += 2) callback.call(thisArg, items[i + 1] as V, items[i] as string, this);
   }
 
-  *entries(): MapIterator<[string, string | null]> {
+  *entries(): MapIterator<[string, V]> {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) yield [items[i]!, items[i + 1]!];
+    for (let i = 0; i < items.length; i += 2) yield [items[i] as string, items[i + 1] as V];
   }
 
   *keys(): MapIterator<string> {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) yield items[i]!;
+    for (let i = 0; i < items.length; i += 2) yield items[i] as string;
   }
 
-  *values(): MapIterator<string | null> {
+  *values(): MapIterator<V> {
     const items = this.#items;
-    for (let i = 1; i < items.length; i += 2) yield items[i]!;
+    for (let i = 1; i < items.length; i += 2) yield items[i] as V;
   }
 
-  [Symbol.iterator](): MapIterator<[string, string | null]> {
+  [Symbol.iterator](): MapIterator<[string, V]> {
     return this.entries();
   }
 
   /** JSON and logs show the pairs, as for a Map spread into an array. */
-  toJSON(): [string, string | null][] {
+  toJSON(): [string, V][] {
     return [...this.entries()];
   }
 }

@@ -49,6 +49,19 @@ test('header names: canonical, lower-case, compact and other spellings; unknown 
   assert.match(message.toString(), /^Via: SIP\/2.0\/UDP h;branch=z9hG4bK2\r\nCall-ID: a@b\r\nCSeq: 2 OPTIONS\r\nX-Thing: 1\r\nContent-Length: 0\r\n/m);
 });
 
+test('header names with white space before the colon: found as without it, written without it', () => {
+  const message = parseMessage(START + 'Via \t: SIP/2.0/UDP h;branch=z9hG4bK3\r\nCall-ID  :a@b\r\nX-Thing\t: 1\r\nCSeq: 3 OPTIONS\r\n\r\n');
+  assert.deepEqual(message.headers.map((field) => field.name), ['Via', 'Call-ID', 'X-Thing', 'CSeq']);
+  assert.equal(message.via?.params.get('branch'), 'z9hG4bK3');
+  assert.equal(message.get('x-thing'), '1');
+  assert.match(message.toString(), /^Via: SIP\/2.0\/UDP h;branch=z9hG4bK3\r\nCall-ID: a@b\r\nX-Thing: 1\r\nCSeq: 3 OPTIONS\r\n/m);
+  fails(START + 'X Thing : 1\r\n\r\n', /invalid header name/);
+  // The limit is on the name without the white space.
+  const name = 'X-' + 'a'.repeat(98);
+  assert.equal(parseMessage(START + name + ' '.repeat(20) + ': 1\r\n\r\n', { maxLineLength: 100 }).get(name), '1');
+  assert.throws(() => parseMessage(START + name + 'b: 1\r\n\r\n', { maxLineLength: 100 }), /header field longer than 100/);
+});
+
 test('start lines: Request-URI read in the same match or on its own, status code', () => {
   const request = parseMessage('INVITE sip:bob:pw@example.com:5070;transport=tcp SIP/2.0\r\n\r\n') as SipRequest;
   assert.deepEqual({ ...request.uri, params: [...(request.uri.type === 'sip' ? request.uri.params : [])] }, {
@@ -60,6 +73,20 @@ test('start lines: Request-URI read in the same match or on its own, status code
   fails('INVITE sip:bob@example.com?Subject=x SIP/2.0\r\n\r\n', /must not contain headers/);
   const response = parseMessage('SIP/2.0 486 Busy Here\r\n\r\n') as SipResponse;
   assert.equal(response.status, 486);
+});
+
+test('a start line is written again as received when it was written canonically, else rebuilt', () => {
+  const request = parseMessage('INVITE sip:bob@example.com;transport=tcp SIP/2.0\r\n' + HEADERS + '\r\n') as SipRequest;
+  assert.match(request.toString(), /^INVITE sip:bob@example\.com;transport=tcp SIP\/2\.0\r\nVia: /);
+  assert.equal(request.clone().toString(), request.toString());
+  request.uri = { type: 'sip', scheme: 'sip', user: 'carol', password: undefined, host: 'example.org', port: undefined, params: new Map(), headers: new Map() };
+  assert.match(request.toString(), /^INVITE sip:carol@example\.org SIP\/2\.0\r\nVia: /);
+  assert.match(parseMessage('OPTIONS sip:bob@example.com sip/2.0\r\n' + HEADERS + '\r\n').toString(), /^OPTIONS sip:bob@example\.com SIP\/2\.0\r\n/);
+  assert.match(parseMessage('SIP/2.0 180 Ringing\r\n' + HEADERS + '\r\n').toString(), /^SIP\/2\.0 180 Ringing\r\nVia: /);
+  assert.match(parseMessage('SIP/2.0 404\r\n' + HEADERS + '\r\n').toString(), /^SIP\/2\.0 404 \r\nVia: /);
+  // From bytes the head is cut before its final CRLF, so a start line without headers has none of its own there.
+  assert.equal(parseMessage(new TextEncoder().encode('SIP/2.0 200 OK\r\n\r\n')).toString(), 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n');
+  assert.equal(parseMessage('SIP/2.0 200 OK\r\n').toString(), 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n');
 });
 
 test('a received Content-Length is written as received only when it states the length canonically', () => {

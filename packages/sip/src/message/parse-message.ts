@@ -192,6 +192,8 @@ let headStop = 0;
 function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number, toEmptyLine: boolean): SipRequest | SipResponse {
   const firstEnd = lineEnd(text, 0, headEnd);
   const message = parseStartLine(text.slice(0, firstEnd));
+  // Written as received when it matched as written canonically and its CRLF is in the head.
+  if (startLineCanonical && firstEnd < headEnd) message.keepReceivedStartLine(text.slice(0, firstEnd + 2));
   // Filled in place: the new message's own empty array, rather than another one that replaces it.
   const headers: HeaderField[] = message.headers;
   let pos = firstEnd + 2;
@@ -199,10 +201,12 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
   let stop = -1;
   let lengths = 0;
   let info: HeaderInfo | undefined;
+  // The first character of the line at `pos`, read once: by the look for a folded line at the end of the one before.
+  let first = text.charCodeAt(pos);
   try {
     while (pos < n) {
       // Every CRLF ends a line (a bare LF is refused), so the first empty line is where the first CRLFCRLF is.
-      if (toEmptyLine && text.charCodeAt(pos) === 13 && text.charCodeAt(pos + 1) === 10) {
+      if (toEmptyLine && first === 13 && text.charCodeAt(pos + 1) === 10) {
         stop = pos - 2;
         break;
       }
@@ -210,8 +214,8 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
       // Folded continuation lines (RFC 3261 §7.3.1): CRLF followed by white space is white space.
       let folded = false;
       while (end < n) {
-        const next = text.charCodeAt(end + 2);
-        if (next !== 32 && next !== 9) break;
+        first = text.charCodeAt(end + 2);
+        if (first !== 32 && first !== 9) break;
         folded = true;
         end = lineEnd(text, end + 2, n);
       }
@@ -232,18 +236,21 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
       if (colon <= lineStart || colon >= lineStop) {
         throw new SipParseError(`header line without a name and colon: ${JSON.stringify(line.slice(lineStart, Math.min(lineStop, lineStart + 80)))}`);
       }
-      let nameEnd = colon;
-      while (nameEnd > lineStart && isWs(line.charCodeAt(nameEnd - 1))) nameEnd--;
       let valueStart = colon + 1;
       while (valueStart < lineStop && isWs(line.charCodeAt(valueStart))) valueStart++;
       let valueEnd = lineStop;
       while (valueEnd > valueStart && isWs(line.charCodeAt(valueEnd - 1))) valueEnd--;
-      if (valueEnd - valueStart > limits.maxLineLength || nameEnd - lineStart > limits.maxLineLength) {
+      if (valueEnd - valueStart > limits.maxLineLength || (colon - lineStart > limits.maxLineLength && nameLength(line, lineStart, colon) > limits.maxLineLength)) {
         throw overLimit('header field longer than ', limits.maxLineLength, ' characters');
       }
       const value = line.slice(valueStart, valueEnd);
-      const written = line.slice(lineStart, nameEnd);
-      info = headerInfo(written);
+      // A known name, the usual case, is found as cut up to the colon: white space before the colon is looked for
+      // only when it is not.
+      info = headerInfo(line.slice(lineStart, colon));
+      if (!info.known) {
+        const length = nameLength(line, lineStart, colon);
+        if (length !== colon - lineStart) info = headerInfo(line.slice(lineStart, lineStart + length));
+      }
       if (!info.selfValidating && CONTROL_CHARACTER.test(value) && hasControl(value)) {
         throw new SipParseError(`control character in header ${info.name}`);
       }
@@ -304,6 +311,13 @@ function wireLine(line: string, start: number, stop: number, colon: number, valu
   return name + ': ' + value + '\r\n';
 }
 
+/** Length of the header name written from `start`, up to `colon` less the white space before it. */
+function nameLength(line: string, start: number, colon: number): number {
+  let end = colon;
+  while (end > start && isWs(line.charCodeAt(end - 1))) end--;
+  return end - start;
+}
+
 function isWs(c: number): boolean {
   return c === 32 || c === 9;
 }
@@ -330,7 +344,12 @@ const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const REQUEST_LINE = new RegExp("^([A-Za-z0-9\\-.!%*_+`'~]+) ((?:" + SIP_URI_FAST_SOURCE + ")|[^\\x00-\\x20\\x7f<][^\\x00-\\x20\\x7f]*) SIP/2\\.0$");
 const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
+// Whether the last `parseStartLine` read its line by a pattern that only a line written exactly as `startLine()`
+// writes one can match: a second result, kept here so that the common case allocates nothing to return it.
+let startLineCanonical = false;
+
 function parseStartLine(line: string): SipRequest | SipResponse {
+  startLineCanonical = true;
   // A method is a token, which holds no '/': with one fourth, the line is a status line or neither, and the request
   // patterns need not be tried.
   if (line.charCodeAt(3) === 47) {
@@ -350,6 +369,7 @@ function parseStartLine(line: string): SipRequest | SipResponse {
       return requestFrom(request[1]!, request[2]!);
     }
   }
+  startLineCanonical = false;
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).

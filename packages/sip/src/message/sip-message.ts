@@ -53,6 +53,16 @@ export abstract class SipMessage {
   private bodyBytes: Uint8Array | undefined = EMPTY;
   private bodyString: string | undefined = '';
   private bodyByteLength = 0;
+  /**
+   * The start line and its CRLF as received, kept by the parser when that is exactly how `startLine()` writes it, so
+   * that writing the message again copies it instead of building it; dropped when the line changes (a new URI).
+   */
+  protected receivedStartLine: string | undefined = undefined;
+
+  /** For the parser: `line` (with its CRLF) is this message's start line exactly as `startLine()` would write it. */
+  keepReceivedStartLine(line: string): void {
+    this.receivedStartLine = line;
+  }
 
   get body(): Uint8Array {
     return (this.bodyBytes ??= encoder.encode(this.bodyString!));
@@ -185,7 +195,7 @@ export abstract class SipMessage {
 
   /** Start line and headers up to and including the blank line; Content-Length always states the body's length. */
   head(): string {
-    let out = this.startLine() + '\r\n';
+    let out = this.receivedStartLine ?? this.startLine() + '\r\n';
     let wroteLength = false;
     const length = this.bodyByteLength;
     for (const field of this.headers) {
@@ -226,6 +236,7 @@ export abstract class SipMessage {
     target.bodyBytes = this.bodyBytes;
     target.bodyString = this.bodyString;
     target.bodyByteLength = this.bodyByteLength;
+    target.receivedStartLine = this.receivedStartLine;
     return target;
   }
 }
@@ -246,6 +257,7 @@ export class SipRequest extends SipMessage {
   set uri(uri: Uri) {
     this.uriValue = uri;
     this.uriTextValue = undefined;
+    this.receivedStartLine = undefined;
   }
 
   /** The Request-URI as written (or as formatted, once set): ACK and CANCEL must repeat it exactly (§9.1, §17.1.1.3). */

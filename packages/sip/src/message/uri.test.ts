@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SipParseError } from '../errors.js';
 import { ParamList } from './param-list.js';
-import { formatUri, parseUri, unescapeUriPart, uriEquals, type SipUri, type TelUri, type Uri } from './uri.js';
+import { formatUri, parseUri, splitSimpleParams, unescapeUriPart, uriEquals, type SipUri, type TelUri, type Uri } from './uri.js';
 
 /** Plain data for deepStrictEqual: Maps as entry lists, undefined fields dropped. */
 function plain(uri: Uri): unknown {
@@ -330,3 +330,22 @@ describe('uriEquals (RFC 3261 §19.1.4)', () => {
 function texts(): string[] {
   return ['tel:7042;phone-context=example.com', 'urn:service:sos', 'sip:[2001:db8::10]:5070', "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com"];
 }
+
+describe('splitSimpleParams', () => {
+  const name = fc.constantFrom('tag', 'lr', 'Transport', 'transport', 'BRANCH', 'branch', 'x-a');
+  const value = fc.option(fc.constantFrom('', 'udp', 'z9hG4bK.1', 'A=b', 'x'), { nil: null });
+  const pairs = fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 5 });
+
+  test('gives the parameters a Map of the same pairs gives: order of first appearance, last value, names in lower case', () => {
+    fc.assert(fc.property(pairs, fc.constantFrom('', 'sip:h', '<x>'), (list, prefix) => {
+      const text = prefix + list.map(([n, v]) => (v === null ? `;${n}` : `;${n}=${v}`)).join('') + (prefix === '' ? '' : '>');
+      const params = splitSimpleParams(text, prefix.length, text.length - (prefix === '' ? 0 : 1));
+      assert.ok(params instanceof ParamList);
+      assert.deepStrictEqual([...params], [...new Map(list.map(([n, v]) => [n.toLowerCase(), v]))]);
+    }), { numRuns: 2000 });
+  });
+
+  test('an empty range has no parameters', () => {
+    assert.equal(splitSimpleParams('sip:h', 5).size, 0);
+  });
+});

@@ -17,18 +17,30 @@ export const NO_PARAMS: ReadonlyMap<string, string | null> = new ParamList([]);
  */
 export function splitSimpleParams(text: string, from = 0, to = text.length): ReadonlyMap<string, string | null> {
   if (to === from) return NO_PARAMS;
-  const params: (string | null)[] = [];
+  // Lists of one or two parameters (a tag; a branch and rport; lr), nearly all of them, are array literals of their
+  // exact size, where an array grown by stores would get room for seventeen.
+  let items: (string | null)[] | undefined;
+  let name1: string | undefined;
+  let value1: string | null = null;
   let i = from + 1;
-  const n = to;
-  while (i <= n) {
+  while (i <= to) {
     let semi = text.indexOf(';', i);
-    if (semi === -1 || semi > n) semi = n;
-    const eq = text.indexOf('=', i);
-    if (eq !== -1 && eq < semi) putParam(params, text.slice(i, eq).toLowerCase(), text.slice(eq + 1, semi));
-    else putParam(params, text.slice(i, semi).toLowerCase(), null);
+    if (semi === -1 || semi > to) semi = to;
+    let eq = text.indexOf('=', i);
+    if (eq > semi) eq = -1;
+    const name = text.slice(i, eq === -1 ? semi : eq).toLowerCase();
+    const value = eq === -1 ? null : text.slice(eq + 1, semi);
+    if (name1 === undefined) {
+      name1 = name;
+      value1 = value;
+    } else if (items === undefined) {
+      if (semi === to && name !== name1) return new ParamList([name1, value1, name, value]);
+      items = [name1, value1];
+      putParam(items, name, value);
+    } else putParam(items, name, value);
     i = semi + 1;
   }
-  return new ParamList(params);
+  return new ParamList(items ?? [name1!, value1]);
 }
 
 export interface SipUri {
