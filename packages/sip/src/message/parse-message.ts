@@ -191,9 +191,11 @@ let headStop = 0;
  */
 function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number, toEmptyLine: boolean): SipRequest | SipResponse {
   const firstEnd = lineEnd(text, 0, headEnd);
-  const message = parseStartLine(text.slice(0, firstEnd));
-  // Written as received when it matched as written canonically and its CRLF is in the head.
-  if (startLineCanonical && firstEnd < headEnd) message.keepReceivedStartLine(text.slice(0, firstEnd + 2));
+  const startLine = text.slice(0, firstEnd);
+  let message = canonicalStartLine(startLine);
+  if (message === undefined) message = parseStartLine(startLine);
+  // Written again as received, when it is written canonically and its CRLF is in the head.
+  else if (firstEnd < headEnd) message.keepReceivedStartLine(text.slice(0, firstEnd + 2));
   // Filled in place: the new message's own empty array, rather than another one that replaces it.
   const headers: HeaderField[] = message.headers;
   let pos = firstEnd + 2;
@@ -344,12 +346,11 @@ const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const REQUEST_LINE = new RegExp("^([A-Za-z0-9\\-.!%*_+`'~]+) ((?:" + SIP_URI_FAST_SOURCE + ")|[^\\x00-\\x20\\x7f<][^\\x00-\\x20\\x7f]*) SIP/2\\.0$");
 const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
-// Whether the last `parseStartLine` read its line by a pattern that only a line written exactly as `startLine()`
-// writes one can match: a second result, kept here so that the common case allocates nothing to return it.
-let startLineCanonical = false;
-
-function parseStartLine(line: string): SipRequest | SipResponse {
-  startLineCanonical = true;
+/**
+ * A start line written exactly as `startLine()` writes one, read by the patterns only such a line can match;
+ * `undefined` for any other line, valid or not, which `parseStartLine` then reads or refuses, saying why.
+ */
+function canonicalStartLine(line: string): SipRequest | SipResponse | undefined {
   // A method is a token, which holds no '/': with one fourth, the line is a status line or neither, and the request
   // patterns need not be tried.
   if (line.charCodeAt(3) === 47) {
@@ -369,7 +370,11 @@ function parseStartLine(line: string): SipRequest | SipResponse {
       return requestFrom(request[1]!, request[2]!);
     }
   }
-  startLineCanonical = false;
+  return undefined;
+}
+
+/** Any start line that is not of the canonical shape: the step-by-step reading, which also says what is wrong. */
+function parseStartLine(line: string): SipRequest | SipResponse {
   if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
