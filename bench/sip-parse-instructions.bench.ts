@@ -17,7 +17,7 @@
  * without the seeds.
  *
  * Options:
- *   --only a,b      parser ids (switchboard,sip,sip-parse-only)
+ *   --only a,b      parser ids (switchboard,sip,sip-parse-only,switchboard-forward)
  *   --baseline DIR  also count the parser built in another checkout (switchboard-baseline)
  *   --passes A,B    passes over the mix of the two processes (3000,6000; the first A are warm-up)
  *   --repeat N      pairs per parser (3), their median reported: a rare pair is off by up to 1 %
@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string' },
   },
 });
-const ids = (args.only ?? 'switchboard,sip,sip-parse-only').split(',').map((s) => s.trim()).filter(Boolean);
+const ids = (args.only ?? 'switchboard,sip,sip-parse-only,switchboard-forward').split(',').map((s) => s.trim()).filter(Boolean);
 if (args.baseline !== undefined) {
   process.env[BASELINE_ENV] = resolve(args.baseline);
   if (!ids.includes('switchboard-baseline')) ids.push('switchboard-baseline');
@@ -134,6 +134,8 @@ if (ours !== undefined && sip !== undefined) {
   const ratio = sip.median / ours.median;
   verdict = `ours ${ratio.toFixed(2)}x fewer instructions per message than sip (target for the timed ratio: ≥ ${TARGET_RATIO_VS_SIP}x)`;
   console.log(`\n${verdict}`);
+  const forward = rows.find((row) => row.id === 'switchboard-forward');
+  if (forward !== undefined) console.log(`ours, forwarded (context): ${(sip.median / forward.median).toFixed(2)}x fewer instructions per message than sip`);
 }
 console.log(`${valgrindVersion}, ${process.version}; ${messagesPerPair.toLocaleString('en-US')} messages between the two processes of a pair`);
 

@@ -8,7 +8,7 @@
  *   --runs N        / SIP_BENCH_RUNS       timed runs per parser (7)
  *   --run-ms N      / SIP_BENCH_RUN_MS     length of one run (1000)
  *   --warmup-ms N   / SIP_BENCH_WARMUP_MS  warm-up before the runs (2000)
- *   --only a,b      / SIP_BENCH_ONLY       parser ids: switchboard, sip, jssip, sipjs, switchboard-bytes, sip-parse-only
+ *   --only a,b      / SIP_BENCH_ONLY       parser ids: switchboard, sip, jssip, sipjs, switchboard-bytes, switchboard-forward, sip-parse-only
  *   --baseline DIR  / SIP_BENCH_BASELINE   also measure the parser built in another checkout (switchboard-baseline)
  */
 import { fork, type ChildProcess } from 'node:child_process';

@@ -10,7 +10,7 @@ import { MIX } from '../fixtures/sip-mix.js';
 
 const require = createRequire(import.meta.url);
 
-export type ParserId = 'switchboard' | 'switchboard-bytes' | 'switchboard-baseline' | 'sip' | 'sip-parse-only' | 'jssip' | 'sipjs';
+export type ParserId = 'switchboard' | 'switchboard-bytes' | 'switchboard-forward' | 'switchboard-baseline' | 'sip' | 'sip-parse-only' | 'jssip' | 'sipjs';
 
 /** What a parser made of one message, for the correctness check that runs before any timing. */
 export interface Seen {
@@ -64,14 +64,18 @@ function versionOf(packageName: string): string {
   }
 }
 
-/** The first four are the comparison; the last two are context (our datagram path, and `sip` the way it was measured before). */
-export const PARSER_IDS: readonly ParserId[] = ['switchboard', 'sip', 'jssip', 'sipjs', 'switchboard-bytes', 'sip-parse-only'];
+/**
+ * The first four are the comparison; the last three are context: our datagram path, ours on a message changed before
+ * it is written again, and `sip` the way it was measured before.
+ */
+export const PARSER_IDS: readonly ParserId[] = ['switchboard', 'sip', 'jssip', 'sipjs', 'switchboard-bytes', 'switchboard-forward', 'sip-parse-only'];
 
 export async function loadParser(id: ParserId): Promise<ParserUnderTest> {
   switch (id) {
-    case 'switchboard': return loadSwitchboard(false);
+    case 'switchboard': return loadSwitchboard('text');
     case 'switchboard-baseline': return loadBaseline();
-    case 'switchboard-bytes': return loadSwitchboard(true);
+    case 'switchboard-bytes': return loadSwitchboard('bytes');
+    case 'switchboard-forward': return loadSwitchboard('forward');
     case 'sip': return loadSipNpm(true);
     case 'sip-parse-only': return loadSipNpm(false);
     case 'jssip': return loadJsSip();
@@ -88,14 +92,32 @@ async function loadBaseline(): Promise<ParserUnderTest> {
   if (dir === undefined || dir === '') throw new Error(`switchboard-baseline needs ${BASELINE_ENV} (or --baseline): a checkout with packages/sip built`);
   const entry = resolve(dir, 'packages/sip/dist/index.js');
   if (!existsSync(entry)) throw new Error(`no built parser at ${entry}: run \`npx tsc -b packages/sip\` there`);
-  const parser = await loadSwitchboard(false, pathToFileURL(entry).href);
+  const parser = await loadSwitchboard('text', pathToFileURL(entry).href);
   return { ...parser, id: 'switchboard-baseline', label: `@switchboard/sip, baseline (${dir})` };
 }
 
-async function loadSwitchboard(bytes: boolean, from = '@switchboard/sip'): Promise<ParserUnderTest> {
+/**
+ * How our parser is driven: `text` parses the text and writes it again; `bytes` takes the datagram path (Uint8Array in
+ * and out); `forward` changes the message as a proxy does before writing it (a Via pushed and Max-Forwards less one on
+ * a request, the top Via popped from a response), so that lines copied from the received text are no longer one piece.
+ */
+type SwitchboardMode = 'text' | 'bytes' | 'forward';
+
+const SWITCHBOARD_ROWS: Record<SwitchboardMode, { id: ParserId; label: string; work: string }> = {
+  text: { id: 'switchboard', label: '@switchboard/sip (ours)', work: 'parseMessage(string) + toString(), flattened' },
+  bytes: { id: 'switchboard-bytes', label: '@switchboard/sip, bytes', work: 'parseMessage(Uint8Array) + serialize()' },
+  forward: {
+    id: 'switchboard-forward',
+    label: '@switchboard/sip, forwarded',
+    work: 'parseMessage(string), Via pushed + Max-Forwards - 1 (requests) or top Via popped (responses), toString(), flattened',
+  },
+};
+
+async function loadSwitchboard(mode: SwitchboardMode, from = '@switchboard/sip'): Promise<ParserUnderTest> {
   const { parseMessage, SipRequest } = (await import(from)) as typeof import('@switchboard/sip');
   type Parsed = ReturnType<typeof parseMessage>;
   const version = versionOf('@switchboard/sip');
+  const bytes = mode === 'bytes';
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   // The bytes variant is the path a UDP datagram takes: Buffer in, Uint8Array out. Encoding the fixture is done
@@ -107,6 +129,15 @@ async function loadSwitchboard(bytes: boolean, from = '@switchboard/sip'): Promi
     if (data === undefined) encoded.set(text, (data = encoder.encode(text)));
     return data;
   };
+  const forwarded = (m: Parsed): Parsed => {
+    if (m instanceof SipRequest) {
+      m.prepend('Via', 'SIP/2.0/UDP 10.20.0.5:5060;branch=z9hG4bK-fw1');
+      const maxForwards = m.maxForwards;
+      if (maxForwards !== undefined) m.set('Max-Forwards', maxForwards - 1);
+    } else m.removeFirst('Via');
+    return m;
+  };
+  const parse = (input: string): Parsed => (mode === 'forward' ? forwarded(parseMessage(input)) : parseMessage(asInput(input)));
   const describe = (m: Parsed, serialized: string | undefined): Seen => ({
     method: m instanceof SipRequest ? m.method : undefined,
     status: m instanceof SipRequest ? undefined : m.status,
@@ -116,21 +147,27 @@ async function loadSwitchboard(bytes: boolean, from = '@switchboard/sip'): Promi
   });
   const text = (m: Parsed): string => (bytes ? decoder.decode(m.serialize()) : m.toString());
   return {
-    id: bytes ? 'switchboard-bytes' : 'switchboard',
-    label: bytes ? '@switchboard/sip, bytes' : '@switchboard/sip (ours)',
+    ...SWITCHBOARD_ROWS[mode],
     packageName: '@switchboard/sip',
     version,
-    work: bytes ? 'parseMessage(Uint8Array) + serialize()' : 'parseMessage(string) + toString(), flattened',
     serializes: true,
-    run: bytes
+    run: mode === 'bytes'
       ? (input) => parseMessage(asInput(input)).serialize().length
-      : (input) => flat(parseMessage(input).toString()),
+      : mode === 'forward'
+        ? (input) => flat(forwarded(parseMessage(input)).toString())
+        : (input) => flat(parseMessage(input).toString()),
     inspect(input) {
-      const m = parseMessage(asInput(input));
-      return describe(m, text(m));
+      const m = parse(input);
+      const seen = describe(m, text(m));
+      if (mode === 'forward') {
+        // The change must be there to be paid for: one Via more on a request, one fewer on a response.
+        const vias = parseMessage(input).vias.length + (m instanceof SipRequest ? 1 : -1);
+        if (parseMessage(seen.serialized!).vias.length !== vias) seen.complaints.push(`forwarded with ${m.vias.length} Vias, expected ${vias}`);
+      }
+      return seen;
     },
     roundTrip(input) {
-      const first = parseMessage(asInput(input));
+      const first = parse(input);
       const again = parseMessage(text(first));
       const diffs: string[] = [];
       if (first.startLine() !== again.startLine()) diffs.push('start line');

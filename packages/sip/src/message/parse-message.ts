@@ -95,8 +95,10 @@ function parseBytes(data: Uint8Array, lim: Readonly<ParseLimits>): SipRequest | 
 }
 
 // Text input is taken as already-decoded characters. While the body is ASCII, characters are bytes and the body
-// can stay a string; otherwise it is encoded so that Content-Length counts bytes.
-const NON_ASCII = /[^\x00-\x7f]/;
+// can stay a string; otherwise it is encoded so that Content-Length counts bytes. Asked as "only ASCII from start to
+// end", one pass of a loop, rather than "any non-ASCII", a search that starts a match at every character: an eighth
+// fewer instructions a character.
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipResponse {
   // A lone surrogate has no UTF-8 form: it would come out of serialization as U+FFFD, a different message.
@@ -116,7 +118,7 @@ function parseText(data: string, lim: Readonly<ParseLimits>): SipRequest | SipRe
     return message;
   }
   const rest = data.slice(end + 4);
-  if (NON_ASCII.test(rest)) {
+  if (!ASCII_ONLY.test(rest)) {
     const bytes = encoder.encode(rest);
     const length = bodyLength(message, bytes.length, lim);
     if (length > 0) message.body = bytes.slice(0, length);
@@ -195,7 +197,7 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
   let message = canonicalStartLine(startLine);
   if (message === undefined) message = parseStartLine(startLine);
   // Written again as received, when it is written canonically and its CRLF is in the head.
-  else if (firstEnd < headEnd) message.keepReceivedStartLine(text.slice(0, firstEnd + 2));
+  else if (firstEnd < headEnd) message.keepReceivedStartLine(text, firstEnd + 2);
   // Filled in place: the new message's own empty array, rather than another one that replaces it.
   const headers: HeaderField[] = message.headers;
   let pos = firstEnd + 2;
@@ -259,24 +261,24 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
       const codec = info.codec;
       // Indexed stores rather than push: optimized code calls the generic push builtin here instead of inlining it.
       if (info.tokenList) {
-        if (value.length > 0) headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec!.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
+        if (value.length > 0) headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec!.parse(value));
         else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
+        headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else {
         // A comma is needed for more than one element; without one the value is its own single element.
         const elements = value.indexOf(',') === -1 ? undefined : splitList(value);
         if (elements === undefined || elements.length === 1) {
-          headers[headers.length] = { name: info.name, key: info.key, value, parsed: codec === undefined ? undefined : codec.parse(value), line: wireLine(line, lineStart, lineStop, colon, valueStart, info, value) };
+          headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
         } else {
           for (const element of elements) {
-            headers[headers.length] = { name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n' };
+            headers[headers.length] = { name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n', source: undefined, start: -1, end: -1 };
           }
         }
       }
@@ -301,16 +303,18 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
 }
 
 /**
- * `Name: value` and CRLF for a field: the received line itself when it is already written that way, else built.
- * `info` is what the name as written was looked up to: its spelling is the canonical name only when it was written so.
+ * The field in `line` from `start` to `stop` (its CR). It is written again as received, by its position in `line`,
+ * when it was received exactly as it would be written: `Name: value` and CRLF. `info` is what the name as written was
+ * looked up to: its spelling is the canonical name only when it was written so. (Checked after the value is parsed,
+ * not before: with the positions it needs kept across that call, the whole parse costs 2 % more instructions.)
  */
-function wireLine(line: string, start: number, stop: number, colon: number, valueStart: number, info: HeaderInfo, value: string): string {
+function receivedField(line: string, start: number, stop: number, colon: number, valueStart: number, info: HeaderInfo, value: string, parsed: unknown): HeaderField {
   const name = info.name;
   if (info.spelling === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 &&
     stop - valueStart === value.length && line.charCodeAt(stop) === 13 && line.charCodeAt(stop + 1) === 10) {
-    return line.slice(start, stop + 2);
+    return { name, key: info.key, value, parsed, line: undefined, source: line, start, end: stop + 2 };
   }
-  return name + ': ' + value + '\r\n';
+  return { name, key: info.key, value, parsed, line: name + ': ' + value + '\r\n', source: undefined, start: -1, end: -1 };
 }
 
 /** Length of the header name written from `start`, up to `colon` less the white space before it. */

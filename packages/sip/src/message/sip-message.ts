@@ -3,7 +3,8 @@
  *
  * Every header is kept as a field with its canonical name, its text and, for the headers a stack relies on, a
  * structured value parsed when the message is parsed. Fields are changed only through `set`/`append`/`prepend`/
- * `remove`, which keep text and structure in step, so serializing is a concatenation of text that is already there.
+ * `remove`, which keep text and structure in step, so serializing is a concatenation of text that is already there:
+ * lines built when their fields were, and runs of received lines copied from the received text.
  * Structured values are immutable: to change one, set a new one.
  */
 import { SipError } from '../errors.js';
@@ -22,8 +23,18 @@ export interface HeaderField {
   readonly value: string;
   /** Structured value for known headers; `undefined` for the rest. */
   readonly parsed: unknown;
-  /** The field as it is written on the wire, `Name: value` and its CRLF (kept so that serializing is one concatenation a field). */
-  readonly line: string;
+  /**
+   * The field as it is written on the wire, `Name: value` and its CRLF; `undefined` for a field written exactly as it
+   * was received, whose line is then `source.slice(start, end)`. Lines that follow each other in what was received
+   * are written in one piece, copied from it.
+   */
+  readonly line: string | undefined;
+  /** The received text holding the line of a field written as received; `undefined` otherwise. */
+  readonly source: string | undefined;
+  /** Where that line starts in `source`; -1 when there is none. */
+  readonly start: number;
+  /** Where it ends, after its CRLF; -1 when there is none. */
+  readonly end: number;
 }
 
 type HeaderInput<K extends string> = K extends KnownHeaderName ? KnownHeaderValues[K] | string : string | number;
@@ -36,7 +47,7 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
 export function makeFields(name: string, value: unknown): HeaderField[] {
   const { name: canonical, key, codec, list, tokenList } = headerInfo(name);
-  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text + '\r\n' });
+  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text + '\r\n', source: undefined, start: -1, end: -1 });
   if (tokenList && Array.isArray(value)) return [field(codec!.format(value), value.slice())];
   if (typeof value !== 'string') {
     if (codec === undefined) return [field(String(value), undefined)];
@@ -54,14 +65,17 @@ export abstract class SipMessage {
   private bodyString: string | undefined = '';
   private bodyByteLength = 0;
   /**
-   * The start line and its CRLF as received, kept by the parser when that is exactly how `startLine()` writes it, so
-   * that writing the message again copies it instead of building it; dropped when the line changes (a new URI).
+   * The received text whose first `receivedStartEnd` characters are the start line and its CRLF, kept by the parser
+   * when that is exactly how `startLine()` writes it, so that writing the message again copies it (with the received
+   * lines that follow) instead of building it; dropped when the line changes (a new URI).
    */
-  protected receivedStartLine: string | undefined = undefined;
+  protected receivedSource: string | undefined = undefined;
+  protected receivedStartEnd = 0;
 
-  /** For the parser: `line` (with its CRLF) is this message's start line exactly as `startLine()` would write it. */
-  keepReceivedStartLine(line: string): void {
-    this.receivedStartLine = line;
+  /** For the parser: `source` starts with this message's start line and CRLF, `end` characters, as `startLine()` writes it. */
+  keepReceivedStartLine(source: string, end: number): void {
+    this.receivedSource = source;
+    this.receivedStartEnd = end;
   }
 
   get body(): Uint8Array {
@@ -195,21 +209,47 @@ export abstract class SipMessage {
 
   /** Start line and headers up to and including the blank line; Content-Length always states the body's length. */
   head(): string {
-    let out = this.receivedStartLine ?? this.startLine() + '\r\n';
+    // A run of lines that follow each other in one received text, `source` from `runStart` to `runEnd` (-1: none),
+    // is written as one slice of it.
+    let source = this.receivedSource;
+    let runStart = 0;
+    let runEnd = -1;
+    let out = '';
+    if (source === undefined) out = this.startLine() + '\r\n';
+    else runEnd = this.receivedStartEnd;
     let wroteLength = false;
     const length = this.bodyByteLength;
     for (const field of this.headers) {
+      let line = field.line;
       if (field.key === 'content-length') {
         if (wroteLength) continue;
         wroteLength = true;
-        // A field's line is `Name: value` and CRLF, so a Content-Length that already states the length is written as
-        // is. Its value is digits only (parsed or formatted from a number): it states the length when its number is
-        // the length and it has no leading zero. Compared as numbers, so the length is not converted to text.
+        // Its value is digits only (parsed or formatted from a number): it states the length when its number is the
+        // length and it has no leading zero. Compared as numbers, so the length is not converted to text.
         const value = field.value;
-        out += field.parsed === length && (value.length === 1 || value.charCodeAt(0) !== 48) ? field.line : 'Content-Length: ' + length + '\r\n';
-      } else {
-        out += field.line;
+        if (field.parsed !== length || (value.length > 1 && value.charCodeAt(0) === 48)) line = 'Content-Length: ' + length + '\r\n';
       }
+      if (line === undefined) {
+        if (field.start === runEnd && field.source === source) {
+          runEnd = field.end;
+          continue;
+        }
+        if (runEnd !== -1) out += source!.slice(runStart, runEnd);
+        source = field.source;
+        runStart = field.start;
+        runEnd = field.end;
+      } else {
+        if (runEnd !== -1) {
+          out += source!.slice(runStart, runEnd);
+          runEnd = -1;
+        }
+        out += line;
+      }
+    }
+    if (runEnd !== -1) {
+      // The empty line that ends the head, when it follows the run in the received text as well.
+      if (wroteLength && source!.charCodeAt(runEnd) === 13 && source!.charCodeAt(runEnd + 1) === 10) return out + source!.slice(runStart, runEnd + 2);
+      out += source!.slice(runStart, runEnd);
     }
     if (!wroteLength) out += 'Content-Length: ' + length + '\r\n';
     return out + '\r\n';
@@ -236,7 +276,8 @@ export abstract class SipMessage {
     target.bodyBytes = this.bodyBytes;
     target.bodyString = this.bodyString;
     target.bodyByteLength = this.bodyByteLength;
-    target.receivedStartLine = this.receivedStartLine;
+    target.receivedSource = this.receivedSource;
+    target.receivedStartEnd = this.receivedStartEnd;
     return target;
   }
 }
@@ -257,7 +298,7 @@ export class SipRequest extends SipMessage {
   set uri(uri: Uri) {
     this.uriValue = uri;
     this.uriTextValue = undefined;
-    this.receivedStartLine = undefined;
+    this.receivedSource = undefined;
   }
 
   /** The Request-URI as written (or as formatted, once set): ACK and CANCEL must repeat it exactly (§9.1, §17.1.1.3). */
