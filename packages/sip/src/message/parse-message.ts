@@ -6,7 +6,7 @@
 import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
-import { SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
+import { ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { cutSipUri, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
 export interface ParseLimits {
@@ -194,10 +194,11 @@ let headStop = 0;
 function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number, toEmptyLine: boolean): SipRequest | SipResponse {
   const firstEnd = lineEnd(text, 0, headEnd);
   const startLine = text.slice(0, firstEnd);
+  const received = new ReceivedText(text);
   let message = canonicalStartLine(startLine);
   if (message === undefined) message = parseStartLine(startLine);
   // Written again as received, when it is written canonically and its CRLF is in the head.
-  else if (firstEnd < headEnd) message.keepReceivedStartLine(text, firstEnd + 2);
+  else if (firstEnd < headEnd) message.keepReceivedStartLine(received, firstEnd + 2);
   // Filled in place: the new message's own empty array, rather than another one that replaces it.
   const headers: HeaderField[] = message.headers;
   let pos = firstEnd + 2;
@@ -261,21 +262,21 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
       const codec = info.codec;
       // Indexed stores rather than push: optimized code calls the generic push builtin here instead of inlining it.
       if (info.tokenList) {
-        if (value.length > 0) headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec!.parse(value));
+        if (value.length > 0) headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec!.parse(value));
         else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
         }
         if (info.key === 'content-length') lengths++;
-        headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
+        headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
       } else if (value.length === 0) {
         if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
       } else {
         // A comma is needed for more than one element; without one the value is its own single element.
         const elements = value.indexOf(',') === -1 ? undefined : splitList(value);
         if (elements === undefined || elements.length === 1) {
-          headers[headers.length] = receivedField(line, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
+          headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
         } else {
           for (const element of elements) {
             headers[headers.length] = { name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n', source: undefined, start: -1, end: -1 };
@@ -303,16 +304,17 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
 }
 
 /**
- * The field in `line` from `start` to `stop` (its CR). It is written again as received, by its position in `line`,
- * when it was received exactly as it would be written: `Name: value` and CRLF. `info` is what the name as written was
+ * The field in `line` from `start` to `stop` (its CR). It is written again as received, by its position in `line`
+ * (`received` holds the same text), when it was received exactly as it would be written: `Name: value` and CRLF.
+ * A line unfolded into a text of its own never was: it ends without a CRLF. `info` is what the name as written was
  * looked up to: its spelling is the canonical name only when it was written so. (Checked after the value is parsed,
  * not before: with the positions it needs kept across that call, the whole parse costs 2 % more instructions.)
  */
-function receivedField(line: string, start: number, stop: number, colon: number, valueStart: number, info: HeaderInfo, value: string, parsed: unknown): HeaderField {
+function receivedField(line: string, received: ReceivedText, start: number, stop: number, colon: number, valueStart: number, info: HeaderInfo, value: string, parsed: unknown): HeaderField {
   const name = info.name;
   if (info.spelling === name && colon - start === name.length && valueStart === colon + 2 && line.charCodeAt(colon + 1) === 32 &&
     stop - valueStart === value.length && line.charCodeAt(stop) === 13 && line.charCodeAt(stop + 1) === 10) {
-    return { name, key: info.key, value, parsed, line: undefined, source: line, start, end: stop + 2 };
+    return { name, key: info.key, value, parsed, line: undefined, source: received, start, end: stop + 2 };
   }
   return { name, key: info.key, value, parsed, line: name + ': ' + value + '\r\n', source: undefined, start: -1, end: -1 };
 }

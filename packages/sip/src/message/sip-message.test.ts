@@ -4,6 +4,7 @@
  * as if every line had been built from its field.
  */
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseMessage } from './parse-message.js';
@@ -104,6 +105,16 @@ describe('a message written again', () => {
     message.headers[1] = twin.headers[1]!;
     assert.match(message.toString(), /\r\nMax-Forwards: 69\r\nTo: <sip:bob@example\.com>\r\n/);
     assert.equal(message.toString(), builtLineByLine(message));
+  });
+
+  test('a field shown in a log or a dump shows its own value, not the rest of the message it came in', () => {
+    const message = parseMessage(INVITE.replace('Content-Type:', 'Authorization: Digest username="alice", response="0123abcd"\r\nContent-Type:'));
+    const via = message.headers[0]!;
+    assert.equal(via.line, undefined, 'the Via is written as received');
+    for (const shown of [JSON.stringify(via), inspect(via, { depth: 5, showHidden: true })]) {
+      assert.match(shown, /z9hG4bK-1111/);
+      assert.doesNotMatch(shown, /0123abcd|Max-Forwards/);
+    }
   });
 
   test('a response built from a parsed request, and a clone', () => {

@@ -30,11 +30,37 @@ export interface HeaderField {
    */
   readonly line: string | undefined;
   /** The received text holding the line of a field written as received; `undefined` otherwise. */
-  readonly source: string | undefined;
+  readonly source: ReceivedText | undefined;
   /** Where that line starts in `source`; -1 when there is none. */
   readonly start: number;
   /** Where it ends, after its CRLF; -1 when there is none. */
   readonly end: number;
+}
+
+/**
+ * The text a message was parsed from, shared by the message and its fields so that lines received as they would be
+ * written can be copied from it. Held privately: a field shown in a log or a dump shows its own value, not the whole
+ * message it came in (credentials included) once per field.
+ */
+export class ReceivedText {
+  readonly #text: string;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  slice(start: number, end: number): string {
+    return this.#text.slice(start, end);
+  }
+
+  /** Whether an empty line (a CRLF alone) starts at `at`: the one that ends the head, when `at` starts a line. */
+  emptyLineAt(at: number): boolean {
+    return this.#text.charCodeAt(at) === 13 && this.#text.charCodeAt(at + 1) === 10;
+  }
+
+  toJSON(): string {
+    return `[${this.#text.length} characters received]`;
+  }
 }
 
 type HeaderInput<K extends string> = K extends KnownHeaderName ? KnownHeaderValues[K] | string : string | number;
@@ -65,15 +91,15 @@ export abstract class SipMessage {
   private bodyString: string | undefined = '';
   private bodyByteLength = 0;
   /**
-   * The received text whose first `receivedStartEnd` characters are the start line and its CRLF, kept by the parser
+   * The text received, whose first `receivedStartEnd` characters are the start line and its CRLF, kept by the parser
    * when that is exactly how `startLine()` writes it, so that writing the message again copies it (with the received
    * lines that follow) instead of building it; dropped when the line changes (a new URI).
    */
-  protected receivedSource: string | undefined = undefined;
+  protected receivedSource: ReceivedText | undefined = undefined;
   protected receivedStartEnd = 0;
 
   /** For the parser: `source` starts with this message's start line and CRLF, `end` characters, as `startLine()` writes it. */
-  keepReceivedStartLine(source: string, end: number): void {
+  keepReceivedStartLine(source: ReceivedText, end: number): void {
     this.receivedSource = source;
     this.receivedStartEnd = end;
   }
@@ -248,7 +274,7 @@ export abstract class SipMessage {
     }
     if (runEnd !== -1) {
       // The empty line that ends the head, when it follows the run in the received text as well.
-      if (wroteLength && source!.charCodeAt(runEnd) === 13 && source!.charCodeAt(runEnd + 1) === 10) return out + source!.slice(runStart, runEnd + 2);
+      if (wroteLength && source!.emptyLineAt(runEnd)) return out + source!.slice(runStart, runEnd + 2);
       out += source!.slice(runStart, runEnd);
     }
     if (!wroteLength) out += 'Content-Length: ' + length + '\r\n';
