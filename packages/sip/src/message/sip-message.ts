@@ -39,8 +39,8 @@ export interface HeaderField {
 
 /**
  * The text a message was parsed from, shared by the message and its fields so that lines received as they would be
- * written can be copied from it. Held privately: a field shown in a log or a dump shows its own value, not the whole
- * message it came in (credentials included) once per field.
+ * written can be copied from it. In a private field so that JSON and `util.inspect` leave it out: a field shown in a
+ * log or a dump shows its own value, not the whole message it came in (credentials included) once per field.
  */
 export class ReceivedText {
   readonly #text: string;
@@ -256,21 +256,27 @@ export abstract class SipMessage {
         if (field.parsed !== length || (value.length > 1 && value.charCodeAt(0) === 48)) line = 'Content-Length: ' + length + '\r\n';
       }
       if (line === undefined) {
-        if (field.start === runEnd && field.source === source) {
+        const from = field.source;
+        if (from === source && field.start === runEnd && runEnd !== -1) {
           runEnd = field.end;
           continue;
         }
-        if (runEnd !== -1) out += source!.slice(runStart, runEnd);
-        source = field.source;
-        runStart = field.start;
-        runEnd = field.end;
-      } else {
-        if (runEnd !== -1) {
-          out += source!.slice(runStart, runEnd);
-          runEnd = -1;
+        if (from instanceof ReceivedText) {
+          if (runEnd !== -1) out += source!.slice(runStart, runEnd);
+          source = from;
+          runStart = field.start;
+          runEnd = field.end;
+          continue;
         }
-        out += line;
+        // Written as received, but without the text it came in (a copy made through JSON or structuredClone, a field
+        // made by hand): its line was its name and value.
+        line = field.name + ': ' + field.value + '\r\n';
       }
+      if (runEnd !== -1) {
+        out += source!.slice(runStart, runEnd);
+        runEnd = -1;
+      }
+      out += line;
     }
     if (runEnd !== -1) {
       // The empty line that ends the head, when it follows the run in the received text as well.
