@@ -6,7 +6,7 @@
 import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
-import { ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
+import { builtField, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { cutSipUri, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
 export interface ParseLimits {
@@ -279,7 +279,7 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
           headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
         } else {
           for (const element of elements) {
-            headers[headers.length] = { name: info.name, key: info.key, value: element, parsed: codec === undefined ? undefined : codec.parse(element), line: info.name + ': ' + element + '\r\n', source: undefined, start: -1, end: -1 };
+            headers[headers.length] = builtField(info.name, info.key, element, codec === undefined ? undefined : codec.parse(element));
           }
         }
       }
@@ -316,7 +316,7 @@ function receivedField(line: string, received: ReceivedText, start: number, stop
     stop - valueStart === value.length && line.charCodeAt(stop) === 13 && line.charCodeAt(stop + 1) === 10) {
     return { name, key: info.key, value, parsed, line: undefined, source: received, start, end: stop + 2 };
   }
-  return { name, key: info.key, value, parsed, line: name + ': ' + value + '\r\n', source: undefined, start: -1, end: -1 };
+  return builtField(name, info.key, value, parsed);
 }
 
 /** Length of the header name written from `start`, up to `colon` less the white space before it. */

@@ -70,10 +70,15 @@ const encoder = new TextEncoder();
 // The body is bytes: a leading BOM is part of it and must survive a round trip.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/** A field written from its name and value, not copied from a received text. */
+export function builtField(name: string, key: string, value: string, parsed: unknown): HeaderField {
+  return { name, key, value, parsed, line: name + ': ' + value + '\r\n', source: undefined, start: -1, end: -1 };
+}
+
 /** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
 export function makeFields(name: string, value: unknown): HeaderField[] {
   const { name: canonical, key, codec, list, tokenList } = headerInfo(name);
-  const field = (text: string, parsed: unknown): HeaderField => ({ name: canonical, key, value: text, parsed, line: canonical + ': ' + text + '\r\n', source: undefined, start: -1, end: -1 });
+  const field = (text: string, parsed: unknown): HeaderField => builtField(canonical, key, text, parsed);
   if (tokenList && Array.isArray(value)) return [field(codec!.format(value), value.slice())];
   if (typeof value !== 'string') {
     if (codec === undefined) return [field(String(value), undefined)];
