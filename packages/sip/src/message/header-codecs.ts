@@ -141,7 +141,11 @@ export interface HeaderInfo {
   readonly selfValidating: boolean;
   /** The spelling this entry is found under (canonical, lower case or compact form; an unknown name's own). */
   readonly spelling: string;
+  /** A list whose grammar allows an empty value (`Supported:` means "none"): such a line makes no field. */
+  readonly emptyAllowed: boolean;
 }
+
+const EMPTY_ALLOWED = new Set(['supported', 'require', 'allow', 'accept', 'accept-encoding', 'accept-language', 'unsupported', 'proxy-require', 'allow-events']);
 
 // Headers whose parsers' patterns exclude control characters (CR included).
 const SELF_VALIDATING = new Set(['via', 'from', 'to', 'contact', 'route', 'record-route', 'call-id', 'cseq', 'content-length',
@@ -156,7 +160,7 @@ for (const key of new Set([...CODEC_BY_KEY.keys(), ...LIST_HEADERS, ...KNOWN_KEY
   const name = canonicalHeaderName(key);
   const codec = CODEC_BY_KEY.get(key);
   const tokenList = codec === token;
-  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key) && !tokenList, tokenList, codec, known: true, selfValidating: SELF_VALIDATING.has(key), spelling: name };
+  const info: HeaderInfo = { name, key, list: LIST_HEADERS.has(key) && !tokenList, tokenList, codec, known: true, selfValidating: SELF_VALIDATING.has(key), spelling: name, emptyAllowed: EMPTY_ALLOWED.has(key) };
   INFO_BY_SPELLING.set(name, info);
   INFO_BY_SPELLING.set(key, { ...info, spelling: key });
 }
@@ -198,5 +202,5 @@ export function headerInfo(name: string): HeaderInfo {
   const lower = name.toLowerCase();
   const info = INFO_BY_SPELLING.get(lower);
   if (info !== undefined) return info;
-  return { name, key: lower, list: false, tokenList: false, codec: undefined, known: false, selfValidating: false, spelling: name };
+  return { name, key: lower, list: false, tokenList: false, codec: undefined, known: false, selfValidating: false, spelling: name, emptyAllowed: false };
 }

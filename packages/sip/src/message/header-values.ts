@@ -105,8 +105,10 @@ function unquote(quoted: string): string {
   return quoted.indexOf('\\') === -1 ? quoted : quoted.replace(/\\(.)/gs, '$1');
 }
 
+// A quoted-pair escapes any character but CR and LF (RFC 3261 §25.1); controls other than HTAB may appear in a quoted
+// string only so. CR and LF are left as they are, for the value's parser to refuse.
 function quote(text: string): string {
-  return '"' + text.replace(/(["\\])/g, '\\$1') + '"';
+  return '"' + text.replace(/(["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f])/g, '\\$1') + '"';
 }
 
 /**

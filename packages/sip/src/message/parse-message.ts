@@ -6,7 +6,7 @@
 import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
-import { builtField, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
+import { builtField, MAX_HEADER_VALUE_LENGTH, PARSED_START_LINE, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { cutSipUri, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
 export interface ParseLimits {
@@ -24,15 +24,12 @@ export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = {
   maxMessageSize: 65535,
   maxBodySize: 65535,
   maxHeaderCount: 256,
-  maxLineLength: 16384,
+  maxLineLength: MAX_HEADER_VALUE_LENGTH,
 };
 
 // Fatal: a header section that is not UTF-8 is refused rather than silently changed. A BOM is kept, and refused.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
-
-// List headers whose grammar allows an empty value (`Supported:` means "none").
-const EMPTY_ALLOWED = new Set(['supported', 'require', 'allow', 'accept', 'accept-encoding', 'accept-language', 'unsupported', 'proxy-require', 'allow-events']);
 
 /**
  * Parses one message. `data` is a whole datagram (or a message a framer has cut out of a stream):
@@ -263,7 +260,7 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
       // Indexed stores rather than push: optimized code calls the generic push builtin here instead of inlining it.
       if (info.tokenList) {
         if (value.length > 0) headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec!.parse(value));
-        else if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
+        else if (!info.emptyAllowed) throw new SipParseError(`empty ${info.name} header`);
       } else if (!info.list) {
         if (!info.known && !isToken(info.name)) {
           throw new SipParseError(`invalid header name: ${JSON.stringify(info.name.slice(0, 80))}`);
@@ -271,7 +268,7 @@ function parseLines(text: string, limits: Readonly<ParseLimits>, headEnd: number
         if (info.key === 'content-length') lengths++;
         headers[headers.length] = receivedField(line, received, lineStart, lineStop, colon, valueStart, info, value, codec === undefined ? undefined : codec.parse(value));
       } else if (value.length === 0) {
-        if (!EMPTY_ALLOWED.has(info.key)) throw new SipParseError(`empty ${info.name} header`);
+        if (!info.emptyAllowed) throw new SipParseError(`empty ${info.name} header`);
       } else {
         // A comma is needed for more than one element; without one the value is its own single element.
         const elements = value.indexOf(',') === -1 ? undefined : splitList(value);
@@ -364,7 +361,7 @@ function canonicalStartLine(line: string): SipRequest | SipResponse | undefined 
     if (status !== null) {
       // Three digits, checked by the pattern: summed rather than converted by `Number`, a call into the runtime.
       const code = status[1]!;
-      return new SipResponse((code.charCodeAt(0) - 48) * 100 + (code.charCodeAt(1) - 48) * 10 + (code.charCodeAt(2) - 48), status[2]);
+      return new SipResponse((code.charCodeAt(0) - 48) * 100 + (code.charCodeAt(1) - 48) * 10 + (code.charCodeAt(2) - 48), status[2], PARSED_START_LINE);
     }
   } else {
     const canonical = cutRequestLine(line);
@@ -372,7 +369,7 @@ function canonicalStartLine(line: string): SipRequest | SipResponse | undefined 
     const request = REQUEST_LINE.exec(line);
     if (request !== null) {
       // A URI of that shape has no headers, which a Request-URI must not have.
-      if (request[3] !== undefined) return new SipRequest(request[1]!, sipUriFromMatch(request, 3, request[2]!), request[2]);
+      if (request[3] !== undefined) return new SipRequest(request[1]!, sipUriFromMatch(request, 3, request[2]!), request[2], PARSED_START_LINE);
       return requestFrom(request[1]!, request[2]!);
     }
   }
@@ -390,7 +387,7 @@ function parseStartLine(line: string): SipRequest | SipResponse {
     const sp2 = line.indexOf(' ', sp1 + 1);
     const code = sp2 === -1 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
     if (!/^[1-6][0-9][0-9]$/.test(code)) throw new SipParseError(`invalid status code ${JSON.stringify(code.slice(0, 20))}`);
-    return new SipResponse(Number(code), sp2 === -1 ? '' : line.slice(sp2 + 1));
+    return new SipResponse(Number(code), sp2 === -1 ? '' : line.slice(sp2 + 1), PARSED_START_LINE);
   }
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP each (RFC 4475 §3.1.2.7-10).
   const sp1 = line.indexOf(' ');
@@ -417,12 +414,12 @@ function cutRequestLine(line: string): SipRequest | undefined {
   if (!CANONICAL_REQUEST_LINE.test(line)) return undefined;
   const space = line.indexOf(' ');
   const uriEnd = line.length - 8;
-  return new SipRequest(line.slice(0, space), cutSipUri(line, space + 1, uriEnd), line.slice(space + 1, uriEnd));
+  return new SipRequest(line.slice(0, space), cutSipUri(line, space + 1, uriEnd), line.slice(space + 1, uriEnd), PARSED_START_LINE);
 }
 
 function requestFrom(method: string, uriText: string): SipRequest {
   const uri = parseUri(uriText);
   if (uri.type === 'sip' && uri.headers.size > 0) throw new SipParseError('Request-URI must not contain headers (RFC 3261 §19.1.1)');
-  return new SipRequest(method, uri, uriText);
+  return new SipRequest(method, uri, uriText, PARSED_START_LINE);
 }
 

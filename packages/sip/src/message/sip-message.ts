@@ -7,12 +7,12 @@
  * lines built when their fields were, and runs of received lines copied from the received text.
  * Structured values are immutable: to change one, set a new one.
  */
-import { SipError } from '../errors.js';
-import { headerInfo, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
+import { SipError, SipParseError } from '../errors.js';
+import { headerInfo, type HeaderInfo, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
 import { headerKey } from './header-names.js';
-import { splitList, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
+import { hasControl, isToken, splitList, trimLws, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
 import { reasonFor } from './status-reasons.js';
-import { formatUri, type Uri } from './uri.js';
+import { formatUri, parseUri, type Uri } from './uri.js';
 
 export interface HeaderField {
   /** Canonical spelling (`Call-ID`, `Via`; compact forms expanded). */
@@ -75,17 +75,115 @@ export function builtField(name: string, key: string, value: string, parsed: unk
   return { name, key, value, parsed, line: name + ': ' + value + '\r\n', source: undefined, start: -1, end: -1 };
 }
 
-/** Builds fields for one header occurrence. Throws `SipParseError` when the text is not valid for that header. */
+/**
+ * Builds the fields of one header occurrence. What the stack writes must read back as the same fields, so a field is
+ * held to the parser's rules: the name a token; text free of control characters (a CR or LF in a value would end the
+ * line there and start a header of the caller's making) and valid for a header the stack knows; a structured value
+ * written out and read back, the value read back kept. Text that is not valid throws `SipParseError`; anything else
+ * not fit to be written, `SipError` with code `invalid-argument`.
+ */
 export function makeFields(name: string, value: unknown): HeaderField[] {
-  const { name: canonical, key, codec, list, tokenList } = headerInfo(name);
-  const field = (text: string, parsed: unknown): HeaderField => builtField(canonical, key, text, parsed);
-  if (tokenList && Array.isArray(value)) return [field(codec!.format(value), value.slice())];
-  if (typeof value !== 'string') {
-    if (codec === undefined) return [field(String(value), undefined)];
-    return [field(codec.format(value), value)];
+  const info = writableHeader(name);
+  const out: HeaderField[] = [];
+  addFields(out, info, value);
+  return out;
+}
+
+/**
+ * The longest header value the stack writes, in characters: the parser's default limit for a received one, so that
+ * what one end writes the other accepts.
+ */
+export const MAX_HEADER_VALUE_LENGTH = 16384;
+
+/** The header info of a name the stack is asked to write: a known one, or any other that is a token. */
+function writableHeader(name: string): HeaderInfo {
+  const info = headerInfo(name);
+  if (!info.known && !isToken(name)) throw new SipError('invalid-argument', `invalid header name ${JSON.stringify(name.slice(0, 80))}: a header name is a token`);
+  return info;
+}
+
+/** Appends to `out` the fields of one occurrence of the header `info` describes (see `makeFields`). */
+function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
+  const { name, key, codec } = info;
+  if (typeof value === 'string') {
+    if (value.length > MAX_HEADER_VALUE_LENGTH) throw tooLong(name);
+    if (!isWellFormed(value)) throw new SipError('invalid-argument', `${name}: text with a lone UTF-16 surrogate, which has no UTF-8 form`);
+    if (!info.selfValidating && hasControl(value)) throw new SipParseError(`control character in header ${name}`);
+    // White space around a value is not part of it: the parser drops it, and so does the field.
+    const trimmed = trimLws(value);
+    if (trimmed.length === 0 && (info.list || info.tokenList)) {
+      if (!info.emptyAllowed) throw new SipParseError(`empty ${name} header`);
+      return;
+    }
+    if (!info.list) {
+      out.push(builtField(name, key, trimmed, codec === undefined ? undefined : codec.parse(trimmed)));
+      return;
+    }
+    for (const text of splitList(trimmed)) out.push(builtField(name, key, text, codec === undefined ? undefined : codec.parse(text)));
+    return;
   }
-  if (!list) return [field(value, codec === undefined ? undefined : codec.parse(value))];
-  return splitList(value).map((text) => field(text, codec === undefined ? undefined : codec.parse(text)));
+  if (codec === undefined) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new SipError('invalid-argument', `${name}: a header the stack has no structure for takes text or a finite number`);
+    }
+    out.push(builtField(name, key, String(value), undefined));
+    return;
+  }
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = codec.format(value as never);
+    if (text.length > MAX_HEADER_VALUE_LENGTH) throw tooLong(name);
+    if (!isWellFormed(text)) throw new SipParseError(`${name}: text with a lone UTF-16 surrogate`);
+    if (!info.selfValidating && hasControl(text)) throw new SipParseError(`control character in header ${name}`);
+    parsed = codec.parse(text);
+  } catch (error) {
+    // The text is not quoted: it may hold credentials (an Authorization built from its parameters).
+    throw new SipError('invalid-argument', `${name}: the value given does not make a valid header field`, { cause: error });
+  }
+  out.push(builtField(name, key, text, parsed));
+}
+
+/** Whether `text` has a UTF-8 form: no lone surrogate, which would be written as U+FFFD, another text. */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+function tooLong(name: string): SipError {
+  return new SipError('invalid-argument', `${name}: value longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
+}
+
+/** Inserts `fields` into `headers` at `at`; one field, the usual case, without spreading an array. */
+function insertFields(headers: HeaderField[], at: number, fields: HeaderField[]): void {
+  if (fields.length === 1) headers.splice(at, 0, fields[0]!);
+  else headers.splice(at, 0, ...fields);
+}
+
+/**
+ * Passed by the parser to the constructors of the messages it reads: their start line has been checked already.
+ * Not exported from the package, so a message built anywhere else is always checked.
+ */
+export const PARSED_START_LINE: unique symbol = Symbol('parsed start line');
+
+/** A control character other than HTAB, which no start line may hold (RFC 3261 §25.1). */
+function hasStartLineControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
+}
+
+/** The Request-URI written as `text`, checked as the parser would check it on receipt. */
+function checkRequestUri(text: string): void {
+  let uri: Uri;
+  try {
+    if (!isWellFormed(text)) throw new SipParseError('text with a lone UTF-16 surrogate');
+    uri = parseUri(text);
+  } catch (error) {
+    throw new SipError('invalid-argument', `invalid Request-URI ${JSON.stringify(text.slice(0, 200))}`, { cause: error });
+  }
+  if (uri.type === 'sip' && uri.headers.size > 0) throw new SipError('invalid-argument', 'a Request-URI must not contain headers (RFC 3261 §19.1.5)');
 }
 
 export abstract class SipMessage {
@@ -170,28 +268,45 @@ export abstract class SipMessage {
     return out;
   }
 
-  /** Replaces every field of this name, in the place of the first one (or at the end). */
+  /**
+   * Replaces every field of this name, in the place of the first one (or at the end). Every value is checked before
+   * anything changes (see `makeFields`): a value that throws leaves the message as it was.
+   */
   set<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    const key = headerKey(name);
-    const fields = values.flatMap((value) => makeFields(name, value));
-    const at = this.headers.findIndex((field) => field.key === key);
-    const kept = this.headers.filter((field) => field.key !== key);
-    kept.splice(at === -1 ? kept.length : at, 0, ...fields);
-    this.headers = kept;
+    const info = writableHeader(name);
+    const fields: HeaderField[] = [];
+    for (const value of values) addFields(fields, info, value);
+    // The other fields of this name are dropped in place, the first one's position kept for the new ones.
+    const headers = this.headers;
+    const key = info.key;
+    let at = -1;
+    let kept = 0;
+    for (let i = 0; i < headers.length; i++) {
+      const field = headers[i]!;
+      if (field.key !== key) headers[kept++] = field;
+      else if (at === -1) at = kept;
+    }
+    headers.length = kept;
+    insertFields(headers, at === -1 ? kept : at, fields);
     return this;
   }
 
   append<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    for (const value of values) this.headers.push(...makeFields(name, value));
+    const info = writableHeader(name);
+    const fields: HeaderField[] = [];
+    for (const value of values) addFields(fields, info, value);
+    for (const field of fields) this.headers.push(field);
     return this;
   }
 
   /** Inserts before the first field of this name (or at the top): how a Via or a Route is pushed. */
   prepend<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    const key = headerKey(name);
-    const fields = values.flatMap((value) => makeFields(name, value));
+    const info = writableHeader(name);
+    const fields: HeaderField[] = [];
+    for (const value of values) addFields(fields, info, value);
+    const key = info.key;
     const at = this.headers.findIndex((field) => field.key === key);
-    this.headers.splice(at === -1 ? 0 : at, 0, ...fields);
+    insertFields(this.headers, at === -1 ? 0 : at, fields);
     return this;
   }
 
@@ -324,8 +439,18 @@ export class SipRequest extends SipMessage {
   private uriValue: Uri;
   private uriTextValue: string | undefined;
 
-  constructor(method: string, uri: Uri, uriText?: string) {
+  /**
+   * `uriText` is the Request-URI as written, when it must be kept so (a CANCEL or ACK repeats its INVITE's). Throws
+   * `SipError` (`invalid-argument`) when the method is not a token or the Request-URI is not one a request may carry.
+   * (`parsed`: for the parser only.)
+   */
+  constructor(method: string, uri: Uri, uriText?: string, parsed?: symbol) {
     super();
+    if (parsed !== PARSED_START_LINE) {
+      if (!isToken(method)) throw new SipError('invalid-argument', `invalid method ${JSON.stringify(method.slice(0, 40))}: a method is a token`);
+      uriText ??= formatUri(uri);
+      checkRequestUri(uriText);
+    }
     this.method = method;
     this.uriValue = uri;
     this.uriTextValue = uriText;
@@ -333,8 +458,10 @@ export class SipRequest extends SipMessage {
 
   get uri(): Uri { return this.uriValue; }
   set uri(uri: Uri) {
+    const text = formatUri(uri);
+    checkRequestUri(text);
     this.uriValue = uri;
-    this.uriTextValue = undefined;
+    this.uriTextValue = text;
     this.receivedSource = undefined;
   }
 
@@ -361,9 +488,6 @@ export class SipRequest extends SipMessage {
    * added when given and the To has none. Record-Route is copied into 1xx/2xx (§12.1.1).
    */
   createResponse(status: number, reason: string = reasonFor(status), options: { toTag?: string } = {}): SipResponse {
-    if (!Number.isInteger(status) || status < 100 || status > 699) {
-      throw new SipError('invalid-argument', `status must be an integer from 100 to 699, not ${status}`);
-    }
     const response = new SipResponse(status, reason);
     for (const field of this.headers) {
       switch (field.key) {
@@ -395,8 +519,18 @@ export class SipResponse extends SipMessage {
   readonly status: number;
   readonly reason: string;
 
-  constructor(status: number, reason: string = reasonFor(status)) {
+  /**
+   * Throws `SipError` (`invalid-argument`) when the status is not an integer from 100 to 699 or the reason holds a
+   * control character other than HTAB. (`parsed`: for the parser only.)
+   */
+  constructor(status: number, reason: string = reasonFor(status), parsed?: symbol) {
     super();
+    if (parsed !== PARSED_START_LINE) {
+      if (!Number.isInteger(status) || status < 100 || status > 699) {
+        throw new SipError('invalid-argument', `status must be an integer from 100 to 699, not ${status}`);
+      }
+      if (hasStartLineControl(reason) || !isWellFormed(reason)) throw new SipError('invalid-argument', `control character or lone surrogate in the reason phrase ${JSON.stringify(reason.slice(0, 80))}`);
+    }
     this.status = status;
     this.reason = reason;
   }
