@@ -5,7 +5,7 @@ export * from './message/header-values.js';
 export * from './message/header-names.js';
 export * from './message/header-codecs.js';
 export * from './message/status-reasons.js';
-export { isRequest, isResponse, makeFields, MAX_HEADER_VALUE_LENGTH, ReceivedText, SipMessage, SipRequest, SipResponse, type HeaderField } from './message/sip-message.js';
+export { isRequest, isResponse, makeFields, ReceivedText, SipMessage, SipRequest, SipResponse, type HeaderField } from './message/sip-message.js';
 export * from './message/parse-message.js';
 export * from './message/validate-request.js';
 export * from './clock.js';

@@ -6,7 +6,7 @@
 import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
 import { hasControl, isToken, splitList } from './header-values.js';
-import { builtField, MAX_HEADER_VALUE_LENGTH, PARSED_START_LINE, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
+import { builtField, PARSED_START_LINE, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { cutSipUri, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
 export interface ParseLimits {
@@ -24,7 +24,7 @@ export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = {
   maxMessageSize: 65535,
   maxBodySize: 65535,
   maxHeaderCount: 256,
-  maxLineLength: MAX_HEADER_VALUE_LENGTH,
+  maxLineLength: 16384,
 };
 
 // Fatal: a header section that is not UTF-8 is refused rather than silently changed. A BOM is kept, and refused.

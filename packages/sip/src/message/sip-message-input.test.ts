@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { SipError, SipParseError } from '../errors.js';
 import { ParamList } from './param-list.js';
 import { parseMessage } from './parse-message.js';
-import { MAX_HEADER_VALUE_LENGTH, SipRequest, SipResponse, type SipMessage } from './sip-message.js';
+import { SipRequest, SipResponse, type SipMessage } from './sip-message.js';
 import { parseUri, type SipUri } from './uri.js';
 
 const OPTIONS = [
@@ -130,13 +130,24 @@ describe('header values a message is asked to carry', () => {
     assert.equal(message.get('X-Custom'), '42');
   });
 
-  test('values up to the parser’s line limit are written; longer ones, and lone surrogates, are refused', () => {
-    const longest = 'a'.repeat(MAX_HEADER_VALUE_LENGTH);
-    const message = parseMessage(OPTIONS).set('X-Custom', longest);
-    assert.deepEqual(readBack(message), asBuilt(message));
-    refused(message, () => message.set('X-Custom', longest + 'a'), SipError, 'invalid-argument');
-    refused(message, () => message.set('X-Custom', 'a\ud800b'), SipError, 'invalid-argument');
+  test('text with a lone surrogate, which has no UTF-8 form, is refused', () => {
+    const message = parseMessage(OPTIONS);
+    refused(message, () => message.set('X-Custom', 'a\ud800b'), SipParseError, 'parse');
     refused(message, () => message.set('From', { displayName: 'A\udc00', uri, params: new ParamList([]) }), SipError, 'invalid-argument');
+  });
+
+  test('a response to a request whose To is as long as the parser takes can still be built, its tag added', () => {
+    const user = 'u'.repeat(16384 - '<sip:@example.com>'.length);
+    const request = parseMessage(OPTIONS.replace('To: <sip:bob@example.com>', `To: <sip:${user}@example.com>`)) as SipRequest;
+    const response = request.createResponse(486, 'Busy Here', { toTag: 'tttt' });
+    assert.equal(response.toTag, 'tttt');
+    assert.equal(response.to?.uri.type === 'sip' && response.to.uri.user, user);
+  });
+
+  test('a body and its type: a type that would not read back leaves both as they were', () => {
+    const message = parseMessage(OPTIONS).setBody('v=0\r\n', 'application/sdp');
+    refused(message, () => message.setBody('hello', 'text/plain\r\nInjected: yes'), SipParseError, 'parse');
+    assert.equal(message.bodyText, 'v=0\r\n');
   });
 
   test('white space around a value is not part of it', () => {
@@ -191,7 +202,7 @@ describe('start lines a message is built with', () => {
     for (const method of ['', 'IN VITE', 'INVITE\r\nInjected:', 'A:B']) refusedRequest(() => new SipRequest(method, uri));
     refusedRequest(() => new SipRequest('INVITE', { ...uri, user: 'bob\r\nInjected: yes' }));
     refusedRequest(() => new SipRequest('INVITE', { ...uri, host: 'example.com SIP/2.0' }));
-    refusedRequest(() => new SipRequest('INVITE', parseUri('sip:bob@example.com?Subject=hi')));
+    refusedRequest(() => new SipRequest('INVITE', uri, 'sip:bob@example.com?Subject=hi'));
     refusedRequest(() => new SipRequest('INVITE', uri, 'sip:bob@example.com SIP/2.0\r\nInjected: yes'));
     refusedRequest(() => new SipRequest('INVITE', uri, '<sip:bob@example.com>'));
     const request = parseMessage(OPTIONS) as SipRequest;
@@ -201,6 +212,12 @@ describe('start lines a message is built with', () => {
     request.uri = parseUri('sip:carol@example.com;transport=tcp');
     assert.equal(request.uriText, 'sip:carol@example.com;transport=tcp');
     assert.deepEqual(readBack(request), asBuilt(request));
+    // A target's header fields and method parameter are not part of a Request-URI; the URI kept is the one written.
+    const target = new SipRequest('INVITE', parseUri('sip:bob@example.com;method=INVITE;lr?Subject=hi'));
+    assert.equal(target.uriText, 'sip:bob@example.com;lr');
+    assert.deepEqual(target.uri, parseUri('sip:bob@example.com;lr'));
+    const written = new SipRequest('INVITE', uri, 'sip:carol@example.org');
+    assert.equal(written.uri.type === 'sip' && written.uri.user, 'carol');
     const built = new SipRequest('MESSAGE', parseUri('tel:+15551234567'));
     assert.equal(built.startLine(), 'MESSAGE tel:+15551234567 SIP/2.0');
   });

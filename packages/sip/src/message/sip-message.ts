@@ -2,9 +2,9 @@
  * SIP requests and responses (RFC 3261 §7).
  *
  * Every header is kept as a field with its canonical name, its text and, for the headers a stack relies on, a
- * structured value parsed when the message is parsed. Fields are changed only through `set`/`append`/`prepend`/
- * `remove`, which keep text and structure in step, so serializing is a concatenation of text that is already there:
- * lines built when their fields were, and runs of received lines copied from the received text.
+ * structured value parsed when the message is parsed. Fields are made by the parser or by `makeFields` (through
+ * `set`/`append`/`prepend`), which keep text and structure in step, so serializing is a concatenation of text that is
+ * already there: lines built when their fields were, and runs of received lines copied from the received text.
  * Structured values are immutable: to change one, set a new one.
  */
 import { SipError, SipParseError } from '../errors.js';
@@ -12,7 +12,8 @@ import { headerInfo, type HeaderInfo, type KnownHeaderName, type KnownHeaderValu
 import { headerKey } from './header-names.js';
 import { hasControl, isToken, splitList, trimLws, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
 import { reasonFor } from './status-reasons.js';
-import { formatUri, parseUri, type Uri } from './uri.js';
+import { formatUri, NO_HEADERS, parseUri, type Uri } from './uri.js';
+import { ParamList } from './param-list.js';
 
 export interface HeaderField {
   /** Canonical spelling (`Call-ID`, `Via`; compact forms expanded). */
@@ -89,12 +90,6 @@ export function makeFields(name: string, value: unknown): HeaderField[] {
   return out;
 }
 
-/**
- * The longest header value the stack writes, in characters: the parser's default limit for a received one, so that
- * what one end writes the other accepts.
- */
-export const MAX_HEADER_VALUE_LENGTH = 16384;
-
 /** The header info of a name the stack is asked to write: a known one, or any other that is a token. */
 function writableHeader(name: string): HeaderInfo {
   const info = headerInfo(name);
@@ -106,8 +101,7 @@ function writableHeader(name: string): HeaderInfo {
 function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
   const { name, key, codec } = info;
   if (typeof value === 'string') {
-    if (value.length > MAX_HEADER_VALUE_LENGTH) throw tooLong(name);
-    if (!isWellFormed(value)) throw new SipError('invalid-argument', `${name}: text with a lone UTF-16 surrogate, which has no UTF-8 form`);
+    if (!isWellFormed(value)) throw new SipParseError(`${name}: text with a lone UTF-16 surrogate, which has no UTF-8 form`);
     if (!info.selfValidating && hasControl(value)) throw new SipParseError(`control character in header ${name}`);
     // White space around a value is not part of it: the parser drops it, and so does the field.
     const trimmed = trimLws(value);
@@ -132,10 +126,14 @@ function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
   let text: string;
   let parsed: unknown;
   try {
-    text = codec.format(value as never);
-    if (text.length > MAX_HEADER_VALUE_LENGTH) throw tooLong(name);
+    text = trimLws(codec.format(value as never));
     if (!isWellFormed(text)) throw new SipParseError(`${name}: text with a lone UTF-16 surrogate`);
     if (!info.selfValidating && hasControl(text)) throw new SipParseError(`control character in header ${name}`);
+    // An empty token list (`Supported` with no option) is read as no field at all, and so is written.
+    if (text.length === 0 && info.tokenList) {
+      if (!info.emptyAllowed) throw new SipParseError(`empty ${name} header`);
+      return;
+    }
     parsed = codec.parse(text);
   } catch (error) {
     // The text is not quoted: it may hold credentials (an Authorization built from its parameters).
@@ -147,10 +145,6 @@ function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
 /** Whether `text` has a UTF-8 form: no lone surrogate, which would be written as U+FFFD, another text. */
 function isWellFormed(text: string): boolean {
   return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
-
-function tooLong(name: string): SipError {
-  return new SipError('invalid-argument', `${name}: value longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
 }
 
 /** Inserts `fields` into `headers` at `at`; one field, the usual case, without spreading an array. */
@@ -174,8 +168,19 @@ function hasStartLineControl(text: string): boolean {
   return false;
 }
 
-/** The Request-URI written as `text`, checked as the parser would check it on receipt. */
-function checkRequestUri(text: string): void {
+/**
+ * `uri` as a Request-URI: a SIP URI without the header fields and `method` parameter a Request-URI may not carry
+ * (RFC 3261 §19.1.1), which a target taken from a Contact or a Route may have.
+ */
+function requestUriOf(uri: Uri): Uri {
+  if (uri.type !== 'sip' || (uri.headers.size === 0 && !uri.params.has('method'))) return uri;
+  const params: (string | null)[] = [];
+  for (const [name, value] of uri.params) if (name !== 'method') params.push(name, value);
+  return { ...uri, params: new ParamList(params), headers: NO_HEADERS };
+}
+
+/** The Request-URI written as `text`, checked as the parser would check it on receipt: the URI it reads back as. */
+function readRequestUri(text: string): Uri {
   let uri: Uri;
   try {
     if (!isWellFormed(text)) throw new SipParseError('text with a lone UTF-16 surrogate');
@@ -183,7 +188,8 @@ function checkRequestUri(text: string): void {
   } catch (error) {
     throw new SipError('invalid-argument', `invalid Request-URI ${JSON.stringify(text.slice(0, 200))}`, { cause: error });
   }
-  if (uri.type === 'sip' && uri.headers.size > 0) throw new SipError('invalid-argument', 'a Request-URI must not contain headers (RFC 3261 §19.1.5)');
+  if (uri.type === 'sip' && uri.headers.size > 0) throw new SipError('invalid-argument', 'a Request-URI must not contain headers (RFC 3261 §19.1.1)');
+  return uri;
 }
 
 export abstract class SipMessage {
@@ -345,11 +351,13 @@ export abstract class SipMessage {
 
   /** Sets the body; with a content type, sets Content-Type too (or removes it for an empty body). */
   setBody(body: Uint8Array | string, contentType?: string): this {
-    this.body = typeof body === 'string' ? encoder.encode(body) : body;
+    const bytes = typeof body === 'string' ? encoder.encode(body) : body;
+    // The type first: a type that throws leaves the body as it was too.
     if (contentType !== undefined) {
-      if (this.bodyByteLength === 0) this.remove('Content-Type');
+      if (bytes.length === 0) this.remove('Content-Type');
       else this.set('Content-Type', contentType);
     }
+    this.body = bytes;
     return this;
   }
 
@@ -440,16 +448,17 @@ export class SipRequest extends SipMessage {
   private uriTextValue: string | undefined;
 
   /**
-   * `uriText` is the Request-URI as written, when it must be kept so (a CANCEL or ACK repeats its INVITE's). Throws
-   * `SipError` (`invalid-argument`) when the method is not a token or the Request-URI is not one a request may carry.
-   * (`parsed`: for the parser only.)
+   * `uriText` is the Request-URI as written, when it must be kept so (a CANCEL or ACK repeats its INVITE's); without
+   * it, the Request-URI is `uri` less any header fields and `method` parameter (RFC 3261 §19.1.1), and `uri` becomes
+   * what that text reads back as. Throws `SipError` (`invalid-argument`) when the method is not a token or the
+   * Request-URI is not one a request may carry. (`parsed`: for the parser only.)
    */
   constructor(method: string, uri: Uri, uriText?: string, parsed?: symbol) {
     super();
     if (parsed !== PARSED_START_LINE) {
       if (!isToken(method)) throw new SipError('invalid-argument', `invalid method ${JSON.stringify(method.slice(0, 40))}: a method is a token`);
-      uriText ??= formatUri(uri);
-      checkRequestUri(uriText);
+      uriText ??= formatUri(requestUriOf(uri));
+      uri = readRequestUri(uriText);
     }
     this.method = method;
     this.uriValue = uri;
@@ -457,10 +466,10 @@ export class SipRequest extends SipMessage {
   }
 
   get uri(): Uri { return this.uriValue; }
+  /** Less any header fields and `method` parameter, as in the constructor; read back as written. */
   set uri(uri: Uri) {
-    const text = formatUri(uri);
-    checkRequestUri(text);
-    this.uriValue = uri;
+    const text = formatUri(requestUriOf(uri));
+    this.uriValue = readRequestUri(text);
     this.uriTextValue = text;
     this.receivedSource = undefined;
   }
@@ -496,11 +505,9 @@ export class SipRequest extends SipMessage {
           break;
         case 'to': {
           const to = field.parsed as NameAddr;
-          if (options.toTag !== undefined && status !== 100 && !to.params.has('tag')) {
-            const params = new Map(to.params);
-            params.set('tag', options.toTag);
-            response.headers.push(...makeFields('To', { ...to, params }));
-          } else response.headers.push(field);
+          // The To as received with the tag added: nothing of it is written anew, so nothing of it can fail to be.
+          if (options.toTag !== undefined && status !== 100 && !to.params.has('tag')) response.headers.push(...makeFields('To', `${field.value};tag=${options.toTag}`));
+          else response.headers.push(field);
           break;
         }
         case 'record-route':

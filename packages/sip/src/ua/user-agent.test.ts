@@ -186,6 +186,34 @@ describe('UserAgent', () => {
     await network.settle();
     assert.equal(network.sent((text) => text.startsWith('SIP/2.0 480')).length, 1);
   });
+
+  test('an answer the application cannot have sent throws to it and ends the transaction, which would otherwise wait for good', async () => {
+    const { network, alice, bob, bobAddress } = pair();
+    const thrown: unknown[] = [];
+    const states: string[] = [];
+    bob.on('request', (incoming) => {
+      try {
+        incoming.respond(404, { headers: [['X-Note', 'a\r\nInjected: yes']] });
+      } catch (error) {
+        thrown.push(error);
+      }
+      states.push(incoming.transaction.state);
+    });
+    void alice.request(alice.createRequest('MESSAGE', 'sip:bob@127.0.0.1:5080', { from: 'sip:alice@127.0.0.1' }), bobAddress).catch(() => undefined);
+    await network.settle();
+    assert.equal(thrown.length, 1);
+    assert.equal((thrown[0] as { code?: string }).code, 'parse');
+    assert.deepEqual(states, ['terminated']);
+    assert.equal(network.sent((text) => /Injected/.test(text)).length, 0);
+  });
+
+  test('a request to a target with URI header fields or a method parameter goes without them (RFC 3261 §19.1.1)', () => {
+    const { alice } = pair();
+    const request = alice.createRequest('INVITE', 'sip:bob@127.0.0.1:5080;method=INVITE;transport=tcp?Subject=hi', { from: 'sip:alice@127.0.0.1' });
+    assert.equal(request.uriText, 'sip:bob@127.0.0.1:5080;transport=tcp');
+    assert.equal(request.uri.type === 'sip' && request.uri.headers.size, 0);
+    assert.equal(request.toString().split('\r\n')[0], 'INVITE sip:bob@127.0.0.1:5080;transport=tcp SIP/2.0');
+  });
 });
 
 function formatChallenge(value: { scheme: string; params: ReadonlyMap<string, string> }): string {

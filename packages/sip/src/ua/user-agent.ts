@@ -247,17 +247,18 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
         this.guards.delete(guard);
         guard = undefined;
       }
-      const response = request.createResponse(status, options.reason, { toTag: options.toTag ?? toTag });
-      // makeFields takes text and structured values alike; `append` cannot type a name only known at run time.
-      for (const [name, value] of options.headers ?? []) response.append(name, value as string);
-      if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
-      if (options.body !== undefined) response.setBody(options.body, options.contentType);
+      let response: SipResponse;
       try {
+        response = request.createResponse(status, options.reason, { toTag: options.toTag ?? toTag });
+        // makeFields takes text and structured values alike; `append` cannot type a name only known at run time.
+        for (const [name, value] of options.headers ?? []) response.append(name, value as string);
+        if (status >= 200 && !response.has('Server')) response.append('Server', this.product);
+        if (options.body !== undefined) response.setBody(options.body, options.contentType);
         transaction.respond(response);
       } catch (error) {
-        // A final answer that could not be sent would leave the transaction waiting forever: §17.2 gives a server
-        // transaction no timer before its final response.
-        if (status >= 200 && (transaction.state === 'trying' || transaction.state === 'proceeding')) transaction.terminate('the final response could not be sent');
+        // A final answer that could not be built or sent would leave the transaction waiting forever: §17.2 gives a
+        // server transaction no timer before its final response.
+        if (status >= 200 && (transaction.state === 'trying' || transaction.state === 'proceeding')) transaction.terminate('the final response could not be built or sent');
         throw error;
       }
       if (request.method === 'INVITE' && status >= 200 && status < 300) this.retransmitUntilAck(request, response, source, connectionId);
@@ -297,7 +298,11 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
         guard = undefined;
         // A CANCEL may have ended it already (the UA's 487), or the transaction may be gone.
         if (transaction.state !== 'trying' && transaction.state !== 'proceeding') return;
-        respond(invite ? 480 : 500, { reason: invite ? 'Not Answered' : 'Request Not Answered' });
+        try {
+          respond(invite ? 480 : 500, { reason: invite ? 'Not Answered' : 'Request Not Answered' });
+        } catch {
+          // Nothing to answer with: `respond` has ended the transaction, and a timer has no caller to tell.
+        }
       }, invite ? this.unanswered.invite : this.unanswered.request);
       this.guards.add(guard);
     }
