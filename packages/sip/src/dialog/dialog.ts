@@ -403,20 +403,13 @@ export class Dialog extends TypedEmitter<DialogEvents> {
     const first = this.routes[0];
     if (first === undefined) return { uri: this.target, routes: [] };
     if (first.uri.type === 'sip' && first.uri.params.has('lr')) return { uri: this.target, routes: this.routes.slice() };
-    // Strict routing (RFC 2543 proxies): the next hop goes in the Request-URI and the real target at the end.
+    // Strict routing (RFC 2543 proxies): the next hop goes in the Request-URI (less the method parameter and headers,
+    // which SipRequest leaves out of any Request-URI) and the real target at the end.
     return {
-      uri: requestUriFrom(first.uri),
+      uri: first.uri,
       routes: [...this.routes.slice(1), { displayName: undefined, uri: this.target, params: new Map() }],
     };
   }
-}
-
-/** Drops what RFC 3261 §19.1.1 (the table) does not allow in a Request-URI: the method parameter and headers. */
-function requestUriFrom(uri: Uri): Uri {
-  if (uri.type !== 'sip') return uri;
-  const params = new Map(uri.params);
-  params.delete('method');
-  return { ...uri, params, headers: new Map() };
 }
 
 function bare(address: NameAddr): NameAddr {

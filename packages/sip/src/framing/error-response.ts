@@ -9,6 +9,7 @@
 import type { SipError } from '../errors.js';
 import { SipParseError } from '../errors.js';
 import { headerKey } from '../message/header-names.js';
+import { hasControlCharacter } from '../message/header-values.js';
 import { findHeaderEnd } from '../message/parse-message.js';
 import { makeFields } from '../message/sip-message.js';
 import { reasonFor } from '../message/status-reasons.js';
@@ -58,7 +59,7 @@ export function buildErrorResponse(raw: Uint8Array, error: SipError, options: Er
     if (!ECHOED.has(key)) continue;
     let value = line.slice(colon + 1).trim();
     // A control character copied into our response would make it as unparseable as the request.
-    if (value.length === 0 || hasControl(value) || hasControl(line.slice(0, colon))) continue;
+    if (value.length === 0 || hasControlCharacter(value) || hasControlCharacter(line.slice(0, colon))) continue;
     if (!parses(key, value)) {
       if (key !== 'via') continue;
       value = salvageVia(value);
@@ -110,14 +111,6 @@ function parses(key: string, value: string): boolean {
 function statusOf(error: SipError): number {
   const status = error.status;
   return status !== undefined && Number.isInteger(status) && status >= 400 && status <= 699 ? status : 400;
-}
-
-function hasControl(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 32 && c !== 9) || c === 127) return true;
-  }
-  return false;
 }
 
 // Bytes to one char each and back, so copied header values keep their exact bytes whatever their encoding.

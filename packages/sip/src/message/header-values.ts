@@ -74,6 +74,18 @@ function bad(what: string, value: string): SipParseError {
   return new SipParseError(`invalid ${what}: ${JSON.stringify(value.length > 200 ? value.slice(0, 200) + '…' : value)}`);
 }
 
+/**
+ * A control character other than HTAB anywhere, escaped or not: what a start line may not hold (RFC 3261 §25.1), nor
+ * text taken from outside any grammar.
+ */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
+}
+
 /** A control character other than HT, unless escaped as a quoted-pair (RFC 3261 §25.1 allows a backslash before any character but CR and LF). */
 export function hasControl(value: string): boolean {
   for (let i = 0; i < value.length; i++) {

@@ -5,7 +5,7 @@
  */
 import { SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo } from './header-codecs.js';
-import { hasControl, isToken, splitList } from './header-values.js';
+import { hasControl, hasControlCharacter, isToken, splitList } from './header-values.js';
 import { builtField, PARSED_START_LINE, ReceivedText, SipRequest, SipResponse, type HeaderField, type SipMessage } from './sip-message.js';
 import { cutSipUri, parseUri, SIP_URI_FAST_SOURCE, sipUriFromMatch } from './uri.js';
 
@@ -339,9 +339,6 @@ function checkVersion(version: string): void {
   throw new SipParseError(`invalid SIP version ${JSON.stringify(version.slice(0, 40))}`);
 }
 
-// HTAB may appear in a reason phrase (RFC 3261 §25.1 Reason-Phrase); other controls nowhere in a start line.
-const START_LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
 // Start lines as they nearly always come, version exactly SIP/2.0: one match checks and cuts the whole line (the
 // method a token, the Request-URI free of white space, controls and a leading '<'). Anything else, valid or not, takes
 // the step-by-step path below, which also says what is wrong. A Request-URI of the common SIP shape is read by the
@@ -378,7 +375,8 @@ function canonicalStartLine(line: string): SipRequest | SipResponse | undefined 
 
 /** Any start line that is not of the canonical shape: the step-by-step reading, which also says what is wrong. */
 function parseStartLine(line: string): SipRequest | SipResponse {
-  if (START_LINE_CONTROL.test(line)) throw new SipParseError('control character in the start line');
+  // HTAB may appear in a reason phrase (RFC 3261 §25.1 Reason-Phrase); other controls nowhere in a start line.
+  if (hasControlCharacter(line)) throw new SipParseError('control character in the start line');
   if ((line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 && (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; the reason may be empty (RFC 4475 §3.1.1.13).
     const sp1 = line.indexOf(' ');

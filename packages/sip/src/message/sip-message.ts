@@ -10,7 +10,7 @@
 import { SipError, SipParseError } from '../errors.js';
 import { headerInfo, type HeaderInfo, type KnownHeaderName, type KnownHeaderValues } from './header-codecs.js';
 import { headerKey } from './header-names.js';
-import { hasControl, isToken, splitList, trimLws, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
+import { hasControl, hasControlCharacter, isToken, splitList, trimLws, type ContactValue, type ContentType, type CSeq, type NameAddr, type Via } from './header-values.js';
 import { reasonFor } from './status-reasons.js';
 import { formatUri, NO_HEADERS, parseUri, type Uri } from './uri.js';
 import { ParamList } from './param-list.js';
@@ -84,36 +84,29 @@ export function builtField(name: string, key: string, value: string, parsed: unk
  * not fit to be written, `SipError` with code `invalid-argument`.
  */
 export function makeFields(name: string, value: unknown): HeaderField[] {
-  const info = writableHeader(name);
-  const out: HeaderField[] = [];
-  addFields(out, info, value);
-  return out;
+  return checkedFields(name, [value]).fields;
 }
 
-/** The header info of a name the stack is asked to write: a known one, or any other that is a token. */
-function writableHeader(name: string): HeaderInfo {
+/** The fields of `values` for the header `name`, every one checked (see `makeFields`) before any is returned. */
+function checkedFields(name: string, values: readonly unknown[]): { key: string; fields: HeaderField[] } {
   const info = headerInfo(name);
   if (!info.known && !isToken(name)) throw new SipError('invalid-argument', `invalid header name ${JSON.stringify(name.slice(0, 80))}: a header name is a token`);
-  return info;
+  const fields: HeaderField[] = [];
+  for (const value of values) addFields(fields, info, value);
+  return { key: info.key, fields };
 }
 
 /** Appends to `out` the fields of one occurrence of the header `info` describes (see `makeFields`). */
 function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
   const { name, key, codec } = info;
   if (typeof value === 'string') {
-    if (!isWellFormed(value)) throw new SipParseError(`${name}: text with a lone UTF-16 surrogate, which has no UTF-8 form`);
-    if (!info.selfValidating && hasControl(value)) throw new SipParseError(`control character in header ${name}`);
-    // White space around a value is not part of it: the parser drops it, and so does the field.
-    const trimmed = trimLws(value);
-    if (trimmed.length === 0 && (info.list || info.tokenList)) {
-      if (!info.emptyAllowed) throw new SipParseError(`empty ${name} header`);
-      return;
-    }
+    const text = fieldText(info, value);
+    if (text === undefined) return;
     if (!info.list) {
-      out.push(builtField(name, key, trimmed, codec === undefined ? undefined : codec.parse(trimmed)));
+      out.push(builtField(name, key, text, codec === undefined ? undefined : codec.parse(text)));
       return;
     }
-    for (const text of splitList(trimmed)) out.push(builtField(name, key, text, codec === undefined ? undefined : codec.parse(text)));
+    for (const element of splitList(text)) out.push(builtField(name, key, element, codec === undefined ? undefined : codec.parse(element)));
     return;
   }
   if (codec === undefined) {
@@ -123,23 +116,34 @@ function addFields(out: HeaderField[], info: HeaderInfo, value: unknown): void {
     out.push(builtField(name, key, String(value), undefined));
     return;
   }
-  let text: string;
+  let text: string | undefined;
   let parsed: unknown;
   try {
-    text = trimLws(codec.format(value as never));
-    if (!isWellFormed(text)) throw new SipParseError(`${name}: text with a lone UTF-16 surrogate`);
-    if (!info.selfValidating && hasControl(text)) throw new SipParseError(`control character in header ${name}`);
-    // An empty token list (`Supported` with no option) is read as no field at all, and so is written.
-    if (text.length === 0 && info.tokenList) {
-      if (!info.emptyAllowed) throw new SipParseError(`empty ${name} header`);
-      return;
-    }
+    text = fieldText(info, codec.format(value as never));
+    if (text === undefined) return;
     parsed = codec.parse(text);
   } catch (error) {
     // The text is not quoted: it may hold credentials (an Authorization built from its parameters).
     throw new SipError('invalid-argument', `${name}: the value given does not make a valid header field`, { cause: error });
   }
   out.push(builtField(name, key, text, parsed));
+}
+
+/**
+ * `text` as the value of a field of the header `info` describes, held to the parser's rules: no lone surrogate, no
+ * control character (unless the value's own parser refuses them), trimmed of the white space the parser drops.
+ * `undefined` for an empty list (`Supported` with no option), which the parser reads as no field at all; throws
+ * `SipParseError` otherwise.
+ */
+function fieldText(info: HeaderInfo, text: string): string | undefined {
+  if (!isWellFormed(text)) throw new SipParseError(`${info.name}: text with a lone UTF-16 surrogate, which has no UTF-8 form`);
+  if (!info.selfValidating && hasControl(text)) throw new SipParseError(`control character in header ${info.name}`);
+  const trimmed = trimLws(text);
+  if (trimmed.length === 0 && (info.list || info.tokenList)) {
+    if (!info.emptyAllowed) throw new SipParseError(`empty ${info.name} header`);
+    return undefined;
+  }
+  return trimmed;
 }
 
 /** Whether `text` has a UTF-8 form: no lone surrogate, which would be written as U+FFFD, another text. */
@@ -158,15 +162,6 @@ function insertFields(headers: HeaderField[], at: number, fields: HeaderField[])
  * Not exported from the package, so a message built anywhere else is always checked.
  */
 export const PARSED_START_LINE: unique symbol = Symbol('parsed start line');
-
-/** A control character other than HTAB, which no start line may hold (RFC 3261 §25.1). */
-function hasStartLineControl(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 32 && c !== 9) || c === 127) return true;
-  }
-  return false;
-}
 
 /**
  * `uri` as a Request-URI: a SIP URI without the header fields and `method` parameter a Request-URI may not carry
@@ -279,12 +274,9 @@ export abstract class SipMessage {
    * anything changes (see `makeFields`): a value that throws leaves the message as it was.
    */
   set<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    const info = writableHeader(name);
-    const fields: HeaderField[] = [];
-    for (const value of values) addFields(fields, info, value);
+    const { key, fields } = checkedFields(name, values);
     // The other fields of this name are dropped in place, the first one's position kept for the new ones.
     const headers = this.headers;
-    const key = info.key;
     let at = -1;
     let kept = 0;
     for (let i = 0; i < headers.length; i++) {
@@ -298,19 +290,13 @@ export abstract class SipMessage {
   }
 
   append<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    const info = writableHeader(name);
-    const fields: HeaderField[] = [];
-    for (const value of values) addFields(fields, info, value);
-    for (const field of fields) this.headers.push(field);
+    for (const field of checkedFields(name, values).fields) this.headers.push(field);
     return this;
   }
 
   /** Inserts before the first field of this name (or at the top): how a Via or a Route is pushed. */
   prepend<K extends string>(name: K, ...values: HeaderInput<Lowercase<K>>[]): this {
-    const info = writableHeader(name);
-    const fields: HeaderField[] = [];
-    for (const value of values) addFields(fields, info, value);
-    const key = info.key;
+    const { key, fields } = checkedFields(name, values);
     const at = this.headers.findIndex((field) => field.key === key);
     insertFields(this.headers, at === -1 ? 0 : at, fields);
     return this;
@@ -536,7 +522,7 @@ export class SipResponse extends SipMessage {
       if (!Number.isInteger(status) || status < 100 || status > 699) {
         throw new SipError('invalid-argument', `status must be an integer from 100 to 699, not ${status}`);
       }
-      if (hasStartLineControl(reason) || !isWellFormed(reason)) throw new SipError('invalid-argument', `control character or lone surrogate in the reason phrase ${JSON.stringify(reason.slice(0, 80))}`);
+      if (hasControlCharacter(reason) || !isWellFormed(reason)) throw new SipError('invalid-argument', `control character or lone surrogate in the reason phrase ${JSON.stringify(reason.slice(0, 80))}`);
     }
     this.status = status;
     this.reason = reason;
