@@ -2,6 +2,7 @@
 // (over UDP with 10 % of packets lost, and over TCP), a UAC built on the stack calls sipp's built-in uas, and a REGISTER
 // with digest authentication goes to Kamailio with the right and with a wrong password.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   cryptoRandom, Dialog, DigestClient, formatNameAddr, nextHop, type SipResponse, type SipTransport, UserAgent,
@@ -11,7 +12,9 @@ import { ANSWER_SDP, startAnsweringUas, type AnsweringUas } from './support/answ
 import { startKamailio, type Kamailio } from './support/kamailio.js';
 import { assertPrivateNetns } from './support/netns.js';
 import { stopAll } from './support/processes.js';
-import { runSipp, startSipp } from './support/sipp.js';
+import { runSipp, SCENARIOS_DIR, startSipp } from './support/sipp.js';
+
+const FORGED_VIA_SCENARIO = join(SCENARIOS_DIR, 'options-forged-via.xml');
 
 const suite = 'sip-interop';
 
@@ -118,6 +121,126 @@ describe('a UAC built on the stack calls sipp uas', { timeout: 120_000 }, () => 
       assert.equal(result.stats.failed, 0, result.errors());
     });
   }
+});
+
+describe('a response with the branch of our request but another sent-by is discarded (RFC 3261 §18.1.2)', { timeout: 60_000 }, () => {
+  let sockets: SipTransport[];
+  let ua: UserAgent;
+
+  before(async () => {
+    assertPrivateNetns();
+    sockets = await transports();
+    ua = new UserAgent({ transports: sockets, product: 'Switchboard-test-sent-by' });
+  });
+
+  after(async () => {
+    await ua.close();
+    await closeAll(sockets);
+    await stopAll();
+  });
+
+  it('sipp answers an OPTIONS first with a forged Via, then with ours: the transaction takes only the second', async () => {
+    const server = await startSipp({ suite, name: 'uas-forged-via', scenario: { file: FORGED_VIA_SCENARIO }, transport: 'udp' });
+    const strays: string[] = [];
+    const off = ua.transactions.on('stray-response', ({ response }) => strays.push(response.get('X-Which') ?? '?'));
+    try {
+      const options = ua.createRequest('OPTIONS', `sip:probe@${server.address}`, { from: 'sip:switchboard@127.0.0.1' });
+      const response = await ua.request(options, nextHop(options));
+      assert.equal(response.status, 200);
+      assert.equal(response.get('X-Which'), 'genuine');
+      assert.deepEqual(strays, ['forged'], 'the forged 200 arrived, and was dropped as a stray');
+      const result = await server.stop({ graceful: true });
+      assert.equal(result.stats.successful, 1, result.errors());
+    } finally {
+      off();
+    }
+  });
+});
+
+describe('keep-alives on connections to Kamailio (RFC 5626 §4.4.1)', { timeout: 60_000 }, () => {
+  let kamailio: Kamailio;
+  const agents: { ua: UserAgent; sockets: SipTransport[] }[] = [];
+
+  before(async () => {
+    assertPrivateNetns();
+    kamailio = await startKamailio({ suite, name: 'kamailio-keep-alive', users: { alice: 'alice-secret' }, websocket: true });
+  });
+
+  after(async () => {
+    for (const { ua, sockets } of agents) {
+      await ua.close();
+      await closeAll(sockets);
+    }
+    await stopAll();
+  });
+
+  /** A user agent whose TCP and WS connections are pinged every 240-300 ms, a pong awaited for 200 ms. */
+  async function pingingAgent(): Promise<UserAgent> {
+    const keepAlive = { intervalMs: 300, pongTimeoutMs: 200 };
+    const sockets = [
+      await createTransport({ protocol: 'tcp', host: '127.0.0.1', port: 0, keepAlive }),
+      await createTransport({ protocol: 'ws', host: '127.0.0.1', port: 0, keepAlive }),
+    ];
+    const ua = new UserAgent({ transports: sockets, product: 'Switchboard-test-keep-alive' });
+    agents.push({ ua, sockets });
+    return ua;
+  }
+
+  /** Opens a connection from `ua` to Kamailio over `protocol` with an OPTIONS, and collects its keep-alive outcomes. */
+  async function connect(ua: UserAgent, protocol: 'tcp' | 'ws'): Promise<{ connectionId: string; outcomes: string[]; closed: Promise<void>; stop(): void }> {
+    const transport = ua.transport(protocol);
+    const outcomes: string[] = [];
+    let connectionId: string | undefined;
+    let markClosed = (): void => undefined;
+    const closed = new Promise<void>((resolve) => { markClosed = resolve; });
+    const offs = [
+      transport.on('connection', (event) => {
+        if (event.state === 'open' && connectionId === undefined) connectionId = event.connectionId;
+        if (event.state === 'closed' && event.connectionId === connectionId) markClosed();
+      }),
+      transport.on('keep-alive', (event) => { if (event.connectionId === connectionId) outcomes.push(event.outcome); }),
+    ];
+    const port = protocol === 'ws' ? kamailio.wsPort! : kamailio.port;
+    const options = ua.createRequest('OPTIONS', `sip:${kamailio.host}:${port};transport=${protocol}`, { from: 'sip:switchboard@127.0.0.1' });
+    const response = await ua.request(options, nextHop(options));
+    assert.ok(response.status >= 200, `${response.status}`);
+    assert.ok(connectionId !== undefined, 'a connection was opened');
+    return { connectionId, outcomes, closed, stop: () => offs.forEach((off) => off()) };
+  }
+
+  async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  for (const protocol of ['tcp', 'ws'] as const) {
+    it(`over ${protocol.toUpperCase()}: Kamailio answers every ping (${protocol === 'tcp' ? 'CRLF CRLF, answered by CRLF' : 'WebSocket ping frames'})`, async () => {
+      const flow = await connect(await pingingAgent(), protocol);
+      try {
+        await until(() => flow.outcomes.length >= 4, 'four keep-alive rounds');
+        assert.deepEqual(flow.outcomes.slice(0, 4), ['pong', 'pong', 'pong', 'pong']);
+      } finally {
+        flow.stop();
+      }
+    });
+  }
+
+  it('a Kamailio that stops answering (SIGSTOP): the ping goes unanswered and the connection is closed', async () => {
+    const ua = await pingingAgent();
+    const flows = [await connect(ua, 'tcp'), await connect(ua, 'ws')];
+    await until(() => flows.every((flow) => flow.outcomes.includes('pong')), 'a pong on each connection');
+    process.kill(-kamailio.process.pid, 'SIGSTOP');
+    try {
+      await Promise.all(flows.map((flow) => flow.closed));
+      for (const flow of flows) assert.equal(flow.outcomes.at(-1), 'no-pong');
+    } finally {
+      process.kill(-kamailio.process.pid, 'SIGCONT');
+      for (const flow of flows) flow.stop();
+    }
+  });
 });
 
 describe('REGISTER with digest authentication against Kamailio', { timeout: 60_000 }, () => {

@@ -11,6 +11,7 @@ export * from './message/validate-request.js';
 export * from './clock.js';
 export * from './typed-emitter.js';
 export * from './transport/transport.js';
+export * from './transport/flow-keep-alive.js';
 export * from './auth/digest-hash.js';
 export * from './auth/digest-client.js';
 export * from './auth/digest-server.js';

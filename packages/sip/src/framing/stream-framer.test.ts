@@ -146,6 +146,22 @@ describe('StreamFramer keep-alives (RFC 5626 §4.4.1)', () => {
     assert.deepEqual(types(framer.push(encoder.encode(request()))), ['pong', 'message']);
   });
 
+  test('a side awaiting a pong takes a held lone CRLF as one; nothing else is taken', () => {
+    const framer = new StreamFramer();
+    assert.equal(framer.takeHeldPong(), false, 'nothing held');
+    framer.push(encoder.encode('\r'));
+    assert.equal(framer.takeHeldPong(), false, 'half a CRLF');
+    framer.push(encoder.encode('\n'));
+    assert.equal(framer.takeHeldPong(), true);
+    assert.equal(framer.buffered, 0);
+    assert.deepEqual(types(framer.push(encoder.encode(request()))), ['message'], 'the stream goes on in step');
+    framer.push(encoder.encode(request().slice(0, 20)));
+    assert.equal(framer.takeHeldPong(), false, 'part of a message');
+    const other = new StreamFramer();
+    other.push(encoder.encode('\r\n\r'));
+    assert.equal(other.takeHeldPong(), false, 'the start of a ping');
+  });
+
   test('keep-alives between and before messages', () => {
     const stream = '\r\n\r\n\r\n' + request('a') + '\r\n\r\n' + request('b') + '\r\n' + request() + '\r\n\r\n';
     const { items } = frameAll(stream);

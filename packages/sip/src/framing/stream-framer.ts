@@ -83,6 +83,18 @@ export class StreamFramer {
     return this.phase !== 'between';
   }
 
+  /**
+   * Takes a lone CRLF held back at the end of the input (see `between`) as a pong. For a side that has sent a ping
+   * and awaits the answer, which is one CRLF (RFC 5626 §4.4.1): waiting for the next byte to tell it from the first
+   * half of a ping would wait for good. True when there was one.
+   */
+  takeHeldPong(): boolean {
+    if (this.closedFlag || this.phase !== 'between' || this.end - this.start !== 2) return false;
+    if (this.buf[this.start] !== CR || this.buf[this.start + 1] !== LF) return false;
+    this.start = this.end = 0;
+    return true;
+  }
+
   close(): void {
     this.closedFlag = true;
     this.buf = new Uint8Array(0);

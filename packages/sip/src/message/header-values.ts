@@ -86,15 +86,22 @@ export function hasControlCharacter(text: string): boolean {
   return false;
 }
 
-/** A control character other than HT, unless escaped as a quoted-pair (RFC 3261 §25.1 allows a backslash before any character but CR and LF). */
+/**
+ * A control character other than HT, unless escaped as a quoted-pair inside a quoted string (RFC 3261 §25.1 allows
+ * a backslash before any character but CR and LF there). Outside quotes a backslash is a character like any other,
+ * and the control after it is as bad as one without it. (Comments, where quoted-pairs are also allowed, are not told
+ * apart: a '(' may as well be part of a URI, and a control escaped in a comment is refused.)
+ */
 export function hasControl(value: string): boolean {
+  let quoted = false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 92) {
+    if (c === 92 /* \ */ && quoted) {
       const next = value.charCodeAt(i + 1);
       if (next === 13 || next === 10) return true;
       i++;
     } else if ((c < 32 && c !== 9) || c === 127) return true;
+    else if (c === 34 /* " */) quoted = !quoted;
   }
   return false;
 }

@@ -68,6 +68,23 @@ describe('header values a message is asked to carry', () => {
     assert.deepEqual(readBack(message), asBuilt(message));
   });
 
+  test('a backslash escapes a control character only inside a quoted string, in what is built and in what is read', () => {
+    for (const bad of ['a\\\x00b', 'a\\\x07', '(a\\\x00)', '"a" \\\x00']) {
+      for (const name of ['Subject', 'X-Custom']) {
+        const message = parseMessage(OPTIONS);
+        refused(message, () => message.set(name, bad), SipParseError, 'parse');
+        assert.throws(() => parseMessage(OPTIONS.replace('Content-Length: 0', `${name}: ${bad}\r\nContent-Length: 0`)), (error: unknown) =>
+          error instanceof SipParseError && error.status === 400 && /control character/.test(error.message), JSON.stringify(bad));
+      }
+    }
+    for (const good of ['"a\\\x00b"', 'x="\\\x07", y', '"\\\\" "\\\x7f"']) {
+      const message = parseMessage(OPTIONS).set('X-Custom', good);
+      assert.deepEqual(readBack(message), asBuilt(message), JSON.stringify(good));
+      const parsed = parseMessage(OPTIONS.replace('Content-Length: 0', `X-Custom: ${good}\r\nContent-Length: 0`));
+      assert.equal(parsed.get('X-Custom'), good);
+    }
+  });
+
   test('structured values that would not read back: refused, with the reason as the cause', () => {
     const tag = (value: string) => new ParamList(['tag', value]);
     const cases: [string, unknown][] = [

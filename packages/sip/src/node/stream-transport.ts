@@ -7,6 +7,9 @@
  *
  * Bounded: connections (inbound and outbound together, TLS handshakes in progress included), time to connect or
  * handshake, time without traffic, bytes queued for a slow reader, and message sizes through the framer.
+ *
+ * A connection this side opened is pinged (CRLF CRLF, RFC 5626 §4.4.1, flow-keep-alive.ts) and closed when a ping
+ * goes unanswered; its pings and their pongs do not count as traffic for the idle timeout.
  */
 import { connect as netConnect, createServer as netCreateServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
@@ -15,9 +18,11 @@ import { SipError } from '../errors.js';
 import { buildErrorResponse } from '../framing/error-response.js';
 import { StreamFramer, type FramerLimits } from '../framing/stream-framer.js';
 import type { SipMessage } from '../message/sip-message.js';
+import { cryptoRandom } from '../clock.js';
+import { FlowKeepAlive } from '../transport/flow-keep-alive.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
-  addressKey, connectionIdFactory, CRLF, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
+  addressKey, connectionIdFactory, CRLF, CRLF_CRLF, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
   type TransportOptions,
 } from './transport-base.js';
 
@@ -30,6 +35,10 @@ interface Connection {
   readonly inbound: boolean;
   /** Settles once connected (and, for TLS, after the handshake). */
   readonly ready: Promise<void>;
+  /** Closes the connection after `idleTimeout` without traffic; refreshed by traffic. */
+  readonly idle: NodeJS.Timeout;
+  /** Pings on a connection this side opened, once it is usable. */
+  keepAlive: FlowKeepAlive | undefined;
   announced: boolean;
   closed: boolean;
 }
@@ -97,6 +106,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     const bytes = message.serialize();
     const connection = this.connections.route(connectionId, destination, (to, key) => this.open(to, key));
     await connection.ready;
+    connection.idle.refresh();
     await this.write(connection, bytes);
   }
 
@@ -133,7 +143,10 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     // A send that gives up on `ready` reports the failure; nobody else may be listening.
     ready.catch(() => undefined);
     const connection = this.track(socket, remote, key, false, ready);
-    ready.then(() => this.connections.announce(connection), () => undefined);
+    ready.then(() => {
+      this.connections.announce(connection);
+      this.startKeepAlive(connection);
+    }, () => undefined);
     return connection;
   }
 
@@ -164,26 +177,46 @@ export class StreamTransport extends NodeTransport implements SipTransport {
   }
 
   private track(socket: Socket, remote: TransportAddress, key: string, inbound: boolean, ready: Promise<void>): Connection {
+    const idle = setTimeout(() => socket.destroy(), this.options.idleTimeout);
+    idle.unref();
     const connection: Connection = {
-      id: this.nextId(), socket, framer: new StreamFramer(this.limits), remote, key, inbound, ready,
-      announced: false, closed: false,
+      id: this.nextId(), socket, framer: new StreamFramer(this.limits), remote, key, inbound, ready, idle,
+      keepAlive: undefined, announced: false, closed: false,
     };
     this.connections.add(connection, inbound);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.setTimeout(this.options.idleTimeout, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', () => undefined);
     socket.once('close', () => this.forget(connection));
     return connection;
   }
 
+  /** Pings a connection this side opened, from the moment it is usable (RFC 5626 §4.4.1). */
+  private startKeepAlive(connection: Connection): void {
+    const times = this.options.keepAlive;
+    if (times === false || connection.closed) return;
+    const { id: connectionId, remote } = connection;
+    connection.keepAlive = new FlowKeepAlive(times, cryptoRandom, {
+      ping: () => this.write(connection, CRLF_CRLF).catch(() => undefined),
+      failed: () => {
+        this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
+        connection.socket.destroy();
+      },
+    });
+    connection.keepAlive.start();
+  }
+
   private forget(connection: Connection): void {
+    clearTimeout(connection.idle);
+    connection.keepAlive?.stop();
     if (this.connections.retire(connection)) connection.framer.close();
   }
 
   private onData(connection: Connection, chunk: Buffer): void {
     if (connection.closed) return;
+    // A lone CRLF is the answer to our own ping: not traffic.
+    if (chunk.length !== 2 || chunk[0] !== 13 || chunk[1] !== 10) connection.idle.refresh();
     const { remote: source, id: connectionId } = connection;
     for (const item of connection.framer.push(chunk)) {
       if (connection.closed || this.closing) return;
@@ -201,6 +234,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
           this.write(connection, CRLF).catch(() => undefined);
           break;
         case 'pong':
+          this.pong(connection);
           break;
         case 'error':
           connection.socket.destroy();
@@ -208,6 +242,14 @@ export class StreamTransport extends NodeTransport implements SipTransport {
           break;
       }
     }
+    if (connection.keepAlive?.state === 'awaiting-pong' && connection.framer.takeHeldPong()) this.pong(connection);
+  }
+
+  /** A pong came: the answer to our ping, if one is awaited. */
+  private pong(connection: Connection): void {
+    if (connection.keepAlive?.state !== 'awaiting-pong') return;
+    connection.keepAlive.pong();
+    this.deliver('keep-alive', { connectionId: connection.id, remote: connection.remote, outcome: 'pong' });
   }
 
   private write(connection: Connection, bytes: Uint8Array): Promise<void> {

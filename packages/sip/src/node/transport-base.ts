@@ -5,6 +5,7 @@
 import { isIP, type Server } from 'node:net';
 import { SipError } from '../errors.js';
 import type { FramerLimits } from '../framing/stream-framer.js';
+import { keepAliveTimes, type FlowKeepAliveOptions } from '../transport/flow-keep-alive.js';
 import type { TransportAddress, TransportEvents, TransportProtocol } from '../transport/transport.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
@@ -32,8 +33,17 @@ export interface TransportOptions {
   limits?: Partial<FramerLimits>;
   /** Connections open at once, inbound and outbound together (streams). Default 1024. */
   maxConnections?: number;
-  /** A connection with no traffic either way for this long is closed, ms. Default 300000. */
+  /**
+   * A connection with no traffic either way for this long is closed, ms. Default 300000. Keep-alives this side sends,
+   * and the answers to them, are not traffic: they keep a flow in use alive, not an unused one open.
+   */
   idleTimeout?: number;
+  /**
+   * Keep-alives on connections this side opens (TCP, TLS: CRLF pings; WS, WSS: WebSocket pings), RFC 5626 §4.4.1:
+   * a ping every 80-100 % of `intervalMs` (default 120000), and a connection whose ping has no answer within
+   * `pongTimeoutMs` (default 10000) is closed. `false` sends none. Pings from the peer are answered either way.
+   */
+  keepAlive?: FlowKeepAliveOptions | false;
   /** Limit for opening a connection, TLS and WebSocket handshakes included, ms. Default 10000. */
   connectTimeout?: number;
   /** Bytes queued unsent on one connection beyond which `send` rejects (a peer that stopped reading). Default 1 MiB. */
@@ -58,6 +68,8 @@ export const DEFAULT_MAX_WRITE_BUFFER = 1 << 20;
 
 /** Keep-alive answer (RFC 5626 §4.4.1). */
 export const CRLF = new Uint8Array([13, 10]);
+/** Keep-alive ping over TCP and TLS (RFC 5626 §4.4.1). */
+export const CRLF_CRLF = new Uint8Array([13, 10, 13, 10]);
 
 export abstract class NodeTransport extends TypedEmitter<TransportEvents> {
   abstract readonly protocol: TransportProtocol;
@@ -133,9 +145,10 @@ export function connectionIdFactory(protocol: TransportProtocol): () => string {
   return () => `${protocol}-${instance}-${++seq}`;
 }
 
-export function resolvedOptions(options: TransportOptions): Required<Omit<TransportOptions, 'tls' | 'limits'>> & Pick<TransportOptions, 'tls' | 'limits'> {
+export function resolvedOptions(options: TransportOptions): Required<Omit<TransportOptions, 'tls' | 'limits' | 'keepAlive'>> & Pick<TransportOptions, 'tls' | 'limits'> & { keepAlive: Required<FlowKeepAliveOptions> | false } {
   return {
     ...options,
+    keepAlive: options.keepAlive === false ? false : keepAliveTimes(options.keepAlive),
     maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
     connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,

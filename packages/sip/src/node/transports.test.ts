@@ -35,7 +35,7 @@ for (const host of ipv6 ? ['127.0.0.1', '::1'] : ['127.0.0.1']) {
     transportConformance({
       protocol,
       host,
-      ...(secure ? { ca: cert, distrust: { tls: { key, cert } } } : {}),
+      ...(secure ? { ca: cert, distrust: { tls: { key, cert } }, serverTls: { key, cert } } : {}),
       create: (overrides = {}) => createTransport({
         protocol, host, port: 0, connectTimeout: 3000,
         ...(secure ? { tls: { key, cert, ca: cert } } : {}),

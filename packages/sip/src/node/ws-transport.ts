@@ -4,7 +4,9 @@
  * Browser stacks (SIP.js, JsSIP) send a "\r\n\r\n" message as keep-alive and expect "\r\n" back, as over TCP.
  *
  * Connection handling mirrors the TCP/TLS transport: outgoing connections reused by address, responses on the
- * request's connection, idle timeout, a cap on connections (upgrades in progress included) and message size.
+ * request's connection, idle timeout, a cap on connections (upgrades in progress included) and message size, and
+ * keep-alives on connections this side opened: WebSocket ping frames (RFC 6455 §5.5.2, which every WebSocket peer
+ * answers), the connection closed when one goes unanswered (RFC 5626 §4.4.1).
  */
 import { createServer as httpCreateServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as httpsCreateServer } from 'node:https';
@@ -17,6 +19,8 @@ import { buildErrorResponse } from '../framing/error-response.js';
 import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../framing/stream-framer.js';
 import { parseMessage } from '../message/parse-message.js';
 import type { SipMessage } from '../message/sip-message.js';
+import { cryptoRandom } from '../clock.js';
+import { FlowKeepAlive } from '../transport/flow-keep-alive.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
   addressKey, connectionIdFactory, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
@@ -30,6 +34,8 @@ interface Connection {
   readonly key: string;
   readonly ready: Promise<void>;
   idle: NodeJS.Timeout | undefined;
+  /** Pings on a connection this side opened, once it is open. */
+  keepAlive: FlowKeepAlive | undefined;
   announced: boolean;
   closed: boolean;
 }
@@ -177,12 +183,15 @@ export class WsTransport extends NodeTransport implements SipTransport {
     });
     ready.catch(() => undefined);
     const connection = this.track(ws, remote, key, false, ready);
-    ready.then(() => this.connections.announce(connection), () => undefined);
+    ready.then(() => {
+      this.connections.announce(connection);
+      this.startKeepAlive(connection);
+    }, () => undefined);
     return connection;
   }
 
   private track(ws: WebSocket, remote: TransportAddress, key: string, inbound: boolean, ready: Promise<void>): Connection {
-    const connection: Connection = { id: this.nextId(), ws, remote, key, ready, idle: undefined, announced: false, closed: false };
+    const connection: Connection = { id: this.nextId(), ws, remote, key, ready, idle: undefined, keepAlive: undefined, announced: false, closed: false };
     this.connections.add(connection, inbound);
     connection.idle = setTimeout(() => ws.terminate(), this.options.idleTimeout);
     connection.idle.unref();
@@ -192,7 +201,29 @@ export class WsTransport extends NodeTransport implements SipTransport {
     return connection;
   }
 
+  /** Pings a connection this side opened, from the moment it is open (RFC 5626 §4.4.1). */
+  private startKeepAlive(connection: Connection): void {
+    const times = this.options.keepAlive;
+    if (times === false || connection.closed) return;
+    const { id: connectionId, remote, ws } = connection;
+    const keepAlive = new FlowKeepAlive(times, cryptoRandom, {
+      ping: () => ws.ping(undefined, undefined, () => undefined),
+      failed: () => {
+        this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
+        ws.terminate();
+      },
+    });
+    ws.on('pong', () => {
+      if (keepAlive.state !== 'awaiting-pong') return;
+      keepAlive.pong();
+      this.deliver('keep-alive', { connectionId, remote, outcome: 'pong' });
+    });
+    connection.keepAlive = keepAlive;
+    keepAlive.start();
+  }
+
   private forget(connection: Connection): void {
+    connection.keepAlive?.stop();
     if (this.connections.retire(connection)) clearTimeout(connection.idle);
   }
 

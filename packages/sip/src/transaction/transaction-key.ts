@@ -39,6 +39,19 @@ export function clientTransactionKey(message: SipRequest | SipResponse): string 
 }
 
 /**
+ * Whether a response's top Via names the sent-by our request carried (§18.1.2: a response whose sent-by is not one
+ * the client transport inserts is discarded, whatever its branch). Hosts compare without case (§20.42); a port left
+ * out is the transport's default, as §18.2.2 reads it.
+ */
+export function sentByMatches(ours: Via, theirs: Via): boolean {
+  return ours.host.toLowerCase() === theirs.host.toLowerCase() && portOrDefault(ours) === portOrDefault(theirs);
+}
+
+function portOrDefault(via: Via): number {
+  return via.port ?? (via.transport.toUpperCase() === 'TLS' ? 5061 : 5060);
+}
+
+/**
  * Key of the server transaction an inbound request belongs to (§17.2.3). An ACK gets the key of the INVITE it
  * acknowledges. Undefined when the request lacks a header the rules need (the TU should never see it).
  */

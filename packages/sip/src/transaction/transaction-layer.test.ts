@@ -48,6 +48,25 @@ describe('transaction layer: client side', () => {
     assert.equal(tx.state, 'proceeding');
   });
 
+  test('a response whose top Via has a sent-by other than the request\'s is stray, whatever its branch (§18.1.2)', () => {
+    const { layer, strays, deliver } = setup();
+    const options = makeRequest('OPTIONS', { via: 'SIP/2.0/UDP PC33.Atlanta.example.com' });
+    const tx = layer.sendRequest(options, UDP_PEER);
+    const seen: string[] = [];
+    tx.on('response', ({ response }) => seen.push(response.reason));
+    const answer = (sentBy: string, reason: string): SipResponse => {
+      const response = options.createResponse(200, reason, { toTag: 'b' });
+      response.removeFirst('Via');
+      response.prepend('Via', `SIP/2.0/UDP ${sentBy};branch=z9hG4bK776asdhds`);
+      return response;
+    };
+    deliver(answer('pc34.atlanta.example.com', 'other host'));
+    deliver(answer('pc33.atlanta.example.com:5070', 'other port'));
+    deliver(answer('pc33.atlanta.example.com:5060', 'default port written out, host in other case'));
+    assert.deepEqual(strays.map((r) => r.reason), ['other host', 'other port']);
+    assert.deepEqual(seen, ['default port written out, host in other case']);
+  });
+
   test('terminated transactions leave the layer; a late retransmission is then stray', () => {
     const { clock, layer, sender, strays, deliver } = setup();
     const options = makeRequest('OPTIONS');

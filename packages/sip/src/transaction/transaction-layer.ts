@@ -3,8 +3,9 @@
  * them, and hands the TU only what it must act on.
  *
  * Inbound, in order:
- * - a response that matches a client transaction goes to it; any other is dropped and reported as
- *   `stray-response` (RFC 6026 §7.3: only a stateless proxy may forward one);
+ * - a response that matches a client transaction, and whose top Via has the sent-by of that transaction's request
+ *   (§18.1.2), goes to it; any other is dropped and reported as `stray-response` (RFC 6026 §7.3: only a stateless
+ *   proxy may forward one);
  * - an ACK that matches an INVITE server transaction goes to it, which absorbs it unless it is the ACK for a 2xx;
  *   every other ACK is the TU's (`ack`);
  * - a request of a method served statelessly (`statelessMethods`) goes to the TU with a stateless server
@@ -27,7 +28,7 @@ import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import { StatelessServerTransaction } from './stateless-server-transaction.js';
 import { timerConfig, type TimerConfig, type TimerOptions } from './timers.js';
 import {
-  cancelTargetKey, clientTransactionKey, isLegacyKey, isRfc3261Branch, legacyToTagMatches, serverTransactionKey,
+  cancelTargetKey, clientTransactionKey, isLegacyKey, isRfc3261Branch, legacyToTagMatches, sentByMatches, serverTransactionKey,
 } from './transaction-key.js';
 import { type ClientTransactionOptions, type TransactionSender } from './transaction.js';
 
@@ -76,7 +77,10 @@ export type TransactionLayerEvents = {
   request: NewRequestEvent;
   /** An ACK for a 2xx: it belongs to the dialog, not to any transaction (§17.1.1.1, RFC 6026 §8.7). */
   ack: AckEvent;
-  /** A response no client transaction claims. Already dropped; reported for logging and stateless proxies. */
+  /**
+   * A response no client transaction claims, or one whose top Via has a sent-by other than its request's (§18.1.2).
+   * Already dropped; reported for logging and stateless proxies.
+   */
   'stray-response': { readonly response: SipResponse; readonly source: TransportAddress; readonly connectionId: string | undefined };
   /** A request without the headers matching needs (Via, CSeq, and for RFC 2543 peers From, To, Call-ID). Dropped. */
   invalid: { readonly request: SipRequest; readonly source: TransportAddress; readonly connectionId: string | undefined };
@@ -220,7 +224,8 @@ export class TransactionLayer extends TypedEmitter<TransactionLayerEvents> {
 
   private receiveResponse(response: SipResponse, inbound: InboundMessage): void {
     const transaction = this.findClientTransaction(response);
-    if (transaction === undefined) {
+    // A key exists only for a response with a top Via, and our requests all carry one.
+    if (transaction === undefined || !sentByMatches(transaction.request.via!, response.via!)) {
       this.emit('stray-response', { response, source: inbound.source, connectionId: inbound.connectionId });
       return;
     }

@@ -33,6 +33,11 @@ export interface TransportEvents {
   /** A connection opened or closed (stream transports). */
   connection: { connectionId: string; remote: TransportAddress; state: 'open' | 'closed' };
   error: { error: SipError };
+  /**
+   * What became of a keep-alive ping this side sent on a connection it opened (RFC 5626 §4.4.1): answered, or not
+   * answered in time, in which case the connection is closed.
+   */
+  'keep-alive': { connectionId: string; remote: TransportAddress; outcome: 'pong' | 'no-pong' };
 }
 
 export interface SipTransport extends TypedEmitter<TransportEvents> {

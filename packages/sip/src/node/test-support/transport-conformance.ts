@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { createServer as httpCreateServer, type Server as HttpServer } from 'node:http';
+import { createServer as httpsCreateServer } from 'node:https';
+import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { after, describe, test } from 'node:test';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { SipError } from '../../errors.js';
 import { parseMessage } from '../../message/parse-message.js';
 import type { SipRequest, SipResponse } from '../../message/sip-message.js';
@@ -26,6 +28,8 @@ export interface ConformanceTarget {
   ca?: string;
   /** TLS/WSS: overrides under which a transport does not trust the others' certificate. */
   distrust?: Partial<TransportOptions>;
+  /** TLS/WSS: the key and certificate (trusted through `ca`) a raw server presents. */
+  serverTls?: { key: string; cert: string };
 }
 
 const WAIT_MS = 5000;
@@ -198,6 +202,54 @@ export function transportConformance(target: ConformanceTarget): void {
         await arrived;
       });
 
+      test('pings a connection it opened, the peer answers, and pings alone do not keep an unused connection open', async () => {
+        const [a, b] = await Promise.all([create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 }, idleTimeout: 1000 }), create()]);
+        const outcomes: TransportEvents['keep-alive'][] = [];
+        a.on('keep-alive', (event) => outcomes.push(event));
+        const opened = nextEvent(a, 'connection', (event) => event.state === 'open');
+        const arrived = nextEvent(b, 'message');
+        await a.send(makeRequest(protocol, a.local), b.local);
+        await arrived;
+        const { connectionId } = await opened;
+        // About six rounds of 120-150 ms pass before the idle timeout closes the connection no message has used since.
+        await nextEvent(a, 'connection', (event) => event.state === 'closed' && event.connectionId === connectionId);
+        assert.ok(outcomes.length >= 3, `${outcomes.length} pongs before the idle timeout`);
+        assert.deepEqual(new Set(outcomes.map((event) => `${event.connectionId} ${event.outcome} ${event.remote.port}`)), new Set([`${connectionId} pong ${b.local.port}`]));
+      });
+
+      test('closes a connection it opened when a ping goes unanswered (RFC 5626 §4.4.1)', async () => {
+        const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
+        const silent = await SilentServer.listen(protocol, host, target.serverTls);
+        open.push(silent);
+        const outcomes: TransportEvents['keep-alive'][] = [];
+        a.on('keep-alive', (event) => outcomes.push(event));
+        const opened = nextEvent(a, 'connection', (event) => event.state === 'open');
+        await a.send(makeRequest(protocol, a.local), silent.address);
+        const { connectionId } = await opened;
+        await nextEvent(a, 'connection', (event) => event.state === 'closed' && event.connectionId === connectionId);
+        assert.deepEqual(outcomes.map((event) => `${event.connectionId} ${event.outcome}`), [`${connectionId} no-pong`]);
+        assert.ok(silent.received.includes(stream ? '\r\n\r\n' : 'MESSAGE '), 'the peer got the request (and, over streams, the ping)');
+      });
+
+      test('sends no pings with keepAlive false, and answers the peer\'s', async () => {
+        const [a, b] = await Promise.all([create({ keepAlive: false }), create({ keepAlive: { intervalMs: 100, pongTimeoutMs: 50 } })]);
+        const pongs: string[] = [];
+        a.on('keep-alive', (event) => pongs.push(event.outcome));
+        b.on('keep-alive', (event) => pongs.push(`b ${event.outcome}`));
+        const arrived = nextEvent(b, 'message');
+        await a.send(makeRequest(protocol, a.local), b.local);
+        await arrived;
+        // b answers a's request on a's connection: b opened none, so neither side pings.
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        assert.equal(pongs.length, 0, pongs.join(', '));
+        const back = nextEvent(a, 'message');
+        await b.send(makeRequest(protocol, b.local), { protocol, host, port: a.local.port });
+        await back;
+        await withTimeout(new Promise<void>((resolve) => { const off = b.on('keep-alive', () => { off(); resolve(); }); }), 'a pong to b\'s ping');
+        assert.deepEqual(pongs.filter((outcome) => !outcome.startsWith('b ')), [], 'a still pings nothing');
+        assert.ok(pongs.includes('b pong'));
+      });
+
       test('answers a framed but malformed request with 400 on the same connection', async () => {
         const b = await create();
         const peer = await raw(b);
@@ -350,6 +402,55 @@ function collect(transport: SipTransport, count: number): Promise<InboundMessage
 }
 
 /** The far end of a connection (or a UDP socket) driven byte by byte, outside any transport. */
+/** A server that accepts connections, reads what comes, and answers nothing: no pong, no WebSocket pong frame. */
+class SilentServer {
+  received = '';
+
+  private constructor(
+    readonly address: TransportAddress,
+    private readonly server: NetServer | HttpServer,
+    private readonly sockets: Set<Socket>,
+    private readonly wss?: WebSocketServer,
+  ) {}
+
+  static async listen(protocol: TransportProtocol, host: string, tls?: { key: string; cert: string }): Promise<SilentServer> {
+    let server: NetServer | HttpServer;
+    let wss: WebSocketServer | undefined;
+    let silent: SilentServer | undefined;
+    const take = (data: Buffer | string): void => { if (silent !== undefined) silent.received += data.toString(); };
+    const onSocket = (socket: Socket): void => {
+      socket.on('error', () => undefined);
+      socket.on('data', take);
+    };
+    if (protocol === 'tcp') server = netCreateServer(onSocket);
+    else if (protocol === 'tls') server = tlsCreateServer({ key: tls!.key, cert: tls!.cert }, onSocket);
+    else {
+      const http = protocol === 'wss' ? httpsCreateServer({ key: tls!.key, cert: tls!.cert }) : httpCreateServer();
+      wss = new WebSocketServer({ server: http, autoPong: false, handleProtocols: () => 'sip' });
+      server = http;
+      wss.on('connection', (ws) => {
+        ws.on('error', () => undefined);
+        ws.on('message', (data) => take(data as Buffer));
+      });
+    }
+    const sockets = new Set<Socket>();
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const port = (server.address() as { port: number }).port;
+    silent = new SilentServer({ protocol, host, port }, server, sockets, wss);
+    return silent;
+  }
+
+  async close(): Promise<void> {
+    this.wss?.close();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 class RawPeer {
   /** For UDP and WebSocket each datagram/message replaces the last; for streams the bytes accumulate. */
   private received = '';
