@@ -197,7 +197,8 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     const times = this.options.keepAlive;
     if (times === false || connection.closed) return;
     const { id: connectionId, remote } = connection;
-    connection.keepAlive = new FlowKeepAlive(times, cryptoRandom, {
+    // A SIP peer without RFC 5626 need only skip CRLFs (RFC 3261 §7.5): silence says it is dead once it has answered.
+    connection.keepAlive = new FlowKeepAlive(times, 'once-answered', cryptoRandom, {
       ping: () => this.write(connection, CRLF_CRLF).catch(() => undefined),
       failed: () => {
         this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
@@ -215,11 +216,13 @@ export class StreamTransport extends NodeTransport implements SipTransport {
 
   private onData(connection: Connection, chunk: Buffer): void {
     if (connection.closed) return;
-    // A lone CRLF is the answer to our own ping: not traffic.
-    if (chunk.length !== 2 || chunk[0] !== 13 || chunk[1] !== 10) connection.idle.refresh();
     const { remote: source, id: connectionId } = connection;
+    // For the idle timeout and as a sign of life, traffic is anything but the pong to our own ping.
+    let traffic = false;
     for (const item of connection.framer.push(chunk)) {
       if (connection.closed || this.closing) return;
+      if (item.type === 'pong' && this.pong(connection)) continue;
+      traffic = true;
       switch (item.type) {
         case 'message':
           this.deliver('message', { message: item.message, source, connectionId });
@@ -234,7 +237,6 @@ export class StreamTransport extends NodeTransport implements SipTransport {
           this.write(connection, CRLF).catch(() => undefined);
           break;
         case 'pong':
-          this.pong(connection);
           break;
         case 'error':
           connection.socket.destroy();
@@ -242,14 +244,21 @@ export class StreamTransport extends NodeTransport implements SipTransport {
           break;
       }
     }
+    if (connection.closed) return;
     if (connection.keepAlive?.state === 'awaiting-pong' && connection.framer.takeHeldPong()) this.pong(connection);
+    // Held: part of a message, or a CRLF that answers nothing of ours (a peer's own keep-alive, or half of one).
+    else if (connection.framer.buffered > 0) traffic = true;
+    if (traffic) {
+      connection.idle.refresh();
+      connection.keepAlive?.alive();
+    }
   }
 
-  /** A pong came: the answer to our ping, if one is awaited. */
-  private pong(connection: Connection): void {
-    if (connection.keepAlive?.state !== 'awaiting-pong') return;
-    connection.keepAlive.pong();
+  /** A CRLF between messages: true when it is the pong our ping awaited. */
+  private pong(connection: Connection): boolean {
+    if (connection.keepAlive?.pong() !== true) return false;
     this.deliver('keep-alive', { connectionId: connection.id, remote: connection.remote, outcome: 'pong' });
+    return true;
   }
 
   private write(connection: Connection, bytes: Uint8Array): Promise<void> {

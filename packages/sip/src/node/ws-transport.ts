@@ -206,7 +206,8 @@ export class WsTransport extends NodeTransport implements SipTransport {
     const times = this.options.keepAlive;
     if (times === false || connection.closed) return;
     const { id: connectionId, remote, ws } = connection;
-    const keepAlive = new FlowKeepAlive(times, cryptoRandom, {
+    // Every WebSocket peer answers a ping frame (RFC 6455 §5.5.2).
+    const keepAlive = new FlowKeepAlive(times, 'always', cryptoRandom, {
       ping: () => ws.ping(undefined, undefined, () => undefined),
       failed: () => {
         this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
@@ -214,9 +215,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
       },
     });
     ws.on('pong', () => {
-      if (keepAlive.state !== 'awaiting-pong') return;
-      keepAlive.pong();
-      this.deliver('keep-alive', { connectionId, remote, outcome: 'pong' });
+      if (keepAlive.pong()) this.deliver('keep-alive', { connectionId, remote, outcome: 'pong' });
     });
     connection.keepAlive = keepAlive;
     keepAlive.start();
@@ -230,6 +229,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
   private onMessage(connection: Connection, data: Uint8Array): void {
     if (connection.closed || this.closing) return;
     connection.idle?.refresh();
+    connection.keepAlive?.alive();
     const keepAlive = crlfCount(data);
     if (keepAlive === 2) {
       this.transmit(connection, '\r\n').catch(() => undefined);

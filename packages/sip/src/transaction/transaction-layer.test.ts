@@ -67,6 +67,22 @@ describe('transaction layer: client side', () => {
     assert.deepEqual(seen, ['default port written out, host in other case']);
   });
 
+  test('sent-by over TLS defaults to port 5061, and an IPv6 reference compares without case', () => {
+    const { layer, strays, deliver } = setup();
+    const options = makeRequest('OPTIONS', { via: 'SIP/2.0/TLS [2001:DB8::A]' });
+    const tx = layer.sendRequest(options, UDP_PEER);
+    const seen: string[] = [];
+    tx.on('response', ({ response }) => seen.push(response.reason));
+    for (const [sentBy, reason] of [['[2001:db8::a]:5060', 'the UDP default'], ['[2001:db8::a]:5061', 'the TLS default']]) {
+      const response = options.createResponse(200, reason, { toTag: 'b' });
+      response.removeFirst('Via');
+      response.prepend('Via', `SIP/2.0/TLS ${sentBy};branch=z9hG4bK776asdhds`);
+      deliver(response);
+    }
+    assert.deepEqual(strays.map((r) => r.reason), ['the UDP default']);
+    assert.deepEqual(seen, ['the TLS default']);
+  });
+
   test('terminated transactions leave the layer; a late retransmission is then stray', () => {
     const { clock, layer, sender, strays, deliver } = setup();
     const options = makeRequest('OPTIONS');

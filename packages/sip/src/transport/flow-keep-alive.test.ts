@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock, type Random } from '../clock.js';
 import { SipError } from '../errors.js';
-import { FlowKeepAlive, keepAliveTimes } from './flow-keep-alive.js';
+import { FlowKeepAlive, keepAliveTimes, type PongExpectation } from './flow-keep-alive.js';
 
 /** Random bytes that make every wait `fraction` of the way from 80 % to 100 % of the interval. */
 function fixed(fraction: number): Random {
@@ -10,11 +10,11 @@ function fixed(fraction: number): Random {
   return { bytes: (length) => Uint8Array.from({ length }, (_, i) => (i === 0 ? value >> 8 : value & 0xff)) };
 }
 
-function setup(random: Random = fixed(0), options = { intervalMs: 1000, pongTimeoutMs: 300 }) {
+function setup(random: Random = fixed(0), expectPong: PongExpectation = 'always', options = { intervalMs: 1000, pongTimeoutMs: 300 }) {
   const clock = new ManualClock();
   const pings: number[] = [];
   const failures: number[] = [];
-  const keepAlive = new FlowKeepAlive(options, random, {
+  const keepAlive = new FlowKeepAlive(options, expectPong, random, {
     ping: () => pings.push(clock.now()),
     failed: () => failures.push(clock.now()),
   }, clock);
@@ -65,6 +65,36 @@ describe('flow keep-alive (RFC 5626 §4.4.1)', () => {
     assert.deepEqual(pings, [800]);
     assert.deepEqual(failures, [1100]);
     assert.equal(clock.pending, 0);
+  });
+
+  test('other traffic from the peer answers a ping as a pong would', () => {
+    const { clock, keepAlive, pings, failures } = setup();
+    keepAlive.start();
+    assert.equal(keepAlive.alive(), false, 'nothing awaited yet');
+    clock.advance(800 + 250);
+    assert.equal(keepAlive.alive(), true);
+    clock.advance(800);
+    assert.deepEqual(pings, [800, 1850]);
+    assert.deepEqual(failures, []);
+  });
+
+  test('once-answered: a peer that never answered a ping is pinged on, not failed; once it has answered, silence fails it', () => {
+    const { clock, keepAlive, pings, failures } = setup(fixed(0), 'once-answered');
+    keepAlive.start();
+    clock.advance(5000);
+    assert.deepEqual(failures, [], 'a peer that only skips CRLFs (RFC 3261 §7.5) is not dead');
+    assert.deepEqual(pings, [800, 1900, 3000, 4100], 'each unanswered round waits out the pong timeout, then the interval');
+    clock.advance(300);
+    assert.equal(keepAlive.state, 'awaiting-pong');
+    assert.equal(keepAlive.alive(), true, 'traffic answers, but does not say the peer answers pings');
+    clock.advance(800 + 300);
+    assert.deepEqual(failures, []);
+    clock.advance(800);
+    assert.deepEqual(pings.slice(-3), [5200, 6100, 7200]);
+    assert.equal(keepAlive.pong(), true);
+    clock.advance(800 + 300);
+    assert.deepEqual(failures, [8300]);
+    assert.equal(keepAlive.state, 'failed');
   });
 
   test('a pong nothing awaits changes nothing; stop ends every timer, from any state', () => {

@@ -1,13 +1,19 @@
 /**
  * Keep-alives of a flow this side opened (RFC 5626 §4.4.1): a ping after a wait drawn afresh each time between 80 %
  * and 100 % of the interval (so that many flows opened together do not ping together), and the flow counted as failed
- * when no pong comes within the pong timeout. What a ping and a pong are is the transport's business: a CRLF pair
- * answered by one CRLF over TCP and TLS, a WebSocket ping frame answered by a pong frame over WS.
+ * when neither a pong nor anything else comes from the peer within the pong timeout. What a ping and a pong are is the
+ * transport's business: a CRLF pair answered by one CRLF over TCP and TLS, a WebSocket ping frame answered by a pong
+ * frame over WS.
+ *
+ * Every WebSocket peer answers pings (RFC 6455 §5.5.2), but a SIP peer without RFC 5626 need only skip CRLFs
+ * (RFC 3261 §7.5). With `expectPong: 'once-answered'` a ping goes unanswered without consequence until the peer has
+ * answered one: only a peer known to answer can be known dead by its silence.
  *
  *            start               wait over: ping()
- *   idle ──────────▶ waiting ───────────────────▶ awaiting-pong ── pong timeout: failed() ──▶ failed
+ *   idle ──────────▶ waiting ───────────────────▶ awaiting-pong ── pong timeout, peer known to answer: failed() ──▶ failed
  *                       ▲                               │
- *                       └──────────── pong ─────────────┘
+ *                       └── pong, or other traffic, ────┤
+ *                       └── pong timeout, peer not known to answer
  *   stop, from any state ──▶ stopped
  */
 import { SipError } from '../errors.js';
@@ -24,6 +30,9 @@ export interface FlowKeepAliveOptions {
 
 export const DEFAULT_KEEP_ALIVE_INTERVAL = 120_000;
 export const DEFAULT_PONG_TIMEOUT = 10_000;
+
+/** Whether an unanswered ping fails the flow from the start, or only once the peer has answered a ping. */
+export type PongExpectation = 'always' | 'once-answered';
 
 export interface FlowKeepAliveActions {
   /** Sends a ping on the flow. A ping that cannot be sent is a ping without a pong. */
@@ -59,16 +68,19 @@ export function keepAliveTimes(options: FlowKeepAliveOptions = {}): Required<Flo
 export class FlowKeepAlive {
   private current: FlowKeepAliveState = 'idle';
   private timer: TimerHandle | undefined;
+  private peerAnswers: boolean;
   private readonly times: Required<FlowKeepAliveOptions>;
   private readonly clock: Clock;
 
   constructor(
     options: FlowKeepAliveOptions,
+    expectPong: PongExpectation,
     private readonly random: Random,
     private readonly actions: FlowKeepAliveActions,
     clock: Clock = systemClock,
   ) {
     this.times = keepAliveTimes(options);
+    this.peerAnswers = expectPong === 'always';
     this.clock = clock;
   }
 
@@ -81,9 +93,18 @@ export class FlowKeepAlive {
     if (this.current === 'idle') this.waitForNextPing();
   }
 
-  /** A pong came. One that nothing awaits (a late one, or the peer's own) changes nothing. */
-  pong(): void {
-    if (this.current === 'awaiting-pong') this.waitForNextPing();
+  /** A pong came: true when it answers the ping awaited, and the peer is then known to answer pings. */
+  pong(): boolean {
+    if (this.current !== 'awaiting-pong') return false;
+    this.peerAnswers = true;
+    return this.alive();
+  }
+
+  /** Something else came from the peer: it is alive, as a pong would have said. True when a pong was awaited. */
+  alive(): boolean {
+    if (this.current !== 'awaiting-pong') return false;
+    this.waitForNextPing();
+    return true;
   }
 
   /** The flow closed, or keep-alives are no longer wanted. */
@@ -97,6 +118,10 @@ export class FlowKeepAlive {
     this.arm(this.nextWait(), () => {
       this.transition('awaiting-pong');
       this.arm(this.times.pongTimeoutMs, () => {
+        if (!this.peerAnswers) {
+          this.waitForNextPing();
+          return;
+        }
         this.transition('failed');
         this.actions.failed();
       });

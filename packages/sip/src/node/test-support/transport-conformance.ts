@@ -217,18 +217,55 @@ export function transportConformance(target: ConformanceTarget): void {
         assert.deepEqual(new Set(outcomes.map((event) => `${event.connectionId} ${event.outcome} ${event.remote.port}`)), new Set([`${connectionId} pong ${b.local.port}`]));
       });
 
-      test('closes a connection it opened when a ping goes unanswered (RFC 5626 §4.4.1)', async () => {
+      test('closes a connection it opened when a peer that answered pings stops answering (RFC 5626 §4.4.1)', async () => {
         const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
-        const silent = await SilentServer.listen(protocol, host, target.serverTls);
-        open.push(silent);
+        const peer = await PingPeer.listen(protocol, host, target.serverTls);
+        open.push(peer);
         const outcomes: TransportEvents['keep-alive'][] = [];
         a.on('keep-alive', (event) => outcomes.push(event));
         const opened = nextEvent(a, 'connection', (event) => event.state === 'open');
-        await a.send(makeRequest(protocol, a.local), silent.address);
+        await a.send(makeRequest(protocol, a.local), peer.address);
         const { connectionId } = await opened;
+        await withTimeout(new Promise<void>((resolve) => { const off = a.on('keep-alive', () => { off(); resolve(); }); }), 'a pong');
+        peer.answering = false;
         await nextEvent(a, 'connection', (event) => event.state === 'closed' && event.connectionId === connectionId);
-        assert.deepEqual(outcomes.map((event) => `${event.connectionId} ${event.outcome}`), [`${connectionId} no-pong`]);
-        assert.ok(silent.received.includes(stream ? '\r\n\r\n' : 'MESSAGE '), 'the peer got the request (and, over streams, the ping)');
+        assert.equal(outcomes.at(-1)?.outcome, 'no-pong');
+        assert.ok(outcomes.slice(0, -1).length > 0 && outcomes.slice(0, -1).every((event) => event.outcome === 'pong' && event.connectionId === connectionId));
+      });
+
+      test(stream
+        ? 'pings on, without closing, a peer that has never answered a ping (RFC 3261 §7.5: a peer need only skip CRLFs)'
+        : 'closes a connection whose peer does not answer a ping: every WebSocket peer must (RFC 6455 §5.5.2)', async () => {
+        const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
+        const peer = await PingPeer.listen(protocol, host, target.serverTls);
+        open.push(peer);
+        peer.answering = false;
+        const outcomes: string[] = [];
+        a.on('keep-alive', (event) => outcomes.push(event.outcome));
+        const closes: string[] = [];
+        a.on('connection', (event) => { if (event.state === 'closed') closes.push(event.connectionId); });
+        await a.send(makeRequest(protocol, a.local), peer.address);
+        if (stream) {
+          await new Promise((resolve) => setTimeout(resolve, 800));
+          assert.deepEqual({ outcomes, closes }, { outcomes: [], closes: [] });
+          assert.ok(peer.received.split('\r\n\r\nMESSAGE').length === 1 && peer.received.split('\r\n\r\n').length >= 4, 'the request, then pings, reached the peer');
+        } else {
+          await withTimeout(new Promise<void>((resolve) => { const off = a.on('connection', (event) => { if (event.state === 'closed') { off(); resolve(); } }); }), 'the connection to close');
+          assert.deepEqual(outcomes, ['no-pong']);
+        }
+      });
+
+      test('a peer\'s keep-alives keep its connection open past the idle timeout, pings split in two included', async () => {
+        const b = await create({ idleTimeout: 300 });
+        const peer = await raw(b);
+        let closed = false;
+        void peer.closed.then(() => { closed = true; });
+        for (let i = 0; i < 10; i++) {
+          await peer.write('\r\n');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.equal(closed, false, 'still open after 1 s of keep-alives every 100 ms');
+        await withTimeout(peer.closed, 'the connection to close once the keep-alives stop');
       });
 
       test('sends no pings with keepAlive false, and answers the peer\'s', async () => {
@@ -402,9 +439,13 @@ function collect(transport: SipTransport, count: number): Promise<InboundMessage
 }
 
 /** The far end of a connection (or a UDP socket) driven byte by byte, outside any transport. */
-/** A server that accepts connections, reads what comes, and answers nothing: no pong, no WebSocket pong frame. */
-class SilentServer {
+/**
+ * A server that accepts connections, reads what comes and answers nothing but keep-alives, and those only while
+ * `answering`: a CRLF to a CRLF CRLF (TCP, TLS), a pong frame to a ping frame (WS, WSS).
+ */
+class PingPeer {
   received = '';
+  answering = true;
 
   private constructor(
     readonly address: TransportAddress,
@@ -413,25 +454,29 @@ class SilentServer {
     private readonly wss?: WebSocketServer,
   ) {}
 
-  static async listen(protocol: TransportProtocol, host: string, tls?: { key: string; cert: string }): Promise<SilentServer> {
+  static async listen(protocol: TransportProtocol, host: string, tls?: { key: string; cert: string }): Promise<PingPeer> {
     let server: NetServer | HttpServer;
     let wss: WebSocketServer | undefined;
-    let silent: SilentServer | undefined;
-    const take = (data: Buffer | string): void => { if (silent !== undefined) silent.received += data.toString(); };
+    let peer: PingPeer | undefined;
     const onSocket = (socket: Socket): void => {
       socket.on('error', () => undefined);
-      socket.on('data', take);
+      socket.on('data', (data: Buffer) => {
+        const text = data.toString('latin1');
+        peer!.received += text;
+        if (peer!.answering && text.endsWith('\r\n\r\n') && text.length === 4) socket.write('\r\n');
+      });
     };
     if (protocol === 'tcp') server = netCreateServer(onSocket);
     else if (protocol === 'tls') server = tlsCreateServer({ key: tls!.key, cert: tls!.cert }, onSocket);
     else {
       const http = protocol === 'wss' ? httpsCreateServer({ key: tls!.key, cert: tls!.cert }) : httpCreateServer();
       wss = new WebSocketServer({ server: http, autoPong: false, handleProtocols: () => 'sip' });
-      server = http;
       wss.on('connection', (ws) => {
         ws.on('error', () => undefined);
-        ws.on('message', (data) => take(data as Buffer));
+        ws.on('message', (data) => { peer!.received += (data as Buffer).toString('latin1'); });
+        ws.on('ping', (data) => { if (peer!.answering) ws.pong(data); });
       });
+      server = http;
     }
     const sockets = new Set<Socket>();
     server.on('connection', (socket: Socket) => {
@@ -440,8 +485,8 @@ class SilentServer {
     });
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
     const port = (server.address() as { port: number }).port;
-    silent = new SilentServer({ protocol, host, port }, server, sockets, wss);
-    return silent;
+    peer = new PingPeer({ protocol, host, port }, server, sockets, wss);
+    return peer;
   }
 
   async close(): Promise<void> {
