@@ -160,6 +160,12 @@ describe('StreamFramer keep-alives (RFC 5626 §4.4.1)', () => {
     const other = new StreamFramer();
     other.push(encoder.encode('\r\n\r'));
     assert.equal(other.takeHeldPong(), false, 'the start of a ping');
+    assert.equal(other.holdsLoneCr(), false);
+    const half = new StreamFramer();
+    half.push(encoder.encode('\r'));
+    assert.equal(half.holdsLoneCr(), true, 'the first half of a pong');
+    half.push(encoder.encode('\n'));
+    assert.equal(half.holdsLoneCr(), false);
   });
 
   test('keep-alives between and before messages', () => {

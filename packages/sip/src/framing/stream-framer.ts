@@ -95,6 +95,11 @@ export class StreamFramer {
     return true;
   }
 
+  /** True when all that is held is a CR between messages: perhaps the first half of a pong. */
+  holdsLoneCr(): boolean {
+    return !this.closedFlag && this.phase === 'between' && this.end - this.start === 1 && this.buf[this.start] === CR;
+  }
+
   close(): void {
     this.closedFlag = true;
     this.buf = new Uint8Array(0);

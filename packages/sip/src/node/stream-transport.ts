@@ -199,7 +199,12 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     const { id: connectionId, remote } = connection;
     // A SIP peer without RFC 5626 need only skip CRLFs (RFC 3261 §7.5): silence says it is dead once it has answered.
     connection.keepAlive = new FlowKeepAlive(times, 'once-answered', cryptoRandom, {
-      ping: () => this.write(connection, CRLF_CRLF).catch(() => undefined),
+      ping: () => {
+        // A CRLF held from before the ping (a stray one, RFC 3261 §7.5) is not its answer: dropped, so that the next
+        // bytes do not make it one.
+        connection.framer.takeHeldPong();
+        this.write(connection, CRLF_CRLF).catch(() => undefined);
+      },
       failed: () => {
         this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
         connection.socket.destroy();
@@ -245,9 +250,11 @@ export class StreamTransport extends NodeTransport implements SipTransport {
       }
     }
     if (connection.closed) return;
-    if (connection.keepAlive?.state === 'awaiting-pong' && connection.framer.takeHeldPong()) this.pong(connection);
-    // Held: part of a message, or a CRLF that answers nothing of ours (a peer's own keep-alive, or half of one).
-    else if (connection.framer.buffered > 0) traffic = true;
+    const awaiting = connection.keepAlive?.state === 'awaiting-pong';
+    if (awaiting && connection.framer.takeHeldPong()) this.pong(connection);
+    // Held: part of a message, or a CRLF that answers nothing of ours (a peer's own keep-alive, or half of one); but
+    // not a CR while our pong is awaited, which may be its first half.
+    else if (connection.framer.buffered > 0 && !(awaiting && connection.framer.holdsLoneCr())) traffic = true;
     if (traffic) {
       connection.idle.refresh();
       connection.keepAlive?.alive();

@@ -227,7 +227,7 @@ export function transportConformance(target: ConformanceTarget): void {
         await a.send(makeRequest(protocol, a.local), peer.address);
         const { connectionId } = await opened;
         await withTimeout(new Promise<void>((resolve) => { const off = a.on('keep-alive', () => { off(); resolve(); }); }), 'a pong');
-        peer.answering = false;
+        peer.answer = 'nothing';
         await nextEvent(a, 'connection', (event) => event.state === 'closed' && event.connectionId === connectionId);
         assert.equal(outcomes.at(-1)?.outcome, 'no-pong');
         assert.ok(outcomes.slice(0, -1).length > 0 && outcomes.slice(0, -1).every((event) => event.outcome === 'pong' && event.connectionId === connectionId));
@@ -239,7 +239,14 @@ export function transportConformance(target: ConformanceTarget): void {
         const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
         const peer = await PingPeer.listen(protocol, host, target.serverTls);
         open.push(peer);
-        peer.answering = false;
+        peer.answer = 'nothing';
+        if (stream) {
+          // A CRLF that came before a ping is not its answer, even when the next bytes (here a request sent in answer
+          // to the first ping, and only to it) show that it is no ping.
+          peer.strayCrlf = true;
+          peer.answer = 'request';
+          a.on('message', () => { peer.answer = 'nothing'; });
+        }
         const outcomes: string[] = [];
         a.on('keep-alive', (event) => outcomes.push(event.outcome));
         const closes: string[] = [];
@@ -255,16 +262,56 @@ export function transportConformance(target: ConformanceTarget): void {
         }
       });
 
-      test('a peer\'s keep-alives keep its connection open past the idle timeout, pings split in two included', async () => {
+      if (stream) {
+        test('a pong that arrives as CR, then LF, is a pong', async () => {
+          const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
+          const peer = await PingPeer.listen(protocol, host, target.serverTls);
+          open.push(peer);
+          peer.answer = 'split pong';
+          const outcomes: string[] = [];
+          a.on('keep-alive', (event) => outcomes.push(event.outcome));
+          await a.send(makeRequest(protocol, a.local), peer.address);
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          assert.ok(outcomes.length >= 3 && outcomes.every((outcome) => outcome === 'pong'), outcomes.join(', '));
+        });
+      }
+
+      test('a peer that answers a ping with a SIP message instead of a pong is alive: its connection stays open', async () => {
+        const a = await create({ keepAlive: { intervalMs: 150, pongTimeoutMs: 60 } });
+        const peer = await PingPeer.listen(protocol, host, target.serverTls);
+        open.push(peer);
+        const outcomes: string[] = [];
+        a.on('keep-alive', (event) => outcomes.push(event.outcome));
+        const closes: string[] = [];
+        a.on('connection', (event) => { if (event.state === 'closed') closes.push(event.connectionId); });
+        const requests: string[] = [];
+        a.on('message', ({ message }) => requests.push((message as SipRequest).method));
+        await a.send(makeRequest(protocol, a.local), peer.address);
+        await withTimeout(new Promise<void>((resolve) => { const off = a.on('keep-alive', () => { off(); resolve(); }); }), 'a pong');
+        peer.answer = 'request';
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        assert.ok(requests.length >= 3, `${requests.length} requests answered pings`);
+        assert.deepEqual({ outcomes: [...new Set(outcomes)], closes }, { outcomes: ['pong'], closes: [] });
+      });
+
+      test('a peer\'s keep-alives keep its connection open past the idle timeout, a lone CRLF included', async () => {
         const b = await create({ idleTimeout: 300 });
         const peer = await raw(b);
         let closed = false;
         void peer.closed.then(() => { closed = true; });
-        for (let i = 0; i < 10; i++) {
-          await peer.write('\r\n');
+        for (let i = 0; i < 8; i++) {
+          await peer.write('\r\n\r\n');
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        assert.equal(closed, false, 'still open after 1 s of keep-alives every 100 ms');
+        // A lone CRLF (over a stream held until the next byte shows it is not half a ping) counts as well: the request
+        // 350 ms after the last ping finds the connection open only if it did.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await peer.write('\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const arrived = nextEvent(b, 'message');
+        await peer.write(requestText(protocol, peer.local, 'OPTIONS'));
+        await arrived;
+        assert.equal(closed, false);
         await withTimeout(peer.closed, 'the connection to close once the keep-alives stop');
       });
 
@@ -440,12 +487,15 @@ function collect(transport: SipTransport, count: number): Promise<InboundMessage
 
 /** The far end of a connection (or a UDP socket) driven byte by byte, outside any transport. */
 /**
- * A server that accepts connections, reads what comes and answers nothing but keep-alives, and those only while
- * `answering`: a CRLF to a CRLF CRLF (TCP, TLS), a pong frame to a ping frame (WS, WSS).
+ * A server that accepts connections, reads what comes and answers nothing but keep-alives, as `answer` says: a CRLF
+ * to a CRLF CRLF (TCP, TLS), a pong frame to a ping frame (WS, WSS), or a SIP request instead.
  */
 class PingPeer {
   received = '';
-  answering = true;
+  /** How a ping is answered: with a pong, with a SIP request instead, or not at all. */
+  answer: 'pong' | 'split pong' | 'request' | 'nothing' = 'pong';
+  /** TCP, TLS: follow each message received with a stray CRLF (RFC 3261 §7.5 lets a peer send them). */
+  strayCrlf = false;
 
   private constructor(
     readonly address: TransportAddress,
@@ -463,7 +513,15 @@ class PingPeer {
       socket.on('data', (data: Buffer) => {
         const text = data.toString('latin1');
         peer!.received += text;
-        if (peer!.answering && text.endsWith('\r\n\r\n') && text.length === 4) socket.write('\r\n');
+        if (text !== '\r\n\r\n') {
+          if (peer!.strayCrlf) socket.write('\r\n');
+          return;
+        }
+        if (peer!.answer === 'pong') socket.write('\r\n');
+        else if (peer!.answer === 'split pong') {
+          socket.write('\r');
+          setTimeout(() => socket.write('\n'), 10);
+        } else if (peer!.answer === 'request') socket.write(requestText(protocol, { host, port: 9 }, 'OPTIONS'));
       });
     };
     if (protocol === 'tcp') server = netCreateServer(onSocket);
@@ -474,7 +532,10 @@ class PingPeer {
       wss.on('connection', (ws) => {
         ws.on('error', () => undefined);
         ws.on('message', (data) => { peer!.received += (data as Buffer).toString('latin1'); });
-        ws.on('ping', (data) => { if (peer!.answering) ws.pong(data); });
+        ws.on('ping', (data) => {
+          if (peer!.answer === 'pong') ws.pong(data);
+          else if (peer!.answer === 'request') ws.send(requestText(protocol, { host, port: 9 }, 'OPTIONS'));
+        });
       });
       server = http;
     }
