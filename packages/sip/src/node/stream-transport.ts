@@ -18,8 +18,7 @@ import { SipError } from '../errors.js';
 import { buildErrorResponse } from '../framing/error-response.js';
 import { StreamFramer, type FramerLimits } from '../framing/stream-framer.js';
 import type { SipMessage } from '../message/sip-message.js';
-import { cryptoRandom } from '../clock.js';
-import { FlowKeepAlive } from '../transport/flow-keep-alive.js';
+import type { FlowKeepAlive } from '../transport/flow-keep-alive.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
   addressKey, connectionIdFactory, CRLF, CRLF_CRLF, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toPem, toPemList, transportError,
@@ -145,7 +144,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     const connection = this.track(socket, remote, key, false, ready);
     ready.then(() => {
       this.connections.announce(connection);
-      this.startKeepAlive(connection);
+      this.pingWhenReady(connection);
     }, () => undefined);
     return connection;
   }
@@ -193,24 +192,16 @@ export class StreamTransport extends NodeTransport implements SipTransport {
   }
 
   /** Pings a connection this side opened, from the moment it is usable (RFC 5626 §4.4.1). */
-  private startKeepAlive(connection: Connection): void {
+  private pingWhenReady(connection: Connection): void {
     const times = this.options.keepAlive;
     if (times === false || connection.closed) return;
-    const { id: connectionId, remote } = connection;
     // A SIP peer without RFC 5626 need only skip CRLFs (RFC 3261 §7.5): silence says it is dead once it has answered.
-    connection.keepAlive = new FlowKeepAlive(times, 'once-answered', cryptoRandom, {
-      ping: () => {
-        // A CRLF held from before the ping (a stray one, RFC 3261 §7.5) is not its answer: dropped, so that the next
-        // bytes do not make it one.
-        connection.framer.takeHeldPong();
-        this.write(connection, CRLF_CRLF).catch(() => undefined);
-      },
-      failed: () => {
-        this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
-        connection.socket.destroy();
-      },
-    });
-    connection.keepAlive.start();
+    connection.keepAlive = this.startKeepAlive(times, 'once-answered', connection.id, connection.remote, () => {
+      // A CRLF held from before the ping (a stray one, RFC 3261 §7.5) is not its answer: dropped, so that the next
+      // bytes do not make it one.
+      connection.framer.takeHeldPong();
+      this.write(connection, CRLF_CRLF).catch(() => undefined);
+    }, () => connection.socket.destroy());
   }
 
   private forget(connection: Connection): void {
@@ -226,7 +217,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     let traffic = false;
     for (const item of connection.framer.push(chunk)) {
       if (connection.closed || this.closing) return;
-      if (item.type === 'pong' && this.pong(connection)) continue;
+      if (item.type === 'pong' && this.answered(connection.keepAlive, connectionId, source)) continue;
       traffic = true;
       switch (item.type) {
         case 'message':
@@ -251,7 +242,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     }
     if (connection.closed) return;
     const awaiting = connection.keepAlive?.state === 'awaiting-pong';
-    if (awaiting && connection.framer.takeHeldPong()) this.pong(connection);
+    if (awaiting && connection.framer.takeHeldPong()) this.answered(connection.keepAlive, connectionId, source);
     // Held: part of a message, or a CRLF that answers nothing of ours (a peer's own keep-alive, or half of one); but
     // not a CR while our pong is awaited, which may be its first half.
     else if (connection.framer.buffered > 0 && !(awaiting && connection.framer.holdsLoneCr())) traffic = true;
@@ -259,13 +250,6 @@ export class StreamTransport extends NodeTransport implements SipTransport {
       connection.idle.refresh();
       connection.keepAlive?.alive();
     }
-  }
-
-  /** A CRLF between messages: true when it is the pong our ping awaited. */
-  private pong(connection: Connection): boolean {
-    if (connection.keepAlive?.pong() !== true) return false;
-    this.deliver('keep-alive', { connectionId: connection.id, remote: connection.remote, outcome: 'pong' });
-    return true;
   }
 
   private write(connection: Connection, bytes: Uint8Array): Promise<void> {

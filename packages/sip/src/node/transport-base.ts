@@ -5,7 +5,8 @@
 import { isIP, type Server } from 'node:net';
 import { SipError } from '../errors.js';
 import type { FramerLimits } from '../framing/stream-framer.js';
-import { keepAliveTimes, type FlowKeepAliveOptions } from '../transport/flow-keep-alive.js';
+import { cryptoRandom } from '../clock.js';
+import { FlowKeepAlive, keepAliveTimes, type FlowKeepAliveOptions, type PongExpectation } from '../transport/flow-keep-alive.js';
 import type { TransportAddress, TransportEvents, TransportProtocol } from '../transport/transport.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
@@ -98,6 +99,32 @@ export abstract class NodeTransport extends TypedEmitter<TransportEvents> {
         // An error listener that throws has nowhere left to report to.
       }
     }
+  }
+
+  /**
+   * Starts the keep-alives of a connection this side opened (RFC 5626 §4.4.1): `ping` sends one; when one goes
+   * unanswered the failure is reported and `close` ends the connection. Answers go to `answered`.
+   */
+  protected startKeepAlive(
+    times: Required<FlowKeepAliveOptions>, expectPong: PongExpectation, connectionId: string, remote: TransportAddress,
+    ping: () => void, close: () => void,
+  ): FlowKeepAlive {
+    const keepAlive = new FlowKeepAlive(times, expectPong, cryptoRandom, {
+      ping,
+      failed: () => {
+        this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
+        close();
+      },
+    });
+    keepAlive.start();
+    return keepAlive;
+  }
+
+  /** A pong came on a connection: reported when it answers the ping `keepAlive` awaited, which it then returns true for. */
+  protected answered(keepAlive: FlowKeepAlive | undefined, connectionId: string, remote: TransportAddress): boolean {
+    if (keepAlive?.pong() !== true) return false;
+    this.deliver('keep-alive', { connectionId, remote, outcome: 'pong' });
+    return true;
   }
 
   protected assertOpen(): void {

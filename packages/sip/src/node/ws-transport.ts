@@ -19,8 +19,7 @@ import { buildErrorResponse } from '../framing/error-response.js';
 import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../framing/stream-framer.js';
 import { parseMessage } from '../message/parse-message.js';
 import type { SipMessage } from '../message/sip-message.js';
-import { cryptoRandom } from '../clock.js';
-import { FlowKeepAlive } from '../transport/flow-keep-alive.js';
+import type { FlowKeepAlive } from '../transport/flow-keep-alive.js';
 import type { SipTransport, TransportAddress } from '../transport/transport.js';
 import {
   addressKey, connectionIdFactory, ConnectionTable, NodeTransport, listenServer, normalizeHost, resolvedOptions, toBytes, toPem, toPemList, transportError,
@@ -185,7 +184,7 @@ export class WsTransport extends NodeTransport implements SipTransport {
     const connection = this.track(ws, remote, key, false, ready);
     ready.then(() => {
       this.connections.announce(connection);
-      this.startKeepAlive(connection);
+      this.pingWhenOpen(connection);
     }, () => undefined);
     return connection;
   }
@@ -202,23 +201,14 @@ export class WsTransport extends NodeTransport implements SipTransport {
   }
 
   /** Pings a connection this side opened, from the moment it is open (RFC 5626 §4.4.1). */
-  private startKeepAlive(connection: Connection): void {
+  private pingWhenOpen(connection: Connection): void {
     const times = this.options.keepAlive;
     if (times === false || connection.closed) return;
     const { id: connectionId, remote, ws } = connection;
     // Every WebSocket peer answers a ping frame (RFC 6455 §5.5.2).
-    const keepAlive = new FlowKeepAlive(times, 'always', cryptoRandom, {
-      ping: () => ws.ping(undefined, undefined, () => undefined),
-      failed: () => {
-        this.deliver('keep-alive', { connectionId, remote, outcome: 'no-pong' });
-        ws.terminate();
-      },
-    });
-    ws.on('pong', () => {
-      if (keepAlive.pong()) this.deliver('keep-alive', { connectionId, remote, outcome: 'pong' });
-    });
+    const keepAlive = this.startKeepAlive(times, 'always', connectionId, remote, () => ws.ping(undefined, undefined, () => undefined), () => ws.terminate());
+    ws.on('pong', () => this.answered(keepAlive, connectionId, remote));
     connection.keepAlive = keepAlive;
-    keepAlive.start();
   }
 
   private forget(connection: Connection): void {

@@ -49,38 +49,36 @@ describe('transaction layer: client side', () => {
   });
 
   test('a response whose top Via has a sent-by other than the request\'s is stray, whatever its branch (§18.1.2)', () => {
-    const { layer, strays, deliver } = setup();
-    const options = makeRequest('OPTIONS', { via: 'SIP/2.0/UDP PC33.Atlanta.example.com' });
-    const tx = layer.sendRequest(options, UDP_PEER);
-    const seen: string[] = [];
-    tx.on('response', ({ response }) => seen.push(response.reason));
-    const answer = (sentBy: string, reason: string): SipResponse => {
-      const response = options.createResponse(200, reason, { toTag: 'b' });
-      response.removeFirst('Via');
-      response.prepend('Via', `SIP/2.0/UDP ${sentBy};branch=z9hG4bK776asdhds`);
-      return response;
-    };
-    deliver(answer('pc34.atlanta.example.com', 'other host'));
-    deliver(answer('pc33.atlanta.example.com:5070', 'other port'));
-    deliver(answer('pc33.atlanta.example.com:5060', 'default port written out, host in other case'));
-    assert.deepEqual(strays.map((r) => r.reason), ['other host', 'other port']);
-    assert.deepEqual(seen, ['default port written out, host in other case']);
-  });
-
-  test('sent-by over TLS defaults to port 5061, and an IPv6 reference compares without case', () => {
-    const { layer, strays, deliver } = setup();
-    const options = makeRequest('OPTIONS', { via: 'SIP/2.0/TLS [2001:DB8::A]' });
-    const tx = layer.sendRequest(options, UDP_PEER);
-    const seen: string[] = [];
-    tx.on('response', ({ response }) => seen.push(response.reason));
-    for (const [sentBy, reason] of [['[2001:db8::a]:5060', 'the UDP default'], ['[2001:db8::a]:5061', 'the TLS default']]) {
-      const response = options.createResponse(200, reason, { toTag: 'b' });
-      response.removeFirst('Via');
-      response.prepend('Via', `SIP/2.0/TLS ${sentBy};branch=z9hG4bK776asdhds`);
-      deliver(response);
+    const cases: { via: string; answers: [sentBy: string, reason: string][]; strays: string[]; seen: string[] }[] = [
+      {
+        via: 'SIP/2.0/UDP PC33.Atlanta.example.com',
+        answers: [['pc34.atlanta.example.com', 'other host'], ['pc33.atlanta.example.com:5070', 'other port'], ['pc33.atlanta.example.com:5060', 'default port written out, host in other case']],
+        strays: ['other host', 'other port'],
+        seen: ['default port written out, host in other case'],
+      },
+      {
+        // Over TLS the default port is 5061; an IPv6 reference compares without case.
+        via: 'SIP/2.0/TLS [2001:DB8::A]',
+        answers: [['[2001:db8::a]:5060', 'the UDP default'], ['[2001:db8::a]:5061', 'the TLS default']],
+        strays: ['the UDP default'],
+        seen: ['the TLS default'],
+      },
+    ];
+    for (const { via, answers, strays: expectedStrays, seen: expectedSeen } of cases) {
+      const { layer, strays, deliver } = setup();
+      const options = makeRequest('OPTIONS', { via });
+      const tx = layer.sendRequest(options, UDP_PEER);
+      const seen: string[] = [];
+      tx.on('response', ({ response }) => seen.push(response.reason));
+      for (const [sentBy, reason] of answers) {
+        const response = options.createResponse(200, reason, { toTag: 'b' });
+        response.removeFirst('Via');
+        response.prepend('Via', `${via.slice(0, via.indexOf(' '))} ${sentBy};branch=z9hG4bK776asdhds`);
+        deliver(response);
+      }
+      assert.deepEqual(strays.map((r) => r.reason), expectedStrays, via);
+      assert.deepEqual(seen, expectedSeen, via);
     }
-    assert.deepEqual(strays.map((r) => r.reason), ['the UDP default']);
-    assert.deepEqual(seen, ['the TLS default']);
   });
 
   test('terminated transactions leave the layer; a late retransmission is then stray', () => {

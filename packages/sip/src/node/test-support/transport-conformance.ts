@@ -226,7 +226,7 @@ export function transportConformance(target: ConformanceTarget): void {
         const opened = nextEvent(a, 'connection', (event) => event.state === 'open');
         await a.send(makeRequest(protocol, a.local), peer.address);
         const { connectionId } = await opened;
-        await withTimeout(new Promise<void>((resolve) => { const off = a.on('keep-alive', () => { off(); resolve(); }); }), 'a pong');
+        await nextEvent(a, 'keep-alive');
         peer.answer = 'nothing';
         await nextEvent(a, 'connection', (event) => event.state === 'closed' && event.connectionId === connectionId);
         assert.equal(outcomes.at(-1)?.outcome, 'no-pong');
@@ -257,7 +257,7 @@ export function transportConformance(target: ConformanceTarget): void {
           assert.deepEqual({ outcomes, closes }, { outcomes: [], closes: [] });
           assert.ok(peer.received.split('\r\n\r\nMESSAGE').length === 1 && peer.received.split('\r\n\r\n').length >= 4, 'the request, then pings, reached the peer');
         } else {
-          await withTimeout(new Promise<void>((resolve) => { const off = a.on('connection', (event) => { if (event.state === 'closed') { off(); resolve(); } }); }), 'the connection to close');
+          await nextEvent(a, 'connection', (event) => event.state === 'closed');
           assert.deepEqual(outcomes, ['no-pong']);
         }
       });
@@ -287,7 +287,7 @@ export function transportConformance(target: ConformanceTarget): void {
         const requests: string[] = [];
         a.on('message', ({ message }) => requests.push((message as SipRequest).method));
         await a.send(makeRequest(protocol, a.local), peer.address);
-        await withTimeout(new Promise<void>((resolve) => { const off = a.on('keep-alive', () => { off(); resolve(); }); }), 'a pong');
+        await nextEvent(a, 'keep-alive');
         peer.answer = 'request';
         await new Promise((resolve) => setTimeout(resolve, 800));
         assert.ok(requests.length >= 3, `${requests.length} requests answered pings`);
@@ -329,7 +329,7 @@ export function transportConformance(target: ConformanceTarget): void {
         const back = nextEvent(a, 'message');
         await b.send(makeRequest(protocol, b.local), { protocol, host, port: a.local.port });
         await back;
-        await withTimeout(new Promise<void>((resolve) => { const off = b.on('keep-alive', () => { off(); resolve(); }); }), 'a pong to b\'s ping');
+        await nextEvent(b, 'keep-alive');
         assert.deepEqual(pongs.filter((outcome) => !outcome.startsWith('b ')), [], 'a still pings nothing');
         assert.ok(pongs.includes('b pong'));
       });
@@ -461,7 +461,7 @@ function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function nextEvent<K extends 'message' | 'invalid' | 'connection'>(
+function nextEvent<K extends 'message' | 'invalid' | 'connection' | 'keep-alive'>(
   transport: SipTransport, event: K, match: (payload: TransportEvents[K]) => boolean = () => true,
 ): Promise<TransportEvents[K]> {
   let off = (): void => undefined;
