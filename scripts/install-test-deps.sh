@@ -28,6 +28,7 @@ packages=(
   sox                         # tone files and audio checks
   chromium                    # real browser, driven by playwright-core
   sip-tester                  # sipp
+  dnsmasq-base                # a name server with SRV and NAPTR records (RFC 3263 server location)
   iproute2        # ip link set lo up inside the namespace
   util-linux      # unshare
   openssl         # self-signed certificates for the TLS and WSS transport tests

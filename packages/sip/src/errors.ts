@@ -8,6 +8,8 @@ export type SipErrorCode =
   | 'invalid-argument'
   | 'invalid-state'
   | 'transport'
+  /** No SIP server could be located for a URI (RFC 3263). */
+  | 'dns'
   | 'transaction-timeout'
   | 'transaction-terminated'
   | 'auth'

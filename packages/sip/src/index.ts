@@ -29,5 +29,6 @@ export { InviteServerTransaction, type InviteServerState, type InviteServerEvent
 export { NonInviteServerTransaction, type NonInviteServerState, type NonInviteServerEvents } from './transaction/non-invite-server-transaction.js';
 export { StatelessServerTransaction, type StatelessServerState } from './transaction/stateless-server-transaction.js';
 export { TransactionLayer, createCancel, type ClientTransaction, type ServerTransaction, type StatefulServerTransaction, type TransactionLayerOptions, type TransactionLayerEvents, type NewRequestEvent, type AckEvent, type SendRequestOptions } from './transaction/transaction-layer.js';
+export * from './dns/sip-server-locator.js';
 export * from './ua/next-hop.js';
 export * from './ua/user-agent.js';

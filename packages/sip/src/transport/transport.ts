@@ -10,6 +10,14 @@ import type { TypedEmitter } from '../typed-emitter.js';
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
+/** Transports by the name a URI's `transport` parameter gives them (lower case). */
+export const TRANSPORT_BY_NAME: Readonly<Record<string, TransportProtocol>> = { udp: 'udp', tcp: 'tcp', tls: 'tls', ws: 'ws', wss: 'wss' };
+
+/** The port a SIP URI without one means for a transport (RFC 3261 §19.1.2, RFC 7118 for WebSocket). */
+export function defaultPort(protocol: TransportProtocol): number {
+  return protocol === 'ws' ? 80 : protocol === 'wss' ? 443 : protocol === 'tls' ? 5061 : 5060;
+}
+
 export interface TransportAddress {
   readonly protocol: TransportProtocol;
   /** IP address (IPv6 without brackets) or host name. */

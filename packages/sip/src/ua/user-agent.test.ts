@@ -162,6 +162,41 @@ describe('UserAgent', () => {
     await lonely.close();
   });
 
+  test('given several destinations, a request moves on after a transport error, a 503 or a timeout, and stops at any other answer (RFC 3263 §4.3)', async () => {
+    const { network, clock, alice, bob, bobAddress } = pair();
+    const at = (port: number) => ({ protocol: 'udp', host: '127.0.0.1', port }) as const;
+    const busy = new UserAgent({ transports: [network.transport('udp', '127.0.0.1', 5091)], clock, random });
+    const silent = new UserAgent({ transports: [network.transport('udp', '127.0.0.1', 5092)], clock, random });
+    const picky = new UserAgent({ transports: [network.transport('udp', '127.0.0.1', 5093)], clock, random });
+    busy.on('request', (incoming) => incoming.respond(503));
+    picky.on('request', (incoming) => incoming.respond(404));
+    bob.on('request', (incoming) => incoming.respond(200));
+    network.filter = (delivery) => delivery.to.port !== 5092;
+    const options = () => alice.createRequest('OPTIONS', 'sip:example.com', { from: 'sip:alice@127.0.0.1' });
+    const requestsTo = () => network.sent((text) => text.startsWith('OPTIONS')).map((d) => d.to.port);
+
+    // 5090: nothing listens; 5091: 503; 5092: never answers (Timer F, 64*T1); then bob.
+    const done = alice.request(options(), [at(5090), at(5091), at(5092), bobAddress]);
+    for (let i = 0; i < 5; i++) await network.settle();
+    clock.advance(32_000);
+    for (let i = 0; i < 5; i++) await network.settle();
+    assert.equal((await done).status, 200);
+    const ports = requestsTo();
+    assert.deepEqual([...new Set(ports)], [5090, 5091, 5092, 5080]);
+    const branches = new Set(network.sent((text) => text.startsWith('OPTIONS')).map((d) => /branch=([^;\r]+)/.exec(d.text)![1]));
+    assert.equal(branches.size, 4, 'one new transaction, with a new branch, per destination');
+
+    // Any other final answer is the answer: the 404 is not tried elsewhere.
+    network.log.length = 0;
+    assert.equal((await settled(network, alice.request(options(), [at(5093), bobAddress]))).status, 404);
+    assert.deepEqual(requestsTo(), [5093]);
+    // The last destination's 503 is the answer, and its failure the error.
+    assert.equal((await settled(network, alice.request(options(), [at(5090), at(5091)]))).status, 503);
+    await assert.rejects(settled(network, alice.request(options(), [at(5091), at(5090)])), { code: 'transport' });
+    await assert.rejects(alice.request(options(), []), { code: 'invalid-argument' });
+    await Promise.all([busy.close(), silent.close(), picky.close()]);
+  });
+
   test('a request the application never answers is answered for it: 500 after 60*T1, 480 for an INVITE after 3 minutes', async () => {
     const { network, clock, alice, bob, bobAddress } = pair();
     bob.on('request', () => undefined);
@@ -218,4 +253,9 @@ describe('UserAgent', () => {
 
 function formatChallenge(value: { scheme: string; params: ReadonlyMap<string, string> }): string {
   return `${value.scheme} ${[...value.params].map(([k, v]) => (k === 'algorithm' || k === 'stale' ? `${k}=${v}` : `${k}="${v}"`)).join(', ')}`;
+}
+
+async function settled<T>(network: MemoryNetwork, pending: Promise<T>): Promise<T> {
+  for (let i = 0; i < 5; i++) await network.settle();
+  return pending;
 }

@@ -196,8 +196,29 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   /**
    * Sends a non-INVITE request and resolves with its final response. With `digest`, a 401/407 is answered with
    * credentials and the request sent again with the next CSeq; a second refusal resolves with that response.
+   *
+   * Given several destinations (as `locateSipServers` lists them), it tries them in order (RFC 3263 §4.3): a
+   * transaction timeout, a transport error or a 503 sends the request to the next one, a new transaction with a
+   * new branch; the last destination's outcome is the answer. `connectionId` is used only with one destination.
    */
-  async request(request: SipRequest, destination: TransportAddress, options: RequestOptions = {}): Promise<SipResponse> {
+  async request(request: SipRequest, destination: TransportAddress | readonly TransportAddress[], options: RequestOptions = {}): Promise<SipResponse> {
+    const targets: readonly TransportAddress[] = isAddressList(destination) ? destination : [destination];
+    if (targets.length === 0) throw new SipError('invalid-argument', `no destination for ${request.method}`);
+    if (targets.length === 1) return this.requestTo(request, targets[0]!, options);
+    const { connectionId: _, ...perTarget } = options;
+    for (let i = 0; ; i++) {
+      const last = i === targets.length - 1;
+      try {
+        const response = await this.requestTo(request, targets[i]!, perTarget);
+        if (response.status !== 503 || last) return response;
+      } catch (error) {
+        const failover = error instanceof SipError && (error.code === 'transaction-timeout' || error.code === 'transport');
+        if (last || !failover) throw error;
+      }
+    }
+  }
+
+  private async requestTo(request: SipRequest, destination: TransportAddress, options: RequestOptions): Promise<SipResponse> {
     let attempt = request.clone();
     for (let round = 0; ; round++) {
       const response = await this.finalResponse(this.sendRequest(attempt, destination, options.connectionId));
@@ -345,3 +366,6 @@ function ackKey(callId: string | undefined, seq: number | undefined): string {
   return `${callId ?? ''}\u0000${seq ?? ''}`;
 }
 
+function isAddressList(destination: TransportAddress | readonly TransportAddress[]): destination is readonly TransportAddress[] {
+  return Array.isArray(destination);
+}
