@@ -4,7 +4,8 @@ import type { Random } from '../clock.js';
 import { SipError } from '../errors.js';
 import { parseUri } from '../message/uri.js';
 import type { TransportAddress } from '../transport/transport.js';
-import { locateSipServers, MAX_TARGETS, orderSrv, type DnsResolver, type NaptrRecord, type SrvRecord } from './sip-server-locator.js';
+import { addressOfUri } from '../ua/next-hop.js';
+import { isNumericHost, locateSipServers, MAX_TARGETS, orderSrv, type DnsResolver, type NaptrRecord, type SrvRecord } from './sip-server-locator.js';
 
 /** A zone in memory: names to records; a name listed in `failing` makes every query of it fail. */
 interface Zone {
@@ -38,8 +39,8 @@ const show = (targets: TransportAddress[]) => targets.map((t) => `${t.protocol} 
 
 async function locate(uri: string, zone: Zone, options: { random?: Random; transports?: ('udp' | 'tcp' | 'tls' | 'ws' | 'wss')[] } = {}) {
   const resolver = fakeDns(zone);
-  const targets = await locateSipServers(parseUri(uri), { resolver, random: options.random ?? fixed(0), ...(options.transports ? { transports: options.transports } : {}) });
-  return { targets: show(targets), queries: resolver.queries };
+  const found = await locateSipServers(parseUri(uri), { resolver, random: options.random ?? fixed(0), ...(options.transports ? { transports: options.transports } : {}) });
+  return { targets: show(found), queries: resolver.queries, found };
 }
 
 describe('locateSipServers (RFC 3263 §4)', () => {
@@ -68,11 +69,16 @@ describe('locateSipServers (RFC 3263 §4)', () => {
       ['sip:[2001:db8::1];transport=ws', 'ws 2001:db8::1:80'],
       ['sip:x@example.com;maddr=192.0.2.9', 'udp 192.0.2.9:5060'],
       ['sips:192.0.2.5;transport=tcp', 'tls 192.0.2.5:5061'],
+      ['sips:192.0.2.5;transport=ws', 'wss 192.0.2.5:443'],
     ] as const) {
       const { targets, queries } = await locate(uri, zone);
       assert.deepEqual(targets, [expected], uri);
       assert.deepEqual(queries, [], uri);
+      // The choice without DNS (ua/next-hop.ts) is the same one: a SIPS URI never goes over an unprotected hop.
+      assert.deepEqual(show([addressOfUri(parseUri(uri))]), [expected], `addressOfUri(${uri})`);
     }
+    assert.deepEqual((await locate('sip:192.0.2.5', zone, { transports: ['tcp'] })).targets, ['tcp 192.0.2.5:5060'], 'a TCP-only side');
+    for (const host of ['999.1.1.1', 'a:b', '1::2::3', ':::']) assert.equal(isNumericHost(host), false, host);
   });
 
   test('a port in the URI: the host\'s addresses, no NAPTR or SRV', async () => {
@@ -92,6 +98,15 @@ describe('locateSipServers (RFC 3263 §4)', () => {
     ]);
     assert.equal(queries[0], 'NAPTR example.com');
     assert.ok(!queries.includes('A example.com'), 'no fallback to the domain\'s own address');
+    assert.equal(queries.filter((q) => q === 'A pbx.example.com').length, 1, 'each name asked once');
+  });
+
+  test('a TLS target is checked against the domain of the URI, not the name DNS handed out (RFC 5922 §4)', async () => {
+    const { found } = await locate('sips:alice@example.com', zone);
+    assert.deepEqual(found, [{ protocol: 'tls', host: 'pbx.example.com', port: 5061, serverName: 'example.com' }]);
+    const direct = await locate('sips:pbx.example.com:5061', zone);
+    assert.deepEqual(direct.found, [{ protocol: 'tls', host: 'pbx.example.com', port: 5061 }], 'the name is the domain: nothing to add');
+    assert.equal((await locate('sip:example.com', zone, { transports: ['udp'] })).found[0]!.serverName, undefined);
   });
 
   test('only transports this side has, and for a SIPS URI only secure ones', async () => {
@@ -125,9 +140,11 @@ describe('locateSipServers (RFC 3263 §4)', () => {
       error instanceof SipError && error.code === 'dns' && /example\.com/.test(error.message));
   });
 
-  test('a failing query is skipped; when nothing is found the error says why', async () => {
+  test('a failing query is skipped; a failed SRV query is no licence to guess the host; when nothing is found the error says why', async () => {
     const { targets } = await locate('sip:example.com', { ...zone, failing: ['example.com'] });
     assert.deepEqual(targets.slice(0, 2), ['udp 192.0.2.10:5070', 'udp 2001:db8::10:5070'], 'NAPTR failed, SRV still answered');
+    const srvDown = locate('sip:example.com;transport=udp', { ...zone, failing: ['_sip._udp.example.com'] });
+    await assert.rejects(srvDown, (error: unknown) => error instanceof SipError && error.code === 'dns' && /ETIMEOUT/.test(error.message));
     await assert.rejects(locate('sip:nowhere.example', { failing: ['nowhere.example'] }), (error: unknown) =>
       error instanceof SipError && error.code === 'dns' && /ETIMEOUT/.test(error.message) && error.cause instanceof SipError);
     await assert.rejects(locate('sip:nowhere.example', {}), { code: 'dns' });
@@ -136,6 +153,43 @@ describe('locateSipServers (RFC 3263 §4)', () => {
   test('refuses URIs it cannot send to', async () => {
     await assert.rejects(locate('tel:+15551234', zone), { code: 'invalid-argument' });
     await assert.rejects(locate('sip:example.com;transport=sctp', zone), { code: 'invalid-argument' });
+  });
+
+  test('a WS-only side asks for _sip._ws, and a TCP-only side falls back to TCP', async () => {
+    const ws: Zone = { srv: { '_sip._ws.example.com': [srv(10, 0, 8080, 'pbx.example.com')] }, addresses: zone.addresses! };
+    assert.deepEqual((await locate('sip:example.com', ws, { transports: ['ws'] })).targets, ['ws 192.0.2.10:8080', 'ws 2001:db8::10:8080']);
+    assert.deepEqual((await locate('sip:example.com', { addresses: zone.addresses! }, { transports: ['tcp'] })).targets, ['tcp 192.0.2.1:5060']);
+  });
+
+  test('records that cannot be servers are skipped: port 0, names that are not host names', async () => {
+    const odd: Zone = {
+      srv: { '_sip._udp.example.com': [srv(1, 0, 0, 'pbx.example.com'), srv(2, 0, 5060, 'a:b'), srv(3, 0, 5060, 'bad name.example.com'), srv(4, 0, 5062, 'backup.example.com')] },
+      addresses: zone.addresses!,
+    };
+    assert.deepEqual((await locate('sip:example.com;transport=udp', odd)).targets, ['udp 192.0.2.20:5062']);
+  });
+
+  test('a long answer is ordered before it is cut: the preferred server is never dropped', async () => {
+    const backups = Array.from({ length: 20 }, (_, i) => srv(50, 0, 6000 + i, 'backup.example.com'));
+    const answer = [...backups, srv(1, 0, 5060, 'pbx.example.com')];
+    const { targets } = await locate('sip:example.com;transport=udp', { srv: { '_sip._udp.example.com': answer }, addresses: zone.addresses! });
+    assert.equal(targets[0], 'udp 192.0.2.10:5060');
+    const naptrs = [...Array.from({ length: 20 }, (_, i) => naptr(90, i, 'SIP+D2U', `_sip._udp.n${i}.example.com`)), naptr(1, 1, 'SIP+D2T', '_sip._tcp.example.com')];
+    const first = await locate('sip:example.com', { naptr: { 'example.com': naptrs }, srv: zone.srv!, addresses: zone.addresses! });
+    assert.equal(first.targets[0], 'tcp 192.0.2.10:5060');
+  });
+
+  test('a domain cannot make one look-up ask more than 24 queries', async () => {
+    // 16 NAPTR services, each naming an SRV name of 16 servers of their own.
+    const names = Array.from({ length: 16 }, (_, i) => `_sip._udp.s${i}.example.com`);
+    const hostile: Zone = {
+      naptr: { 'example.com': names.map((name, i) => naptr(i, 0, 'SIP+D2U', name)) },
+      srv: Object.fromEntries(names.map((name, i) => [name, Array.from({ length: 16 }, (_, j) => srv(j, 0, 5060, `h${i}-${j}.example.com`))])),
+      addresses: {},
+    };
+    const resolver = fakeDns(hostile);
+    await assert.rejects(locateSipServers(parseUri('sip:example.com'), { resolver, random: fixed(0) }), { code: 'dns' });
+    assert.equal(resolver.queries.length, 24);
   });
 
   test('a domain cannot make it try more than MAX_TARGETS addresses', async () => {

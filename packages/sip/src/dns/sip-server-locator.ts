@@ -10,13 +10,13 @@
  *
  * A client tries the targets in order, moving on when one gives no answer or a 503 (§4.3; `UserAgent.request`).
  * DNS is injected, so this file runs anywhere and is tested without a DNS server; `node/node-dns-resolver.ts`
- * is the Node one. TLS and WSS targets keep the server's name rather than an address: the certificate is checked
- * against the name, which an address would lose.
+ * is the Node one. TLS and WSS targets keep the server's name rather than an address, and carry the URI's domain as
+ * the name the certificate must hold (RFC 5922 §4).
  */
 import type { Random } from '../clock.js';
 import { SipError } from '../errors.js';
 import type { Uri } from '../message/uri.js';
-import { defaultPort, TRANSPORT_BY_NAME, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
+import { defaultPort, secureTransport, TRANSPORT_BY_NAME, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
 
 export interface SrvRecord {
   readonly priority: number;
@@ -57,9 +57,12 @@ export interface LocateOptions {
   random: Random;
 }
 
-// DNS answers are outside input: a domain cannot make the stack try more than this.
+// DNS answers are outside input: a domain cannot make one look-up ask more, or try more, than this. Records are
+// ordered before they are cut, so a long answer cannot push the preferred servers out.
+const MAX_RECORDS_READ = 256;
 const MAX_RECORDS = 16;
 const MAX_ADDRESSES_PER_NAME = 8;
+const MAX_QUERIES = 24;
 export const MAX_TARGETS = 32;
 
 const ALL: readonly TransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
@@ -84,21 +87,39 @@ function secureOf(protocol: TransportProtocol): boolean {
   return protocol === 'tls' || protocol === 'wss';
 }
 
-const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV6 = /^[0-9A-Fa-f:]+(?::(?:\d{1,3}\.){3}\d{1,3})?$/;
+// A host name as SRV and NAPTR may give one: letters, digits, '-', '_' and dots, at most 253 characters.
+const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 
-/** An IPv4 address or an IPv6 reference (brackets stripped or not): no DNS needed. */
+/** An IPv4 address or an IPv6 reference (brackets stripped): no DNS needed. */
 export function isNumericHost(host: string): boolean {
-  return IPV4.test(host) || host.includes(':');
+  if (IPV4.test(host)) return true;
+  if (!IPV6.test(host) || host.includes(':::')) return false;
+  // Eight groups, or fewer with one "::" (RFC 4291 §2.2); an IPv4 tail counts as two.
+  const groups = host.split(':').length + (host.includes('.') ? 1 : 0);
+  const gaps = host.split('::').length - 1;
+  return gaps === 1 ? groups <= 9 : gaps === 0 && groups === 8 && !/(^|:)(:|$)/.test(host);
+}
+
+/** A name from a record, without its final dot, or undefined when it is not a host name. */
+function recordName(name: string): string | undefined {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  return bare.length > 0 && bare.length <= 253 && HOST_NAME.test(bare) ? bare : undefined;
 }
 
 /**
  * The targets for `uri`, most preferred first, at most MAX_TARGETS. Rejects with a `SipError` of code `dns` when
  * DNS gives none (its `cause` is the last DNS failure, if any), and of code `invalid-argument` for a URI that is not
  * SIP or SIPS or names a transport the stack does not have.
+ *
+ * A failed NAPTR query counts as no NAPTR records (many name servers mishandle the type); a failed SRV query does
+ * not count as no SRV records: the host's own address is a guess made only when DNS said there are none.
  */
 export async function locateSipServers(uri: Uri, options: LocateOptions): Promise<TransportAddress[]> {
   if (uri.type !== 'sip') throw new SipError('invalid-argument', `cannot send to a ${uri.scheme}: URI`);
   const secure = uri.scheme === 'sips';
+  const transports = options.transports ?? ALL;
   const written = uri.params.get('maddr') ?? uri.host;
   const host = written.startsWith('[') ? written.slice(1, -1) : written;
   const param = uri.params.get('transport')?.toLowerCase();
@@ -106,78 +127,102 @@ export async function locateSipServers(uri: Uri, options: LocateOptions): Promis
   if (param !== undefined) {
     given = TRANSPORT_BY_NAME[param];
     if (given === undefined) throw new SipError('invalid-argument', `unsupported transport ${param}`);
-    // A SIPS URI is reached over TLS whatever else it names (RFC 3261 §26.2.2).
-    if (secure && !secureOf(given)) given = given === 'ws' ? 'wss' : 'tls';
+    if (secure) given = secureTransport(given);
   }
-  const fallback = given ?? (secure ? 'tls' : 'udp');
-  if (isNumericHost(host)) return [{ protocol: fallback, host, port: uri.port ?? defaultPort(fallback) }];
+  // What a URI without a transport means: UDP for SIP and TLS for SIPS (§4.1), or this side's nearest to that.
+  const fallback = given ?? (secure ? transports.find(secureOf) ?? 'tls' : transports.includes('udp') ? 'udp' : transports.find((p) => !secureOf(p)) ?? 'udp');
+  // RFC 5922 §4: a TLS server is checked against the domain the request is for, not a name DNS handed out.
+  const serverName = secure && !isNumericHost(uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host) ? uri.host : undefined;
+  if (isNumericHost(host)) return [target(fallback, host, uri.port ?? defaultPort(fallback), serverName)];
+  const name = recordName(host);
+  if (name === undefined) throw new SipError('invalid-argument', `not a host name: ${JSON.stringify(host.slice(0, 80))}`);
+  return locateByName(name, uri.port, given, fallback, secure, transports, new Search(options.resolver, options.random, serverName));
+}
 
-  const search = new Search(options);
-  if (uri.port !== undefined) {
-    await search.addHost(fallback, host, uri.port);
+async function locateByName(
+  host: string, port: number | undefined, given: TransportProtocol | undefined, fallback: TransportProtocol, secure: boolean,
+  transports: readonly TransportProtocol[], search: Search,
+): Promise<TransportAddress[]> {
+  if (port !== undefined) {
+    await search.addHost(fallback, host, port);
     return search.result(host);
   }
   if (given === undefined) {
-    const offered = await search.naptr(host, secure);
+    const offered = await search.naptr(host, secure, transports);
     for (const [protocol, name] of offered) await search.addSrv(protocol, name);
     if (offered.length === 0) {
-      // No usable NAPTR: ask SRV for each transport this side has (SIPS URIs only over TLS, §4.1).
-      for (const protocol of search.transports) {
-        if (secure ? protocol === 'tls' : protocol === 'udp' || protocol === 'tcp') await search.addSrv(protocol, `${srvPrefix(protocol)}.${host}`);
-      }
+      // No usable NAPTR: ask SRV for each transport this side has, "_sip" for SIP URIs and "_sips" for SIPS (§4.1).
+      for (const protocol of transports) if (secureOf(protocol) === secure) await search.addSrv(protocol, `${srvPrefix(protocol)}.${host}`);
     }
   } else await search.addSrv(given, `${srvPrefix(given)}.${host}`);
-  // No SRV record at all, not even a "." saying there is no service: the host itself, at the default port (§4.2).
-  if (!search.srvAnswered) await search.addHost(fallback, host, defaultPort(fallback));
+  // DNS said there is no SRV record at all (not even a "." saying there is no service): the host itself (§4.2).
+  if (search.srvAbsent) await search.addHost(fallback, host, defaultPort(fallback));
   return search.result(host);
 }
 
-/** One lookup's state: the targets found so far, and what DNS said along the way. */
+function target(protocol: TransportProtocol, host: string, port: number, serverName: string | undefined): TransportAddress {
+  return secureOf(protocol) && serverName !== undefined && serverName !== host ? { protocol, host, port, serverName } : { protocol, host, port };
+}
+
+/** One look-up's state: the targets found so far, the queries asked (each name once), and what DNS said. */
 class Search {
-  readonly transports: readonly TransportProtocol[];
-  private readonly resolver: DnsResolver;
-  private readonly random: Random;
   private readonly targets: TransportAddress[] = [];
   private readonly seen = new Set<string>();
-  srvAnswered = false;
+  private readonly asked = new Map<string, Promise<readonly unknown[]>>();
+  private srvAnswered = false;
+  private srvFailed = false;
   private failure: unknown;
 
-  constructor(options: LocateOptions) {
-    this.resolver = options.resolver;
-    this.random = options.random;
-    this.transports = options.transports ?? ALL;
+  constructor(
+    private readonly resolver: DnsResolver,
+    private readonly random: Random,
+    private readonly serverName: string | undefined,
+  ) {}
+
+  get srvAbsent(): boolean {
+    return !this.srvAnswered && !this.srvFailed;
   }
 
   /** Transports and SRV names the domain's NAPTR records offer, in their order and preference. */
-  async naptr(host: string, secure: boolean): Promise<[TransportProtocol, string][]> {
-    const records = await this.query(() => this.resolver.naptr(host));
-    return records
-      .slice(0, MAX_RECORDS)
-      .filter((r) => r.flags.toLowerCase() === 's' && r.replacement !== '' && r.replacement !== '.')
-      .map((r) => ({ r, protocol: NAPTR_SERVICES[r.service.toUpperCase()] }))
-      .filter((x): x is { r: NaptrRecord; protocol: TransportProtocol } =>
-        x.protocol !== undefined && this.transports.includes(x.protocol) && (!secure || secureOf(x.protocol)))
-      .sort((a, b) => a.r.order - b.r.order || a.r.preference - b.r.preference)
-      .map(({ r, protocol }) => [protocol, r.replacement.replace(/\.$/, '')]);
+  async naptr(host: string, secure: boolean, transports: readonly TransportProtocol[]): Promise<[TransportProtocol, string][]> {
+    const records = (await this.query('NAPTR', host, () => this.resolver.naptr(host))).records as readonly NaptrRecord[];
+    const offered: [TransportProtocol, string][] = [];
+    const kept = records
+      .slice(0, MAX_RECORDS_READ)
+      .filter((r) => r.flags.toLowerCase() === 's')
+      .sort((a, b) => a.order - b.order || a.preference - b.preference);
+    for (const r of kept) {
+      const protocol = NAPTR_SERVICES[r.service.toUpperCase()];
+      const name = recordName(r.replacement);
+      if (protocol === undefined || name === undefined || !transports.includes(protocol) || (secure && !secureOf(protocol))) continue;
+      if (offered.some(([p, n]) => p === protocol && n === name)) continue;
+      offered.push([protocol, name]);
+      if (offered.length === MAX_RECORDS) break;
+    }
+    return offered;
   }
 
   async addSrv(protocol: TransportProtocol, name: string): Promise<void> {
-    const records = (await this.query(() => this.resolver.srv(name))).slice(0, MAX_RECORDS);
+    const { records, failed } = await this.query('SRV', name, () => this.resolver.srv(name));
+    if (failed) this.srvFailed = true;
     if (records.length > 0) this.srvAnswered = true;
-    for (const record of orderSrv(records.filter((r) => r.name !== '' && r.name !== '.'), this.random)) {
-      await this.addHost(protocol, record.name.replace(/\.$/, ''), record.port);
+    const usable = (records as readonly SrvRecord[]).slice(0, MAX_RECORDS_READ).filter((r) => r.port > 0 && recordName(r.name) !== undefined);
+    for (const record of orderSrv(usable, this.random).slice(0, MAX_RECORDS)) {
+      await this.addHost(protocol, recordName(record.name)!, record.port);
     }
   }
 
   async addHost(protocol: TransportProtocol, name: string, port: number): Promise<void> {
     if (this.targets.length >= MAX_TARGETS) return;
-    // TLS and WSS keep the name, for the certificate check; the transport looks it up when it connects.
-    const hosts = secureOf(protocol) || isNumericHost(name) ? [name] : (await this.query(() => this.resolver.addresses(name))).slice(0, MAX_ADDRESSES_PER_NAME);
+    // TLS and WSS keep the name: the transport looks it up when it connects, and a WebSocket's Host names it.
+    const hosts = secureOf(protocol) || isNumericHost(name)
+      ? [name]
+      : ((await this.query('address', name, () => this.resolver.addresses(name))).records as readonly string[]).slice(0, MAX_ADDRESSES_PER_NAME);
     for (const host of hosts) {
       const key = `${protocol} ${host} ${port}`;
       if (this.seen.has(key) || this.targets.length >= MAX_TARGETS) continue;
       this.seen.add(key);
-      this.targets.push({ protocol, host, port });
+      this.targets.push(target(protocol, host, port, this.serverName));
     }
   }
 
@@ -187,13 +232,26 @@ class Search {
     throw new SipError('dns', `no SIP server found for ${host}${why}`, { cause: this.failure });
   }
 
-  /** A failed query counts as no records (the next step may still find a server), its error kept for the report. */
-  private async query<T>(run: () => Promise<readonly T[]>): Promise<readonly T[]> {
+  /**
+   * Each name and type asked once; past MAX_QUERIES nothing more is asked. A failed query gives no records (the
+   * next step may still find a server) and is kept for the report.
+   */
+  private async query(type: string, name: string, run: () => Promise<readonly unknown[]>): Promise<{ records: readonly unknown[]; failed: boolean }> {
+    const key = `${type} ${name.toLowerCase()}`;
+    let pending = this.asked.get(key);
+    if (pending === undefined) {
+      if (this.asked.size >= MAX_QUERIES) {
+        this.failure ??= new SipError('dns', `more than ${MAX_QUERIES} DNS queries needed`);
+        return { records: [], failed: true };
+      }
+      pending = run();
+      this.asked.set(key, pending);
+    }
     try {
-      return await run();
+      return { records: await pending, failed: false };
     } catch (error) {
       this.failure = error;
-      return [];
+      return { records: [], failed: true };
     }
   }
 }

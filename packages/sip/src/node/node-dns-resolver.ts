@@ -19,7 +19,7 @@ export interface NodeDnsResolverOptions {
 }
 
 /** What the name server says when a name has no records of a type: an answer, not a failure. */
-const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME']);
+const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA']);
 
 export function nodeDnsResolver(options: NodeDnsResolverOptions = {}): DnsResolver {
   const resolver = new Resolver({ timeout: options.timeoutMs ?? 2_000, tries: options.tries ?? 2 });
@@ -42,11 +42,11 @@ export function nodeDnsResolver(options: NodeDnsResolverOptions = {}): DnsResolv
         const found = await ask('address', name, () => lookup(name, { all: true }));
         return families.flatMap((family) => found.filter((a) => a.family === family).map((a) => a.address));
       }
-      const out: string[] = [];
-      for (const family of families) {
-        out.push(...await ask(family === 4 ? 'A' : 'AAAA', name, () => (family === 4 ? resolver.resolve4(name) : resolver.resolve6(name))));
-      }
-      return out;
+      // Each family on its own: a name server that fails AAAA queries still gives the A records.
+      const found = await Promise.allSettled(families.map((family) =>
+        ask(family === 4 ? 'A' : 'AAAA', name, () => (family === 4 ? resolver.resolve4(name) : resolver.resolve6(name)))));
+      if (found.length > 0 && found.every((r) => r.status === 'rejected')) throw (found[0] as PromiseRejectedResult).reason;
+      return found.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
     },
   };
 }

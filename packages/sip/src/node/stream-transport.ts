@@ -116,7 +116,7 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     const readyEvent = this.protocol === 'tls' ? 'secureConnect' : 'connect';
     let socket: Socket;
     try {
-      socket = this.openSocket(host, port);
+      socket = this.openSocket(host, port, destination.serverName);
     } catch (error) {
       throw transportError(`${this.protocol}: cannot connect to ${host}:${port}`, error);
     }
@@ -149,10 +149,10 @@ export class StreamTransport extends NodeTransport implements SipTransport {
     return connection;
   }
 
-  private openSocket(host: string, port: number): Socket {
+  private openSocket(host: string, port: number, serverName: string | undefined): Socket {
     if (this.protocol === 'tcp') return netConnect({ host, port });
     const tls = this.options.tls!;
-    const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
+    const servername = serverName ?? tls.servername ?? (isIP(host) === 0 ? host : undefined);
     return tlsConnect({
       host, port, key: toPem(tls.key), cert: toPem(tls.cert),
       ...(tls.ca === undefined ? {} : { ca: toPemList(tls.ca) }),

@@ -253,7 +253,8 @@ export class ConnectionTable<C extends TrackedConnection> {
     const named = this.get(connectionId);
     if (named !== undefined) return named;
     checkDestination(destination);
-    const key = addressKey(destination.host, destination.port);
+    // A connection whose certificate was checked for one name is not reused for another.
+    const key = addressKey(destination.host, destination.port) + (destination.serverName === undefined ? '' : `|${destination.serverName}`);
     const existing = this.toAddress(key);
     if (existing !== undefined) return existing;
     if (this.full) throw new SipError('transport', `${this.protocol}: ${this.max} connections already open`);

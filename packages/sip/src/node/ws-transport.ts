@@ -153,14 +153,15 @@ export class WsTransport extends NodeTransport implements SipTransport {
       perMessageDeflate: false,
       followRedirects: false,
     };
+    const servername = destination.serverName ?? tls?.servername;
     if (this.protocol === 'wss' && tls !== undefined) {
       Object.assign(clientOptions, {
         key: toPem(tls.key), cert: toPem(tls.cert), rejectUnauthorized: tls.rejectUnauthorized ?? true,
         ...(tls.ca === undefined ? {} : { ca: toPemList(tls.ca) }),
         // Passed through to tls.connect; not in ws's option types.
-        ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+        ...(servername === undefined ? {} : { servername }),
       });
-    }
+    } else if (this.protocol === 'wss' && servername !== undefined) Object.assign(clientOptions, { servername });
     let ws: WebSocket;
     try {
       ws = new WebSocket(url, ['sip'], clientOptions);

@@ -13,6 +13,11 @@ export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 /** Transports by the name a URI's `transport` parameter gives them (lower case). */
 export const TRANSPORT_BY_NAME: Readonly<Record<string, TransportProtocol>> = { udp: 'udp', tcp: 'tcp', tls: 'tls', ws: 'ws', wss: 'wss' };
 
+/** The transport a SIPS URI asks for instead of `protocol`: TLS or WSS, never an unprotected hop (RFC 3261 §26.2.2). */
+export function secureTransport(protocol: TransportProtocol): TransportProtocol {
+  return protocol === 'ws' || protocol === 'wss' ? 'wss' : 'tls';
+}
+
 /** The port a SIP URI without one means for a transport (RFC 3261 §19.1.2, RFC 7118 for WebSocket). */
 export function defaultPort(protocol: TransportProtocol): number {
   return protocol === 'ws' ? 80 : protocol === 'wss' ? 443 : protocol === 'tls' ? 5061 : 5060;
@@ -23,6 +28,11 @@ export interface TransportAddress {
   /** IP address (IPv6 without brackets) or host name. */
   readonly host: string;
   readonly port: number;
+  /**
+   * TLS and WSS: the name the server's certificate must carry, when it is not `host` (RFC 5922 §4: the domain of the
+   * URI the server was located for, not a name DNS handed out on the way).
+   */
+  readonly serverName?: string;
 }
 
 export interface InboundMessage {

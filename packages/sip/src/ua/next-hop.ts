@@ -6,14 +6,14 @@
 import { SipError } from '../errors.js';
 import type { SipRequest } from '../message/sip-message.js';
 import type { Uri } from '../message/uri.js';
-import { defaultPort, TRANSPORT_BY_NAME, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
+import { defaultPort, secureTransport, TRANSPORT_BY_NAME, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
 
 export function addressOfUri(uri: Uri, defaultProtocol: TransportProtocol = 'udp'): TransportAddress {
   if (uri.type !== 'sip') throw new SipError('invalid-argument', `cannot send to a ${uri.scheme}: URI`);
   const transportParam = uri.params.get('transport')?.toLowerCase();
   let protocol = transportParam === undefined ? defaultProtocol : TRANSPORT_BY_NAME[transportParam];
   if (protocol === undefined) throw new SipError('invalid-argument', `unsupported transport ${transportParam}`);
-  if (uri.scheme === 'sips' && protocol === 'udp') protocol = 'tls';
+  if (uri.scheme === 'sips') protocol = secureTransport(protocol);
   const host = uri.params.get('maddr') ?? uri.host;
   return { protocol, host: host.startsWith('[') ? host.slice(1, -1) : host, port: uri.port ?? defaultPort(protocol) };
 }

@@ -197,6 +197,25 @@ describe('UserAgent', () => {
     await Promise.all([busy.close(), silent.close(), picky.close()]);
   });
 
+  test('failing over after a challenge, the next server gets the next CSeq, not the first one again (§10.2)', async () => {
+    const { network, clock, alice, bob, bobAddress } = pair();
+    const server = new DigestServer({ realm: 'example.com', secret: new Uint8Array(32).fill(7), hasher, clock, random, lookup: () => 'right' });
+    const busy = new UserAgent({ transports: [network.transport('udp', '127.0.0.1', 5091)], clock, random });
+    // Challenges, then, with credentials, is too busy.
+    busy.on('request', (incoming) => {
+      if (incoming.request.has('Authorization')) incoming.respond(503);
+      else incoming.respond(401, { headers: server.challenge(incoming.request).map((value) => ['WWW-Authenticate', formatChallenge(value)] as const) });
+    });
+    bob.on('request', (incoming) => incoming.respond(200));
+    const request = alice.createRequest('REGISTER', 'sip:example.com', { from: 'sip:alice@example.com' });
+    const digest = new DigestClient({ credentials: { username: 'alice', password: 'right' }, hasher, random });
+    const response = await settled(network, alice.request(request, [{ protocol: 'udp', host: '127.0.0.1', port: 5091 }, bobAddress], { digest }));
+    assert.equal(response.status, 200);
+    const cseqs = network.sent((text) => text.startsWith('REGISTER')).map((d) => `${d.to.port} ${/CSeq: (\d+)/.exec(d.text)![1]}`);
+    assert.deepEqual(cseqs, ['5091 1', '5091 2', '5080 3']);
+    await busy.close();
+  });
+
   test('a request the application never answers is answered for it: 500 after 60*T1, 480 for an INVITE after 3 minutes', async () => {
     const { network, clock, alice, bob, bobAddress } = pair();
     bob.on('request', () => undefined);

@@ -199,17 +199,22 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
    *
    * Given several destinations (as `locateSipServers` lists them), it tries them in order (RFC 3263 §4.3): a
    * transaction timeout, a transport error or a 503 sends the request to the next one, a new transaction with a
-   * new branch; the last destination's outcome is the answer. `connectionId` is used only with one destination.
+   * new branch and the next CSeq; the last destination's outcome is the answer. The request goes unchanged
+   * otherwise, so the destinations must all suit its Contact (`locateSipServers` with one transport gives such a
+   * list). `connectionId` is used only with one destination.
    */
   async request(request: SipRequest, destination: TransportAddress | readonly TransportAddress[], options: RequestOptions = {}): Promise<SipResponse> {
     const targets: readonly TransportAddress[] = isAddressList(destination) ? destination : [destination];
     if (targets.length === 0) throw new SipError('invalid-argument', `no destination for ${request.method}`);
-    if (targets.length === 1) return this.requestTo(request, targets[0]!, options);
+    // The CSeq counts on from one destination to the next: a REGISTER's must rise within its Call-ID (§10.2), and
+    // the servers of one domain may share their bindings.
+    const sent: { seq: number | undefined } = { seq: undefined };
+    if (targets.length === 1) return this.requestTo(request, targets[0]!, options, sent);
     const { connectionId: _, ...perTarget } = options;
     for (let i = 0; ; i++) {
       const last = i === targets.length - 1;
       try {
-        const response = await this.requestTo(request, targets[i]!, perTarget);
+        const response = await this.requestTo(request, targets[i]!, perTarget, sent);
         if (response.status !== 503 || last) return response;
       } catch (error) {
         const failover = error instanceof SipError && (error.code === 'transaction-timeout' || error.code === 'transport');
@@ -218,9 +223,11 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     }
   }
 
-  private async requestTo(request: SipRequest, destination: TransportAddress, options: RequestOptions): Promise<SipResponse> {
+  private async requestTo(request: SipRequest, destination: TransportAddress, options: RequestOptions, sent: { seq: number | undefined }): Promise<SipResponse> {
     let attempt = request.clone();
+    if (sent.seq !== undefined) attempt.set('CSeq', { seq: sent.seq + 1, method: request.method });
     for (let round = 0; ; round++) {
+      sent.seq = attempt.cseq!.seq;
       const response = await this.finalResponse(this.sendRequest(attempt, destination, options.connectionId));
       const challenged = response.status === 401 || response.status === 407;
       if (!challenged || options.digest === undefined || round >= 3) return response;

@@ -159,6 +159,16 @@ export function transportConformance(target: ConformanceTarget): void {
         const [a, b] = await Promise.all([create(distrust), create()]);
         await assert.rejects(a.send(makeRequest(protocol, a.local), b.local), (e: unknown) => e instanceof SipError && e.code === 'transport');
       });
+
+      test('checks the certificate against the destination\'s serverName, and keeps a connection per name (RFC 5922 §4)', async () => {
+        const [a, b] = await Promise.all([create(), create()]);
+        const arrived = nextEvent(b, 'message');
+        await a.send(makeRequest(protocol, a.local), { ...b.local, serverName: 'localhost' });
+        await arrived;
+        // The same address for another name: the certificate (localhost, 127.0.0.1, ::1) does not name it.
+        await assert.rejects(a.send(makeRequest(protocol, a.local), { ...b.local, serverName: 'pbx.example.com' }),
+          (e: unknown) => e instanceof SipError && e.code === 'transport');
+      });
     }
 
     if (protocol === 'ws' || protocol === 'wss') {
