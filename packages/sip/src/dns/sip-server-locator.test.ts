@@ -20,7 +20,8 @@ function fakeDns(zone: Zone): DnsResolver & { queries: string[] } {
   const answer = <T>(type: string, table: Record<string, T[]> | undefined, name: string): Promise<T[]> => {
     queries.push(`${type} ${name}`);
     if (zone.failing?.includes(name)) return Promise.reject(new SipError('dns', `${type} lookup of ${name} failed (ETIMEOUT)`));
-    return Promise.resolve(table?.[name] ?? []);
+    // Names in DNS are without case (RFC 4343).
+    return Promise.resolve(table?.[name.toLowerCase()] ?? []);
   };
   return {
     queries,
@@ -78,7 +79,8 @@ describe('locateSipServers (RFC 3263 §4)', () => {
       assert.deepEqual(show([addressOfUri(parseUri(uri))]), [expected], `addressOfUri(${uri})`);
     }
     assert.deepEqual((await locate('sip:192.0.2.5', zone, { transports: ['tcp'] })).targets, ['tcp 192.0.2.5:5060'], 'a TCP-only side');
-    for (const host of ['999.1.1.1', 'a:b', '1::2::3', ':::']) assert.equal(isNumericHost(host), false, host);
+    for (const host of ['999.1.1.1', 'a:b', '1::2::3', ':::', '12345::1', '1::2:3:4:5:6:7:8', '::999.1.1.1', '1:2:3:4:5:6:7']) assert.equal(isNumericHost(host), false, host);
+    for (const host of ['::1', '2001:db8::10', '1:2:3:4:5:6:7:8', '::ffff:192.0.2.1', '1:2:3:4:5:6:192.0.2.1', '::']) assert.equal(isNumericHost(host), true, host);
   });
 
   test('a port in the URI: the host\'s addresses, no NAPTR or SRV', async () => {
@@ -107,6 +109,10 @@ describe('locateSipServers (RFC 3263 §4)', () => {
     const direct = await locate('sips:pbx.example.com:5061', zone);
     assert.deepEqual(direct.found, [{ protocol: 'tls', host: 'pbx.example.com', port: 5061 }], 'the name is the domain: nothing to add');
     assert.equal((await locate('sip:example.com', zone, { transports: ['udp'] })).found[0]!.serverName, undefined);
+    // A SIP URI that reaches TLS (a SIPS+D2T record, a transport parameter) is held to its domain as well.
+    assert.deepEqual((await locate('sip:example.com', zone, { transports: ['tls'] })).found, [{ protocol: 'tls', host: 'pbx.example.com', port: 5061, serverName: 'example.com' }]);
+    assert.deepEqual((await locate('sip:Example.COM.;transport=tls', { srv: { '_sips._tcp.example.com': [srv(1, 0, 5061, 'pbx.example.com')] } })).found,
+      [{ protocol: 'tls', host: 'pbx.example.com', port: 5061, serverName: 'example.com' }]);
   });
 
   test('only transports this side has, and for a SIPS URI only secure ones', async () => {
@@ -153,12 +159,17 @@ describe('locateSipServers (RFC 3263 §4)', () => {
   test('refuses URIs it cannot send to', async () => {
     await assert.rejects(locate('tel:+15551234', zone), { code: 'invalid-argument' });
     await assert.rejects(locate('sip:example.com;transport=sctp', zone), { code: 'invalid-argument' });
+    await assert.rejects(locate('sip:example.com', zone, { transports: [] }), { code: 'invalid-argument' });
   });
 
-  test('a WS-only side asks for _sip._ws, and a TCP-only side falls back to TCP', async () => {
+  test('a WS-only side asks for _sip._ws, a TCP-only side falls back to TCP, a TLS-only side asks for _sips._tcp', async () => {
     const ws: Zone = { srv: { '_sip._ws.example.com': [srv(10, 0, 8080, 'pbx.example.com')] }, addresses: zone.addresses! };
     assert.deepEqual((await locate('sip:example.com', ws, { transports: ['ws'] })).targets, ['ws 192.0.2.10:8080', 'ws 2001:db8::10:8080']);
     assert.deepEqual((await locate('sip:example.com', { addresses: zone.addresses! }, { transports: ['tcp'] })).targets, ['tcp 192.0.2.1:5060']);
+    const tlsOnly = await locate('sip:example.com', { srv: zone.srv!, addresses: zone.addresses! }, { transports: ['tls'] });
+    assert.deepEqual(tlsOnly.targets, ['tls pbx.example.com:5061']);
+    assert.deepEqual((await locate('sip:192.0.2.5', zone, { transports: ['wss'] })).targets, ['wss 192.0.2.5:443']);
+    assert.deepEqual((await locate('sip:example.com', { addresses: zone.addresses! }, { transports: ['tls'] })).targets, ['tls example.com:5061']);
   });
 
   test('records that cannot be servers are skipped: port 0, names that are not host names', async () => {
@@ -179,7 +190,7 @@ describe('locateSipServers (RFC 3263 §4)', () => {
     assert.equal(first.targets[0], 'tcp 192.0.2.10:5060');
   });
 
-  test('a domain cannot make one look-up ask more than 24 queries', async () => {
+  test('a domain cannot make one look-up ask more than 32 queries', async () => {
     // 16 NAPTR services, each naming an SRV name of 16 servers of their own.
     const names = Array.from({ length: 16 }, (_, i) => `_sip._udp.s${i}.example.com`);
     const hostile: Zone = {
@@ -189,7 +200,7 @@ describe('locateSipServers (RFC 3263 §4)', () => {
     };
     const resolver = fakeDns(hostile);
     await assert.rejects(locateSipServers(parseUri('sip:example.com'), { resolver, random: fixed(0) }), { code: 'dns' });
-    assert.equal(resolver.queries.length, 24);
+    assert.equal(resolver.queries.length, 32);
   });
 
   test('a domain cannot make it try more than MAX_TARGETS addresses', async () => {

@@ -62,7 +62,7 @@ export interface LocateOptions {
 const MAX_RECORDS_READ = 256;
 const MAX_RECORDS = 16;
 const MAX_ADDRESSES_PER_NAME = 8;
-const MAX_QUERIES = 24;
+const MAX_QUERIES = 32;
 export const MAX_TARGETS = 32;
 
 const ALL: readonly TransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
@@ -88,18 +88,28 @@ function secureOf(protocol: TransportProtocol): boolean {
 }
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const IPV6 = /^[0-9A-Fa-f:]+(?::(?:\d{1,3}\.){3}\d{1,3})?$/;
+const IPV6_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 // A host name as SRV and NAPTR may give one: letters, digits, '-', '_' and dots, at most 253 characters.
 const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 
 /** An IPv4 address or an IPv6 reference (brackets stripped): no DNS needed. */
 export function isNumericHost(host: string): boolean {
-  if (IPV4.test(host)) return true;
-  if (!IPV6.test(host) || host.includes(':::')) return false;
-  // Eight groups, or fewer with one "::" (RFC 4291 §2.2); an IPv4 tail counts as two.
-  const groups = host.split(':').length + (host.includes('.') ? 1 : 0);
-  const gaps = host.split('::').length - 1;
-  return gaps === 1 ? groups <= 9 : gaps === 0 && groups === 8 && !/(^|:)(:|$)/.test(host);
+  return IPV4.test(host) || isIpv6(host);
+}
+
+/** RFC 4291 §2.2: eight groups of up to four hex digits, or fewer around one "::"; the last two may be an IPv4 address. */
+function isIpv6(host: string): boolean {
+  if (!host.includes(':')) return false;
+  const halves = host.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  let count = groups.length;
+  if (groups.length > 0 && groups[groups.length - 1]!.includes('.')) {
+    if (!IPV4.test(groups.pop()!)) return false;
+    count += 1;
+  }
+  if (!groups.every((group) => IPV6_GROUP.test(group))) return false;
+  return halves.length === 2 ? count <= 7 : count === 8;
 }
 
 /** A name from a record, without its final dot, or undefined when it is not a host name. */
@@ -120,6 +130,7 @@ export async function locateSipServers(uri: Uri, options: LocateOptions): Promis
   if (uri.type !== 'sip') throw new SipError('invalid-argument', `cannot send to a ${uri.scheme}: URI`);
   const secure = uri.scheme === 'sips';
   const transports = options.transports ?? ALL;
+  if (transports.length === 0) throw new SipError('invalid-argument', 'no transport to locate servers for');
   const written = uri.params.get('maddr') ?? uri.host;
   const host = written.startsWith('[') ? written.slice(1, -1) : written;
   const param = uri.params.get('transport')?.toLowerCase();
@@ -130,18 +141,22 @@ export async function locateSipServers(uri: Uri, options: LocateOptions): Promis
     if (secure) given = secureTransport(given);
   }
   // What a URI without a transport means: UDP for SIP and TLS for SIPS (§4.1), or this side's nearest to that.
-  const fallback = given ?? (secure ? transports.find(secureOf) ?? 'tls' : transports.includes('udp') ? 'udp' : transports.find((p) => !secureOf(p)) ?? 'udp');
-  // RFC 5922 §4: a TLS server is checked against the domain the request is for, not a name DNS handed out.
-  const serverName = secure && !isNumericHost(uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host) ? uri.host : undefined;
+  // A side with secure transports only reaches a SIP URI over them too.
+  const usable = secure || !transports.some((p) => !secureOf(p)) ? transports.filter(secureOf) : transports.filter((p) => !secureOf(p));
+  const fallback = given ?? (usable.includes(secure ? 'tls' : 'udp') ? (secure ? 'tls' : 'udp') : usable[0] ?? (secure ? 'tls' : 'udp'));
+  // RFC 5922 §4: a TLS server is checked against the domain the request is for, not a name DNS handed out; for SIP
+  // URIs that reach TLS (a transport parameter, a SIPS+D2T record) as much as for SIPS.
+  const domain = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;
+  const serverName = isNumericHost(domain) ? undefined : recordName(domain)?.toLowerCase();
   if (isNumericHost(host)) return [target(fallback, host, uri.port ?? defaultPort(fallback), serverName)];
   const name = recordName(host);
   if (name === undefined) throw new SipError('invalid-argument', `not a host name: ${JSON.stringify(host.slice(0, 80))}`);
-  return locateByName(name, uri.port, given, fallback, secure, transports, new Search(options.resolver, options.random, serverName));
+  return locateByName(name, uri.port, given, fallback, secure, transports, usable, new Search(options.resolver, options.random, serverName));
 }
 
 async function locateByName(
   host: string, port: number | undefined, given: TransportProtocol | undefined, fallback: TransportProtocol, secure: boolean,
-  transports: readonly TransportProtocol[], search: Search,
+  transports: readonly TransportProtocol[], usable: readonly TransportProtocol[], search: Search,
 ): Promise<TransportAddress[]> {
   if (port !== undefined) {
     await search.addHost(fallback, host, port);
@@ -152,7 +167,7 @@ async function locateByName(
     for (const [protocol, name] of offered) await search.addSrv(protocol, name);
     if (offered.length === 0) {
       // No usable NAPTR: ask SRV for each transport this side has, "_sip" for SIP URIs and "_sips" for SIPS (§4.1).
-      for (const protocol of transports) if (secureOf(protocol) === secure) await search.addSrv(protocol, `${srvPrefix(protocol)}.${host}`);
+      for (const protocol of usable) await search.addSrv(protocol, `${srvPrefix(protocol)}.${host}`);
     }
   } else await search.addSrv(given, `${srvPrefix(given)}.${host}`);
   // DNS said there is no SRV record at all (not even a "." saying there is no service): the host itself (§4.2).
@@ -161,7 +176,7 @@ async function locateByName(
 }
 
 function target(protocol: TransportProtocol, host: string, port: number, serverName: string | undefined): TransportAddress {
-  return secureOf(protocol) && serverName !== undefined && serverName !== host ? { protocol, host, port, serverName } : { protocol, host, port };
+  return secureOf(protocol) && serverName !== undefined && serverName !== host.toLowerCase() ? { protocol, host, port, serverName } : { protocol, host, port };
 }
 
 /** One look-up's state: the targets found so far, the queries asked (each name once), and what DNS said. */

@@ -45,8 +45,11 @@ export function nodeDnsResolver(options: NodeDnsResolverOptions = {}): DnsResolv
       // Each family on its own: a name server that fails AAAA queries still gives the A records.
       const found = await Promise.allSettled(families.map((family) =>
         ask(family === 4 ? 'A' : 'AAAA', name, () => (family === 4 ? resolver.resolve4(name) : resolver.resolve6(name)))));
-      if (found.length > 0 && found.every((r) => r.status === 'rejected')) throw (found[0] as PromiseRejectedResult).reason;
-      return found.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      const addresses = found.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      const failed = found.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      // No address and a failed query: the failure is the answer, not "this name has no address".
+      if (addresses.length === 0 && failed !== undefined) throw failed.reason;
+      return addresses;
     },
   };
 }
