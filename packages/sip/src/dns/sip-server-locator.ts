@@ -16,7 +16,8 @@
 import type { Random } from '../clock.js';
 import { SipError } from '../errors.js';
 import type { Uri } from '../message/uri.js';
-import { defaultPort, secureTransport, TRANSPORT_BY_NAME, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
+import { defaultPort, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
+import { sendableUri, targetHostOfUri, transportOfUri, unbracketed } from '../ua/next-hop.js';
 
 export interface SrvRecord {
   readonly priority: number;
@@ -127,52 +128,41 @@ function recordName(name: string): string | undefined {
  * not count as no SRV records: the host's own address is a guess made only when DNS said there are none.
  */
 export async function locateSipServers(uri: Uri, options: LocateOptions): Promise<TransportAddress[]> {
-  if (uri.type !== 'sip') throw new SipError('invalid-argument', `cannot send to a ${uri.scheme}: URI`);
-  const secure = uri.scheme === 'sips';
+  const sip = sendableUri(uri);
+  const secure = sip.scheme === 'sips';
   const transports = options.transports ?? ALL;
   if (transports.length === 0) throw new SipError('invalid-argument', 'no transport to locate servers for');
-  const written = uri.params.get('maddr') ?? uri.host;
-  const host = written.startsWith('[') ? written.slice(1, -1) : written;
-  const param = uri.params.get('transport')?.toLowerCase();
-  let given: TransportProtocol | undefined;
-  if (param !== undefined) {
-    given = TRANSPORT_BY_NAME[param];
-    if (given === undefined) throw new SipError('invalid-argument', `unsupported transport ${param}`);
-    if (secure) given = secureTransport(given);
-  }
+  const host = targetHostOfUri(sip);
+  const given = transportOfUri(sip);
   // What a URI without a transport means: UDP for SIP and TLS for SIPS (§4.1), or this side's nearest to that.
   // A side with secure transports only reaches a SIP URI over them too.
   const usable = secure || !transports.some((p) => !secureOf(p)) ? transports.filter(secureOf) : transports.filter((p) => !secureOf(p));
-  const fallback = given ?? (usable.includes(secure ? 'tls' : 'udp') ? (secure ? 'tls' : 'udp') : usable[0] ?? (secure ? 'tls' : 'udp'));
+  const preferred = secure ? 'tls' : 'udp';
+  const fallback = given ?? (usable.includes(preferred) ? preferred : usable[0] ?? preferred);
   // RFC 5922 §4: a TLS server is checked against the domain the request is for, not a name DNS handed out; for SIP
   // URIs that reach TLS (a transport parameter, a SIPS+D2T record) as much as for SIPS.
-  const domain = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;
+  const domain = unbracketed(sip.host);
   const serverName = isNumericHost(domain) ? undefined : recordName(domain)?.toLowerCase();
-  if (isNumericHost(host)) return [target(fallback, host, uri.port ?? defaultPort(fallback), serverName)];
+  if (isNumericHost(host)) return [target(fallback, host, sip.port ?? defaultPort(fallback), serverName)];
   const name = recordName(host);
   if (name === undefined) throw new SipError('invalid-argument', `not a host name: ${JSON.stringify(host.slice(0, 80))}`);
-  return locateByName(name, uri.port, given, fallback, secure, transports, usable, new Search(options.resolver, options.random, serverName));
-}
 
-async function locateByName(
-  host: string, port: number | undefined, given: TransportProtocol | undefined, fallback: TransportProtocol, secure: boolean,
-  transports: readonly TransportProtocol[], usable: readonly TransportProtocol[], search: Search,
-): Promise<TransportAddress[]> {
-  if (port !== undefined) {
-    await search.addHost(fallback, host, port);
-    return search.result(host);
+  const search = new Search(options.resolver, options.random, serverName);
+  if (sip.port !== undefined) {
+    await search.addHost(fallback, name, sip.port);
+    return search.result(name);
   }
   if (given === undefined) {
-    const offered = await search.naptr(host, secure, transports);
-    for (const [protocol, name] of offered) await search.addSrv(protocol, name);
+    const offered = await search.naptr(name, secure, transports);
+    for (const [protocol, srvName] of offered) await search.addSrv(protocol, srvName);
     if (offered.length === 0) {
       // No usable NAPTR: ask SRV for each transport this side has, "_sip" for SIP URIs and "_sips" for SIPS (§4.1).
-      for (const protocol of usable) await search.addSrv(protocol, `${srvPrefix(protocol)}.${host}`);
+      for (const protocol of usable) await search.addSrv(protocol, `${srvPrefix(protocol)}.${name}`);
     }
-  } else await search.addSrv(given, `${srvPrefix(given)}.${host}`);
+  } else await search.addSrv(given, `${srvPrefix(given)}.${name}`);
   // DNS said there is no SRV record at all (not even a "." saying there is no service): the host itself (§4.2).
-  if (search.srvAbsent) await search.addHost(fallback, host, defaultPort(fallback));
-  return search.result(host);
+  if (search.srvAbsent) await search.addHost(fallback, name, defaultPort(fallback));
+  return search.result(name);
 }
 
 function target(protocol: TransportProtocol, host: string, port: number, serverName: string | undefined): TransportAddress {
@@ -221,10 +211,11 @@ class Search {
     const { records, failed } = await this.query('SRV', name, () => this.resolver.srv(name));
     if (failed) this.srvFailed = true;
     if (records.length > 0) this.srvAnswered = true;
-    const usable = (records as readonly SrvRecord[]).slice(0, MAX_RECORDS_READ).filter((r) => r.port > 0 && recordName(r.name) !== undefined);
-    for (const record of orderSrv(usable, this.random).slice(0, MAX_RECORDS)) {
-      await this.addHost(protocol, recordName(record.name)!, record.port);
-    }
+    const servers = (records as readonly SrvRecord[])
+      .slice(0, MAX_RECORDS_READ)
+      .map((r) => ({ ...r, name: recordName(r.name) ?? '' }))
+      .filter((r) => r.port > 0 && r.name !== '');
+    for (const record of orderSrv(servers, this.random).slice(0, MAX_RECORDS)) await this.addHost(protocol, record.name, record.port);
   }
 
   async addHost(protocol: TransportProtocol, name: string, port: number): Promise<void> {
