@@ -6,6 +6,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { systemClock, type TransportAddress } from '@switchboard/sip';
+import { nodeDnsResolver } from '@switchboard/sip/node';
 import { CallRouter } from './calls/call-router.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import { iceServersFor } from './auth/turn.js';
@@ -81,7 +82,8 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     const registrar = new Registrar({ config: config.registrar, logger, clock: systemClock });
     registrar.attach(sip);
     opened.unshift({ close: async () => registrar.close() });
-    const lineRegistrations = new LineRegistrations({ ua: sip.ua, lines: config.lines, logger });
+    const resolver = nodeDnsResolver({ ...(config.dns.servers === undefined ? {} : { servers: config.dns.servers }), timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });
+    const lineRegistrations = new LineRegistrations({ ua: sip.ua, lines: config.lines, logger, resolver });
     lines = lineRegistrations;
     lineRegistrations.on('line-state', ({ operatorId, state }) => http.registry.broadcast(operatorId, { type: 'line.state', ...state }));
     // Closed before the SIP listener, so that the un-REGISTERs still go out.

@@ -207,7 +207,8 @@ export class SipCall {
     const pbx = route.pbx;
     const requestUri = parseUri(`sip:${target}@${pbx.domain}`);
     const from = parseUri(`sip:${route.line.user}@${pbx.domain}`);
-    return { requestUri, from, destination: addressOfUri(parseUri(pbx.outboundProxy ?? pbx.registrar)), connectionId: undefined };
+    // The server the line is registered with: the one that knows the line, and the one the PBX's DNS preferred.
+    return { requestUri, from, destination: route.server ?? addressOfUri(parseUri(pbx.outboundProxy ?? pbx.registrar)), connectionId: undefined };
   }
 
   private send(invite: SipRequest, route: SipRoute, connectionId: string | undefined): void {

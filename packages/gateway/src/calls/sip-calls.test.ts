@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipRequest, type SipResponse } from '@switchboard/sip';
+import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipRequest, type SipResponse, type TransportAddress } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
 import type { CloseReason, ServerEvent } from '@switchboard/protocol';
 import { pino } from 'pino';
@@ -76,6 +76,9 @@ describe('SIP calls through the B2BUA', () => {
   let line: PbxLineConfig;
   /** Lines of other operators at other PBXs, listed before `line`. */
   let otherLines: PbxLineConfig[];
+  /** Where the line is registered (as DNS located it), and the addresses DNS gave for its PBX. */
+  let registeredAt: TransportAddress | undefined;
+  let located: string[];
   const inbox: IncomingRequest[] = [];
 
   beforeEach(async () => {
@@ -100,6 +103,8 @@ describe('SIP calls through the B2BUA', () => {
     };
     line = { mode: 'pbx', operatorId: operator.id, pbx, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test') };
     otherLines = [];
+    registeredAt = undefined;
+    located = [];
     tabs = [new FakeTab('s-1', operator), new FakeTab('s-2', operator)];
     medias = [];
     inbox.length = 0;
@@ -108,7 +113,8 @@ describe('SIP calls through the B2BUA', () => {
       ua: gatewayUa,
       registry,
       directory: { getByExtension: async (ext) => (ext === '101' ? operator : undefined) },
-      lines: { lineFor: (id) => (id === operator.id ? line : undefined), linesForUser: (user) => [...otherLines.filter((other) => other.user === user), ...(user === 'line101' ? [line] : [])], stateOf: () => ({ state: 'registered' }) },
+      lines: { lineFor: (id) => (id === operator.id ? line : undefined), linesForUser: (user) => [...otherLines.filter((other) => other.user === user), ...(user === 'line101' ? [line] : [])], stateOf: () => ({ state: 'registered' }),
+        serverOf: (id) => (id === operator.id ? registeredAt : undefined), isPbxServer: (name, host) => name === line.pbx.name && located.includes(host) },
       phones: { lookup: () => [], isRegisteredSource: () => false },
       mediaFor: () => {
         const media = new MarkingMedia();
@@ -311,6 +317,26 @@ describe('SIP calls through the B2BUA', () => {
     assert.equal((await tab.next('call.ended')).cause, 'cancelled');
   });
 
+  it('a PBX given by name: the INVITE goes to the server the line registered with, and that PBX may call the line', async () => {
+    // Nothing listens at the name: only the located server can answer.
+    line = { ...line, pbx: { ...line.pbx, registrar: 'sip:pbx.invalid:9', domain: 'pbx.example' } };
+    registeredAt = { protocol: 'udp', host: '127.0.0.1', port: pbxPort };
+    const tab = tabs[0]!;
+    const deferred: (() => void)[] = [];
+    await layer.place(tab, '556', OFFER, undefined, (send) => deferred.push(send));
+    for (const send of deferred) send();
+    const invite = await waitFor(() => inbox.find((i) => i.request.method === 'INVITE'));
+    assert.equal(invite.request.uriText, 'sip:556@pbx.example');
+    invite.respond(486);
+    assert.equal((await tab.next('call.ended')).cause, 'busy');
+
+    const refused = inviteToGateway('line101');
+    assert.equal((await refused.final).status, 403, 'no look-up gave 127.0.0.1');
+    located = ['127.0.0.1'];
+    inviteToGateway('line101');
+    await tabs[0]!.next('call.incoming');
+  });
+
   it('a final failure from the PBX ends the browser call with the mapped cause', async () => {
     const tab = tabs[0]!;
     const deferred: (() => void)[] = [];
@@ -420,10 +446,19 @@ describe('who may call a line', () => {
     name: 'pbx', registrar: 'sip:192.0.2.10:5060', outboundProxy: 'sip:[2001:db8::5];lr', domain: 'example.com', realm: undefined,
     media: 'rtpengine', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
   };
-  it('only the PBX’s registrar or outbound proxy address, when they are IP addresses', () => {
-    assert.equal(comesFromPbx(pbx, '192.0.2.10'), true);
-    assert.equal(comesFromPbx(pbx, '2001:db8::5'), true);
-    assert.equal(comesFromPbx(pbx, '198.51.100.7'), false);
-    assert.equal(comesFromPbx({ ...pbx, registrar: 'sip:pbx.example.com', outboundProxy: undefined }, '198.51.100.7'), true);
+  const none = () => false;
+  it('only the PBX’s registrar or outbound proxy address, or an address DNS gave for its servers', () => {
+    assert.equal(comesFromPbx(pbx, '192.0.2.10', none), true);
+    assert.equal(comesFromPbx(pbx, '2001:db8::5', none), true);
+    assert.equal(comesFromPbx(pbx, '2001:DB8::5', none), true);
+    assert.equal(comesFromPbx(pbx, '198.51.100.7', none), false);
+    const byName = { ...pbx, registrar: 'sip:pbx.example.com', outboundProxy: undefined };
+    assert.equal(comesFromPbx(byName, '198.51.100.7', none), false, 'a name is no licence for anyone');
+    assert.equal(comesFromPbx(byName, '198.51.100.7', (host) => host === '198.51.100.7'), true);
+    assert.equal(comesFromPbx(byName, '198.51.100.8', (host) => host === '198.51.100.7'), false);
+  });
+  it('a registrar given by name behind an outbound proxy is never looked up, so it is trusted as configured', () => {
+    assert.equal(comesFromPbx({ ...pbx, registrar: 'sip:pbx.example.com' }, '198.51.100.7', none), true);
+    assert.equal(comesFromPbx({ ...pbx, outboundProxy: 'sip:proxy.example.com' }, '198.51.100.7', none), false);
   });
 });

@@ -239,7 +239,8 @@ export class SipCallLayer {
     const lines = this.options.lines?.linesForUser(user) ?? [];
     if (lines.length > 0) {
       // One user may be an account at several PBXs, each an operator's line: the PBX the INVITE comes from decides.
-      const line = lines.find((candidate) => comesFromPbx(candidate.pbx, incoming.source.host));
+      const directory = this.options.lines!;
+      const line = lines.find((candidate) => comesFromPbx(candidate.pbx, incoming.source.host, (host) => directory.isPbxServer(candidate.pbx.name, host)));
       if (line === undefined) {
         this.log.warn({ source: incoming.source, pbx: lines.map((candidate) => candidate.pbx.name) }, 'INVITE for a line from somewhere other than its PBX refused');
         incoming.respond(403, { reason: 'Not From The PBX' });
@@ -348,14 +349,18 @@ export class SipCallLayer {
 const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
 
 /**
- * Whether a request from `host` can come from the PBX: its registrar's or outbound proxy's address. A PBX known by
- * name cannot be checked without resolving it, and is trusted as configured.
+ * Whether a request from `host` can come from the PBX: its registrar's or outbound proxy's address, or an address DNS
+ * gave for the servers the lines register with (`isLocated`). A registrar known by name behind an outbound proxy is
+ * never looked up (REGISTERs go to the proxy), so it cannot be checked, and is trusted as configured.
  */
-export function comesFromPbx(pbx: PbxConfig, host: string): boolean {
-  const known = [pbx.registrar, pbx.outboundProxy].flatMap((uri) => {
+export function comesFromPbx(pbx: PbxConfig, host: string, isLocated: (host: string) => boolean): boolean {
+  const hostOfUri = (uri: string | undefined) => {
     const h = uri === undefined ? undefined : hostOf(uri);
-    return h === undefined ? [] : [h.replace(/^\[|\]$/g, '')];
-  });
-  if (known.some((h) => !IP_LITERAL.test(h))) return true;
-  return known.includes(host);
+    return h === undefined ? undefined : h.replace(/^\[|\]$/g, '').toLowerCase();
+  };
+  const registrar = hostOfUri(pbx.registrar);
+  const proxy = hostOfUri(pbx.outboundProxy);
+  const wanted = host.toLowerCase();
+  if (wanted === registrar || wanted === proxy || isLocated(host)) return true;
+  return proxy !== undefined && registrar !== undefined && !IP_LITERAL.test(registrar);
 }

@@ -14,6 +14,10 @@ export interface LineDirectory {
   stateOf(operatorId: string): LineState | undefined;
   /** The lines whose user this is, at any PBX (one user may exist at several): where a call from a PBX to our Contact belongs. */
   linesForUser(user: string): readonly PbxLineConfig[];
+  /** The server holding the binding of the operator's line (found through DNS): where the line's calls go. */
+  serverOf(operatorId: string): TransportAddress | undefined;
+  /** Whether `host` is an address DNS gave for the named PBX's servers. */
+  isPbxServer(pbxName: string, host: string): boolean;
 }
 
 export interface PhoneBinding {
@@ -33,7 +37,8 @@ export interface PhoneDirectory {
 
 /** How one call reaches the SIP side. */
 export type SipRoute =
-  | { kind: 'pbx'; line: PbxLineConfig; pbx: PbxConfig }
+  /** `server`: where the line is registered, when it is. */
+  | { kind: 'pbx'; line: PbxLineConfig; pbx: PbxConfig; server: TransportAddress | undefined }
   | { kind: 'phone'; user: string; binding: PhoneBinding };
 
 export function routeFor(operatorId: string, target: string, lines: LineDirectory | undefined, phones: PhoneDirectory | undefined): SipRoute | undefined {
@@ -42,6 +47,6 @@ export function routeFor(operatorId: string, target: string, lines: LineDirector
   // extension of this office.
   const binding = phones?.lookup(target)[0];
   if (binding !== undefined) return { kind: 'phone', user: target, binding };
-  if (line !== undefined) return { kind: 'pbx', line, pbx: line.pbx };
+  if (line !== undefined) return { kind: 'pbx', line, pbx: line.pbx, server: lines!.serverOf(operatorId) };
   return undefined;
 }

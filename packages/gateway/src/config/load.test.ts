@@ -123,7 +123,14 @@ describe('every field error names its path', () => {
     ['lookup.url', 'https://crm.example.com/lookup', 'must be an http:// or https:// URL with {number} where the caller\'s number goes, got "https://crm.example.com/lookup"'],
     ['lookup.timeoutMs', 50, 'must be an integer from 100 to 10000, got 50'],
     ['lookup.tokenEnv', 'my token', 'must be the name of an environment variable'],
-    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits, lookup, pbx, lines, registrar, rtpengine)'],
+    ['colour', 'blue', 'is not a known setting (expected: http, sip, database, auth, ice, routing, logging, limits, lookup, pbx, lines, registrar, rtpengine, dns)'],
+    ['dns.servers', ['ns1.example.com'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "ns1.example.com"'],
+    ['dns.servers', ['10.0.0.300'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "10.0.0.300"'],
+    ['dns.servers', ['10.0.0.53:70000'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "10.0.0.53:70000"'],
+    ['dns.servers', ['[10.0.0.53]:53'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "[10.0.0.53]:53"'],
+    ['dns.servers', [], 'must be a list of 1 to 8 name servers, each an IP address with an optional port'],
+    ['dns.timeoutMs', 50, 'must be an integer from 100 to 30000, got 50'],
+    ['dns.tries', 9, 'must be an integer from 1 to 5, got 9'],
     ['routing.ringtimeout', 30, 'is not a known setting (expected: ringTimeoutSeconds, callWaiting)'],
     ['ice.turn.urls', undefined, 'is required'],
   ];
@@ -159,6 +166,12 @@ describe('every field error names its path', () => {
     assert.match(error.message, /^auth\.jwks\.url: must use https:\/\//);
     assert.equal(resolveRaw({ auth: { jwks: { url: 'http://127.0.0.1:4000/jwks' } } }).auth.kind, 'jwks');
     assert.equal(resolveRaw({ auth: { jwks: { url: 'http://[::1]:4000/jwks' } } }).auth.kind, 'jwks');
+  });
+
+  test('dns: the system’s name servers by default; addresses with and without ports', () => {
+    assert.deepEqual(resolveRaw({}).dns, { servers: undefined, timeoutMs: 2000, tries: 2 });
+    const servers = ['10.0.0.53', '10.0.0.54:5353', '2001:db8::53', '[2001:db8::54]:5353'];
+    assert.deepEqual(resolveRaw({ dns: { servers, timeoutMs: 500, tries: 1 } }).dns, { servers, timeoutMs: 500, tries: 1 });
   });
 
   test('lookup: defaults, the token from the environment, https except on loopback', () => {

@@ -4,16 +4,19 @@
  * schema cannot see (a line naming a PBX that does not exist, a PBX that needs rtpengine when none is configured,
  * fields that belong to the other line mode) are reported with the path of the field.
  */
+import { isIP } from 'node:net';
 import type { ConfigIssue } from './config-error.js';
 import type { ConfigFile } from './schema.js';
+import { NAME_SERVER_EXPECT } from './sip-schema.js';
 import { Secret } from './secret.js';
-import type { Env, LineConfig, PbxConfig, RegistrarConfig, RtpengineConfig } from './types.js';
+import type { DnsConfig, Env, LineConfig, PbxConfig, RegistrarConfig, RtpengineConfig } from './types.js';
 
 export interface SipSide {
   pbx: PbxConfig[];
   lines: LineConfig[];
   registrar: RegistrarConfig;
   rtpengine: RtpengineConfig | undefined;
+  dns: DnsConfig;
 }
 
 export function resolveSipSide(file: ConfigFile, env: Env, issues: ConfigIssue[]): SipSide {
@@ -63,7 +66,21 @@ export function resolveSipSide(file: ConfigFile, env: Env, issues: ConfigIssue[]
   if (registrar.minExpiresSeconds > registrar.maxExpiresSeconds) {
     issues.push({ path: 'registrar.minExpiresSeconds', message: 'must not be greater than registrar.maxExpiresSeconds' });
   }
-  return { pbx, lines, registrar, rtpengine };
+  return { pbx, lines, registrar, rtpengine, dns: resolveDns(file.dns, issues) };
+}
+
+function resolveDns(entry: ConfigFile['dns'], issues: ConfigIssue[]): DnsConfig {
+  entry.servers?.forEach((server, index) => {
+    const bracketed = /^\[(.*)\](?::(\d+))?$/.exec(server);
+    const v4 = /^([\d.]+)(?::(\d+))?$/.exec(server);
+    const [address, port] = bracketed !== null ? [bracketed[1]!, bracketed[2]] : v4 !== null ? [v4[1]!, v4[2]] : [server, undefined];
+    const family = isIP(address);
+    const portOk = port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
+    if (family === 0 || (bracketed !== null && family !== 6) || !portOk) {
+      issues.push({ path: `dns.servers[${index}]`, message: `must be ${NAME_SERVER_EXPECT}, got ${JSON.stringify(server.slice(0, 60))}` });
+    }
+  });
+  return { servers: entry.servers, timeoutMs: entry.timeoutMs, tries: entry.tries };
 }
 
 function resolvePbx(name: string, entry: ConfigFile['pbx'][string], issues: ConfigIssue[]): PbxConfig {

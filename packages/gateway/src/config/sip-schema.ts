@@ -16,6 +16,8 @@ const HOST_PORT_PATTERN = '^([A-Za-z0-9.-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\]):[0-
 const DOMAIN_PATTERN = '^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]{2,45}\\])(:[0-9]{1,5})?$';
 const CODEC_PATTERN = '^[A-Za-z0-9-]{1,32}$';
 const ENV_NAME_PATTERN = '^[A-Z_][A-Z0-9_]{0,63}$';
+/** An IP address with an optional port: `10.0.0.53`, `10.0.0.53:5353`, `2001:db8::53`, `[2001:db8::53]:5353`. */
+const NAME_SERVER_PATTERN = '^([0-9]{1,3}(\\.[0-9]{1,3}){3}(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]{2,45}\\](:[0-9]{1,5})?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$';
 
 export const MEDIA_MODES = ['rtpengine', 'passthrough'] as const;
 export const DTMF_MODES = ['rfc4733', 'info'] as const;
@@ -107,6 +109,24 @@ export const RtpengineSchema = Type.Object(
   { additionalProperties: false, description: 'rtpengine, the media relay between WebRTC and plain RTP' },
 );
 
+export const NAME_SERVER_EXPECT = 'an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353)';
+
+export const DnsSchema = Type.Object(
+  {
+    servers: Type.Optional(
+      Type.Array(Type.String({ pattern: NAME_SERVER_PATTERN, [EXPECT]: NAME_SERVER_EXPECT }), {
+        minItems: 1,
+        maxItems: 8,
+        description: 'name servers asked, in order; default the system’s (/etc/resolv.conf, and /etc/hosts for addresses)',
+        [EXPECT]: 'a list of 1 to 8 name servers, each an IP address with an optional port',
+      }),
+    ),
+    timeoutMs: int(100, 30_000, 2000, 'how long one DNS query waits for an answer'),
+    tries: int(1, 5, 2, 'attempts per DNS query'),
+  },
+  { additionalProperties: false, default: {}, description: 'how PBXs given by name are found: NAPTR, SRV and A/AAAA records (RFC 3263)' },
+);
+
 export const SipSideSchemas = {
   pbx: Type.Record(Type.String({ pattern: PBX_NAME_PATTERN }), PbxSchema, {
     default: {},
@@ -122,4 +142,5 @@ export const SipSideSchemas = {
   }),
   registrar: RegistrarSchema,
   rtpengine: Type.Optional(RtpengineSchema),
+  dns: DnsSchema,
 };

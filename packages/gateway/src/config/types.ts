@@ -112,6 +112,14 @@ export interface RegistrarConfig {
   readonly accounts: readonly { readonly user: string; readonly password: Secret }[];
 }
 
+/** Where PBXs given by name are looked up. */
+export interface DnsConfig {
+  /** Name servers (`ip`, `ip:port`, `[ipv6]:port`); undefined: the system's. */
+  readonly servers: readonly string[] | undefined;
+  readonly timeoutMs: number;
+  readonly tries: number;
+}
+
 export interface RtpengineConfig {
   readonly host: string;
   readonly port: number;
@@ -146,6 +154,7 @@ export interface GatewayConfig {
   readonly lines: readonly LineConfig[];
   readonly registrar: RegistrarConfig;
   readonly rtpengine: RtpengineConfig | undefined;
+  readonly dns: DnsConfig;
   readonly lookup: LookupConfig | undefined;
 }
 

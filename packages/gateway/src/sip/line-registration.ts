@@ -14,6 +14,12 @@
  *                      └────────────────────────────────► registering
  *   any state ── stop() ──► stopped
  *
+ * Where REGISTERs go comes from DNS (RFC 3263, through the PBX's `PbxServers`): each fresh registration, the first and
+ * every retry, tries the servers in the order DNS gives, moving on from one that is silent for `probeTimeoutMs`,
+ * unreachable or 503. The server that accepts the binding keeps it: refreshes, probes, the line's calls and the
+ * unregistration go there, until it fails and a retry looks the servers up again (and so goes back to the most
+ * preferred one that answers).
+ *
  * Liveness comes from OPTIONS probes every `keepAliveSeconds`, sent whatever the state. A probe counts as unanswered
  * after `probeTimeoutMs` (default 5 s), not after the stack's Timer F: with the default 15 s keep-alive that puts
  * "PBX not responding" at most 20 s after the PBX went silent, inside the 30 s operators are promised, while 5 s
@@ -23,16 +29,17 @@
  * answer, so tabs get one event per change of what the operator can do, not one per attempt.
  */
 import {
-  DigestClient, SipError, TypedEmitter, addressOfUri, cryptoRandom, parseUri, randomToken, systemClock, type Clock, type NameAddr, type Random, type SipRequest, type SipResponse, type SipUri, type TimerHandle,
+  DigestClient, SipError, TypedEmitter, cryptoRandom, parseUri, randomToken, systemClock, type Clock, type NameAddr, type Random, type SipRequest, type SipResponse, type SipUri, type TimerHandle,
   type TransportAddress, type Uri, type UserAgent,
 } from '@switchboard/sip';
-import { nodeDigestHasher } from '@switchboard/sip/node';
+import { nodeDigestHasher, nodeDnsResolver } from '@switchboard/sip/node';
 import type { LineState } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { PbxLineConfig } from '../config/types.js';
 import { Exchange, type ExchangeOutcome } from './line-registration-exchange.js';
 import { backoffDelay, DEFAULT_BACKOFF, grantedExpires, refreshDelay, retryAfterMs, type BackoffOptions } from './line-registration-timing.js';
 import { outboundRoute } from './outbound-proxy.js';
+import { PbxServers } from './pbx-servers.js';
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'refreshing' | 'unregistered' | 'failed' | 'stopped';
 
@@ -82,6 +89,8 @@ export interface LineRegistrationOptions {
   readonly stopTimeoutMs?: number;
   /** Host (and port) for our Contact when the listener's own address is not one the PBX can reach (0.0.0.0, NAT). */
   readonly contactAddress?: { readonly host: string; readonly port?: number };
+  /** Where the PBX's servers are, shared by its lines; default: a look-up of this line's own through the system's DNS. */
+  readonly servers?: PbxServers;
 }
 
 interface Failure {
@@ -98,6 +107,7 @@ interface Failure {
 
 const NOT_RESPONDING = 'PBX not responding';
 const UNREACHABLE = 'PBX unreachable';
+const NOT_FOUND = 'PBX not found in DNS';
 const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 const DEFAULT_STOP_TIMEOUT_MS = 3_000;
 // Min-Expires beyond a day is a registrar bug, not a policy worth following.
@@ -107,8 +117,6 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   readonly line: PbxLineConfig;
   /** The address of record, `sip:user@domain`. */
   readonly aor: Uri;
-  /** Our Contact: INVITEs for this line arrive with this URI (its user is the line's user). */
-  readonly contact: NameAddr;
   private readonly ua: UserAgent;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -121,8 +129,12 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   private readonly route: NameAddr | undefined;
   /** What probes ask: the first hop itself, so an answer proves that hop is alive. */
   private readonly probeTarget: Uri;
-  /** Where REGISTERs and probes go: the outbound proxy when there is one, else the registrar. */
-  readonly destination: TransportAddress;
+  private readonly servers: PbxServers;
+  private readonly contactAddress: { readonly host: string; readonly port?: number } | undefined;
+  /** The servers of this registration attempt, in the order to try them, and the one being tried or holding our binding. */
+  private targets: readonly TransportAddress[] = [];
+  private targetIndex = 0;
+  private ownContact: NameAddr;
   private readonly callId: string;
   private current: RegistrationState = 'idle';
   private view: LineState = { state: 'unregistered', reason: 'Not registered yet' };
@@ -130,6 +142,8 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   private expires: number;
   private failures = 0;
   private exchange: Exchange | undefined;
+  /** The look-up in flight: a stop or a newer attempt makes its answer nobody's. */
+  private locating: object | undefined;
   private probe: Exchange | undefined;
   private retryTimer: TimerHandle | undefined;
   private refreshTimer: TimerHandle | undefined;
@@ -156,12 +170,15 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
       const proxy = line.pbx.outboundProxy === undefined ? undefined : parseUri(line.pbx.outboundProxy);
       this.route = outboundRoute(proxy);
       this.probeTarget = proxy ?? this.registrar;
-      this.destination = addressOfUri(this.probeTarget);
+      this.contactAddress = options.contactAddress;
+      this.ownContact = contactFor(this.ua, line.user, this.ua.protocols[0]!, this.contactAddress);
     } catch (error) {
       throw new LineRegistrationError('invalid-config', `line of operator ${line.operatorId}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.contact = contactFor(this.ua, line.user, this.destination, options.contactAddress);
-    const host = this.contact.uri.type === 'sip' ? this.contact.uri.host : '';
+    this.servers = options.servers ?? new PbxServers({
+      uri: this.probeTarget, resolver: nodeDnsResolver(), transports: this.ua.protocols, clock: this.clock, random: idRandom,
+    });
+    const host = this.ownContact.uri.type === 'sip' ? this.ownContact.uri.host : '';
     if (host === '0.0.0.0' || host === '[::]') this.log.warn({ host }, 'the SIP listener has no specific address: calls from the PBX cannot reach this Contact (set contactAddress)');
     const realm = line.pbx.realm;
     const credentials = { username: line.authUser, password: line.password.reveal() };
@@ -183,6 +200,21 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
     return this.view;
   }
 
+  /** Our Contact as last registered (or as it will be): INVITEs for this line arrive with this URI (its user is the line's user). */
+  get contact(): NameAddr {
+    return this.ownContact;
+  }
+
+  /** The server holding the line's binding, where its calls go; undefined while the line is not registered. */
+  get server(): TransportAddress | undefined {
+    return this.current === 'registered' || this.current === 'refreshing' ? this.targets[this.targetIndex] : undefined;
+  }
+
+  /** Where requests of this line go now: the server being tried or holding the binding, else the most preferred one. */
+  private get destination(): TransportAddress | undefined {
+    return this.targets[this.targetIndex];
+  }
+
   start(): void {
     if (this.current !== 'idle') throw new LineRegistrationError('invalid-state', `the line is ${this.current}, not idle`);
     this.view = { state: 'unregistered', reason: 'Registering' };
@@ -194,17 +226,19 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   async stop(): Promise<void> {
     if (this.current === 'stopped') return;
     const bound = this.current === 'registered' || this.current === 'refreshing';
+    const server = this.server;
     this.exchange?.abandon();
     this.probe?.abandon();
     this.exchange = undefined;
     this.probe = undefined;
+    this.locating = undefined;
     this.clearTimers();
     this.transition('stopped', { state: 'unregistered', reason: 'Line stopped' });
-    if (!bound) return;
+    if (!bound || server === undefined) return;
     const request = this.buildRegister(0);
     let exchange: Exchange;
     try {
-      exchange = new Exchange(this.ua, request, this.destination, { clock: this.clock, digest: this.digest, deadlineMs: this.stopTimeoutMs });
+      exchange = new Exchange(this.ua, request, server, { clock: this.clock, digest: this.digest, deadlineMs: this.stopTimeoutMs });
     } catch (error) {
       this.log.warn({ err: error }, 'unregistration not sent');
       return;
@@ -215,18 +249,43 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   }
 
   private register(): void {
-    const refreshing = this.current === 'registered';
-    this.transition(refreshing ? 'refreshing' : 'registering');
-    this.sendRegister();
+    if (this.current === 'registered') {
+      // A refresh stays with the server that holds the binding: moving would leave a second binding behind.
+      this.transition('refreshing');
+      this.sendRegister();
+      return;
+    }
+    this.transition('registering');
+    const token = {};
+    this.locating = token;
+    this.servers.locate().then(
+      (targets) => {
+        if (this.locating !== token || this.current !== 'registering') return;
+        this.locating = undefined;
+        this.targets = targets;
+        this.targetIndex = 0;
+        this.sendRegister();
+      },
+      (error: unknown) => {
+        if (this.locating !== token || this.current !== 'registering') return;
+        this.locating = undefined;
+        this.onFailure({ kind: 'unregistered', reason: NOT_FOUND, sipStatus: undefined, silent: false, detail: message(error) });
+      },
+    );
   }
 
+  /** A REGISTER to the current target; while registering, a silent, unreachable or overloaded one gives way to the next. */
   private sendRegister(): void {
+    const destination = this.destination!;
+    this.ownContact = contactFor(this.ua, this.line.user, destination.protocol, this.contactAddress);
     const request = this.buildRegister(this.expires);
+    const failover = this.current === 'registering';
     let exchange: Exchange;
     try {
-      exchange = new Exchange(this.ua, request, this.destination, { clock: this.clock, digest: this.digest });
+      // A fresh registration bounds each server's silence itself: probes only watch a server that holds the binding.
+      exchange = new Exchange(this.ua, request, destination, { clock: this.clock, digest: this.digest, ...(failover ? { deadlineMs: this.probeTimeoutMs } : {}) });
     } catch (error) {
-      this.onFailure({ kind: 'unregistered', reason: UNREACHABLE, sipStatus: undefined, silent: true, detail: message(error) });
+      this.onRegisterOutcome({ kind: 'unreachable', detail: message(error) });
       return;
     }
     this.exchange = exchange;
@@ -238,6 +297,17 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
     });
   }
 
+  /** RFC 3263 §4.3: no answer, no connection or a 503 sends the request to the next server. */
+  private failOver(outcome: Exclude<ExchangeOutcome, { kind: 'abandoned' }>): boolean {
+    if (this.current !== 'registering' || this.targetIndex + 1 >= this.targets.length) return false;
+    const moveOn = outcome.kind !== 'response' || outcome.response.status === 503;
+    if (!moveOn) return false;
+    this.log.info({ server: describeAddress(this.destination!), outcome: describeOutcome(outcome), next: describeAddress(this.targets[this.targetIndex + 1]!) }, 'PBX server did not take the registration; trying the next');
+    this.targetIndex += 1;
+    this.sendRegister();
+    return true;
+  }
+
   private buildRegister(expires: number): SipRequest {
     const request = this.ua.createRequest('REGISTER', this.registrar, { from: this.aor, contact: this.contact, callId: this.callId, cseq: this.nextCSeq++ });
     if (this.route !== undefined) request.prepend('Route', this.route);
@@ -246,6 +316,7 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   }
 
   private onRegisterOutcome(outcome: Exclude<ExchangeOutcome, { kind: 'abandoned' }>): void {
+    if (this.failOver(outcome)) return;
     if (outcome.kind === 'no-answer') {
       this.onFailure({ kind: 'unregistered', reason: NOT_RESPONDING, sipStatus: undefined, silent: true });
       return;
@@ -314,10 +385,16 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
 
   private sendProbe(): void {
     if (this.current === 'stopped') return;
+    const destination = this.destination;
+    // Nothing located yet (DNS failing): the next registration attempt asks again; there is nothing to probe.
+    if (destination === undefined) {
+      this.scheduleProbe();
+      return;
+    }
     const request = this.ua.createRequest('OPTIONS', this.probeTarget, { from: this.aor, to: this.probeTarget });
     let probe: Exchange;
     try {
-      probe = new Exchange(this.ua, request, this.destination, { clock: this.clock, deadlineMs: this.probeTimeoutMs });
+      probe = new Exchange(this.ua, request, destination, { clock: this.clock, deadlineMs: this.probeTimeoutMs });
     } catch (error) {
       this.log.warn({ err: error }, 'keep-alive probe not sent');
       this.scheduleProbe();
@@ -343,7 +420,9 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
       return;
     }
     this.log.debug({ outcome: describeOutcome(outcome) }, 'keep-alive probe unanswered');
-    if (this.current !== 'registered' && this.current !== 'refreshing' && this.current !== 'registering') return;
+    // A fresh registration has a deadline per server and moves on by itself; a probe may even have gone to a server
+    // it has already left.
+    if (this.current !== 'registered' && this.current !== 'refreshing') return;
     // The REGISTER in flight went to the same silent PBX: waiting out its Timer F would only delay the news.
     this.exchange?.abandon();
     this.exchange = undefined;
@@ -394,8 +473,8 @@ function classify(response: SipResponse, authFailure: string | undefined, realm:
   return { kind: 'failed', reason: `PBX refused the registration (${phrase})`, sipStatus: status, silent: false };
 }
 
-function contactFor(ua: UserAgent, user: string, destination: TransportAddress, address: { host: string; port?: number } | undefined): NameAddr {
-  const own = ua.contact(user, destination.protocol);
+function contactFor(ua: UserAgent, user: string, protocol: TransportAddress['protocol'], address: { host: string; port?: number } | undefined): NameAddr {
+  const own = ua.contact(user, protocol);
   if (address === undefined) return own;
   if (own.uri.type !== 'sip') throw new SipError('invalid-argument', 'the user agent gave a non-SIP Contact');
   const host = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
@@ -413,6 +492,11 @@ function describeOutcome(outcome: ExchangeOutcome): string {
     case 'abandoned':
       return 'abandoned';
   }
+}
+
+function describeAddress(address: TransportAddress): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `${address.protocol}:${host}:${address.port}`;
 }
 
 function message(error: unknown): string {

@@ -5,18 +5,22 @@
  *
  * A `line-state` event goes out when what an operator would be shown changes, not on every refresh or retry.
  */
-import { TypedEmitter } from '@switchboard/sip';
+import { cryptoRandom, parseUri, systemClock, TypedEmitter, type DnsResolver, type TransportAddress } from '@switchboard/sip';
+import { nodeDnsResolver } from '@switchboard/sip/node';
 import type { LineState } from '@switchboard/protocol';
 import type { LineConfig, PbxLineConfig } from '../config/types.js';
 import { LineRegistration, LineRegistrationError, type LineRegistrationOptions } from './line-registration.js';
+import { PbxServers } from './pbx-servers.js';
 
 export type LineRegistrationsEvents = {
   'line-state': { readonly operatorId: string; readonly state: LineState };
 };
 
 /** What every line's registration is given, and the lines; local lines are skipped: they have no account elsewhere. */
-export interface LineRegistrationsOptions extends Omit<LineRegistrationOptions, 'line'> {
+export interface LineRegistrationsOptions extends Omit<LineRegistrationOptions, 'line' | 'servers'> {
   readonly lines: readonly LineConfig[];
+  /** Where PBXs' servers are looked up (RFC 3263); default: the system's name servers. */
+  readonly resolver?: DnsResolver;
 }
 
 export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
@@ -26,6 +30,8 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
   /** user → operator ids at any PBX, for a Request-URI that does not say which PBX it came from. */
   private readonly usersAnywhere = new Map<string, string[]>();
   private readonly shown = new Map<string, string>();
+  /** By PBX name: one look-up serves every line of a PBX. */
+  private readonly servers = new Map<string, PbxServers>();
   private started = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -33,6 +39,7 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
   constructor(options: LineRegistrationsOptions) {
     super();
     const log = options.logger.child({ component: 'lines' });
+    const resolver = options.resolver ?? nodeDnsResolver();
     for (const line of options.lines) {
       if (line.mode !== 'pbx') continue;
       if (this.byOperator.has(line.operatorId)) throw new LineRegistrationError('invalid-config', `operator ${line.operatorId} has two lines`);
@@ -40,7 +47,18 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
       const taken = this.byUser.get(key);
       // Our Contact carries the line's user: two operators with one account would be indistinguishable to incoming calls.
       if (taken !== undefined) throw new LineRegistrationError('invalid-config', `operators ${taken} and ${line.operatorId} share the account ${line.user} at PBX ${line.pbx.name}`);
-      const registration = new LineRegistration({ ...options, line });
+      let servers = this.servers.get(line.pbx.name);
+      if (servers === undefined) {
+        servers = new PbxServers({
+          uri: firstHop(line),
+          resolver,
+          transports: options.ua.protocols,
+          clock: options.clock ?? systemClock,
+          random: options.idRandom ?? cryptoRandom,
+        });
+        this.servers.set(line.pbx.name, servers);
+      }
+      const registration = new LineRegistration({ ...options, line, servers });
       this.byOperator.set(line.operatorId, registration);
       this.byUser.set(key, line.operatorId);
       const anywhere = this.usersAnywhere.get(line.user) ?? [];
@@ -83,6 +101,16 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
     return (this.usersAnywhere.get(user) ?? []).map((operatorId) => this.lineFor(operatorId)!);
   }
 
+  /** The server holding the binding of the operator's line: where the line's calls go. */
+  serverOf(operatorId: string): TransportAddress | undefined {
+    return this.byOperator.get(operatorId)?.server;
+  }
+
+  /** Whether `host` is an address DNS gave for this PBX's servers. */
+  isPbxServer(pbxName: string, host: string): boolean {
+    return this.servers.get(pbxName)?.isServer(host) ?? false;
+  }
+
   /** The registration of one operator's line, for diagnostics and tests. */
   registrationOf(operatorId: string): LineRegistration | undefined {
     return this.byOperator.get(operatorId);
@@ -104,6 +132,14 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
     if (this.shown.get(operatorId) === text) return;
     this.shown.set(operatorId, text);
     this.emit('line-state', { operatorId, state });
+  }
+}
+
+function firstHop(line: PbxLineConfig) {
+  try {
+    return parseUri(line.pbx.outboundProxy ?? line.pbx.registrar);
+  } catch (error) {
+    throw new LineRegistrationError('invalid-config', `PBX ${line.pbx.name}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

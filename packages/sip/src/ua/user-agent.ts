@@ -132,6 +132,11 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.transactions.on('ack', (event) => this.onAck(event));
   }
 
+  /** The transports this user agent can send on, in the order they were given. */
+  get protocols(): TransportProtocol[] {
+    return [...this.transports.keys()];
+  }
+
   transport(protocol: TransportProtocol): SipTransport {
     const transport = this.transports.get(protocol);
     if (transport === undefined) throw new SipError('transport', `no ${protocol} transport`);

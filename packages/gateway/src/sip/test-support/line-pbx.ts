@@ -103,6 +103,8 @@ export interface Harness {
   /** Advances the clock in steps, flushing in between, so timers and the messages they send interleave. */
   advance(ms: number, step?: number): Promise<void>;
   silence(on: boolean): void;
+  /** Another server of the same PBX (same accounts, same password) at `address`. */
+  server(address: TransportAddress): UserAgent;
   line(overrides?: Partial<PbxConfig>, lineOverrides?: Partial<PbxLineConfig>): PbxLineConfig;
 }
 
@@ -132,6 +134,11 @@ export function harness(): Harness {
     },
     silence(on) {
       network.filter = on ? (d) => d.to.host !== PBX.host && d.to.host !== PROXY.host : () => true;
+    },
+    server(address) {
+      const other = new UserAgent({ transports: [network.transport(address)], clock, random: idRandom });
+      other.on('request', (incoming) => void serve(h, digest, incoming));
+      return other;
     },
     line(overrides = {}, lineOverrides = {}) {
       const pbx: PbxConfig = {

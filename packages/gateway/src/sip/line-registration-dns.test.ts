@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ManualClock, parseMessage, parseUri, UserAgent, type SipRequest, type TransportAddress } from '@switchboard/sip';
+import { LineRegistration, type LineRegistrationOptions } from './line-registration.js';
+import { LineRegistrations } from './line-registrations.js';
+import { PbxServers } from './pbx-servers.js';
+import { harness, idRandom, PBX, type Harness } from './test-support/line-pbx.js';
+import { MemoryZone } from './test-support/memory-zone.js';
+
+/** Nothing listens here until a test says so: datagrams to it vanish. */
+const FIRST: TransportAddress = { protocol: 'udp', host: '127.0.0.9', port: 5060 };
+const SECOND: TransportAddress = { protocol: 'udp', host: '127.0.0.4', port: 5060 };
+
+/** `pbx.example` with SRV records for UDP naming `servers` in order of priority. */
+function zoneOf(...servers: TransportAddress[]): MemoryZone {
+  const zone = new MemoryZone();
+  zone.srvs.set('_sip._udp.pbx.example', servers.map((server, i) => ({ priority: 10 * (i + 1), weight: 0, port: server.port, name: `s${i}.pbx.example` })));
+  servers.forEach((server, i) => zone.hosts.set(`s${i}.pbx.example`, [server.host]));
+  return zone;
+}
+
+function byName(h: Harness, zone: MemoryZone, options: Partial<LineRegistrationOptions> = {}): LineRegistration {
+  const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock: h.clock, random: idRandom });
+  return new LineRegistration({ ua: h.ua, line: h.line({ registrar: 'sip:pbx.example' }), logger: h.logger, clock: h.clock, random: () => 0, servers, ...options });
+}
+
+function registers(h: Harness, to?: TransportAddress): SipRequest[] {
+  return h.network.requests('REGISTER', to).map((d) => parseMessage(d.text) as SipRequest);
+}
+
+/** A server of the PBX that answers every request with `status`. */
+function answering(h: Harness, address: TransportAddress, status: number): UserAgent {
+  const ua = new UserAgent({ transports: [h.network.transport(address)], clock: h.clock, random: idRandom });
+  ua.on('request', (incoming) => incoming.respond(status));
+  return ua;
+}
+
+describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
+  test('a silent first server: the REGISTER moves on after the probe timeout; the server that took the binding keeps it until it fails', async () => {
+    const h = harness();
+    const line = byName(h, zoneOf(FIRST, PBX));
+    line.start();
+    await h.advance(4_750);
+    assert.equal(line.state, 'registering');
+    assert.ok(registers(h, FIRST).length >= 3, 'the first server got the REGISTER and its retransmissions');
+    assert.equal(registers(h, PBX).length, 0, 'nothing to the second before the first had its time');
+    await h.advance(500);
+    assert.equal(line.state, 'registered');
+    assert.deepEqual(line.server, PBX);
+    const [first] = registers(h, FIRST);
+    const atSecond = registers(h, PBX);
+    assert.equal(atSecond[0]!.callId, first!.callId, 'one Call-ID for the line, whichever server');
+    assert.ok(atSecond[0]!.cseq!.seq > first!.cseq!.seq, 'the CSeq counts on across servers');
+    assert.ok(h.logs.some((l) => l.includes('trying the next')));
+
+    // The preferred server comes back: the binding stays where it is, refreshes and probes with it.
+    h.server(FIRST);
+    const firstBefore = registers(h, FIRST).length;
+    await h.advance(490_000, 5_000);
+    assert.ok(registers(h, PBX).length > atSecond.length, 'refreshed');
+    assert.equal(registers(h, FIRST).length, firstBefore, 'no REGISTER to the other server while the binding holds');
+    assert.ok(h.network.requests('OPTIONS', PBX).length > 0);
+    assert.equal(h.network.requests('OPTIONS', FIRST).length, 0);
+
+    // The binding's server goes silent: the retry looks the servers up again and takes the preferred one.
+    h.network.filter = (d) => d.to.host !== PBX.host;
+    const silentAt = h.clock.now();
+    while (line.server?.host !== FIRST.host && h.clock.now() - silentAt < 60_000) await h.advance(250);
+    assert.deepEqual(line.server, FIRST, `registered with the preferred server ${h.clock.now() - silentAt} ms after the other went silent`);
+
+    const stopping = line.stop();
+    await h.flush();
+    await stopping;
+    const last = registers(h).at(-1)!;
+    assert.equal(last.parsed('expires'), 0);
+    assert.equal(h.network.log.at(-2)?.to.host, FIRST.host, 'unregistered at the server holding the binding');
+  });
+
+  test('a refused connection and a 503 move on at once, with a higher CSeq each time', async () => {
+    const h = harness();
+    h.network.refusing.add(FIRST.host);
+    answering(h, SECOND, 503);
+    const line = byName(h, zoneOf(FIRST, SECOND, PBX));
+    line.start();
+    await h.flush();
+    assert.equal(line.state, 'registered');
+    assert.deepEqual(line.server, PBX);
+    assert.equal(registers(h, SECOND).length, 1);
+    const seqs = registers(h).map((r) => r.cseq!.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(new Set(seqs).size, seqs.length, 'no CSeq used twice');
+  });
+
+  test('any other answer is the answer: a 404 from the first server is not taken to the next', async () => {
+    const h = harness();
+    answering(h, FIRST, 404);
+    const line = byName(h, zoneOf(FIRST, PBX));
+    line.start();
+    await h.flush();
+    assert.equal(line.state, 'failed');
+    assert.equal(line.lineState.sipStatus, 404);
+    assert.equal(registers(h, PBX).length, 0);
+    assert.equal(line.server, undefined);
+  });
+
+  test('a name DNS does not know: "PBX not found in DNS", no probe to nowhere, registered once DNS has it', async () => {
+    const h = harness();
+    const zone = new MemoryZone();
+    const line = byName(h, zone);
+    line.start();
+    await h.flush();
+    assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX not found in DNS' });
+    assert.ok(h.logs.some((l) => l.includes('line registration failed') && l.includes('pbx.example')), 'the DNS error is in the log');
+    await h.advance(16_000);
+    assert.equal(h.network.log.length, 0, 'nothing sent while no server is known');
+    zone.hosts.set('pbx.example', [PBX.host]);
+    const fixedAt = h.clock.now();
+    while (line.state !== 'registered' && h.clock.now() - fixedAt < 30_000) await h.advance(250);
+    assert.equal(line.state, 'registered');
+    assert.deepEqual(line.server, PBX, 'the host itself at 5060 when it has no SRV records');
+    await line.stop();
+  });
+
+  test('a DNS failure for an SRV name is not "no servers": nothing is sent to the bare name', async () => {
+    const h = harness();
+    const zone = zoneOf(PBX);
+    zone.hosts.set('pbx.example', [PBX.host]);
+    zone.failing.add('_sip._udp.pbx.example');
+    const line = byName(h, zone);
+    line.start();
+    await h.flush();
+    assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX not found in DNS' });
+    assert.equal(h.network.log.length, 0);
+  });
+});
+
+describe('PbxServers', () => {
+  test('one look-up for callers at once; its answer kept 60 s, a failure 5 s', async () => {
+    const clock = new ManualClock(0);
+    const zone = zoneOf(PBX);
+    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    const [a, b] = await Promise.all([servers.locate(), servers.locate()]);
+    assert.deepEqual(a, [PBX]);
+    assert.equal(a, b, 'the same answer');
+    const perLookUp = zone.queries;
+    clock.advance(59_999);
+    await servers.locate();
+    assert.equal(zone.queries, perLookUp);
+    clock.advance(1);
+    await servers.locate();
+    assert.equal(zone.queries, 2 * perLookUp);
+
+    zone.failing.add('_sip._udp.pbx.example');
+    clock.advance(60_000);
+    await assert.rejects(servers.locate(), { code: 'dns' });
+    const afterFailure = zone.queries;
+    clock.advance(4_999);
+    await assert.rejects(servers.locate(), { code: 'dns' });
+    assert.equal(zone.queries, afterFailure, 'a failure is the answer for 5 s');
+    zone.failing.clear();
+    clock.advance(1);
+    assert.deepEqual(await servers.locate(), [PBX]);
+  });
+
+  test('remembers the addresses it found, at most 64, the oldest forgotten first', async () => {
+    const clock = new ManualClock(0);
+    const zone = new MemoryZone();
+    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    assert.equal(servers.isServer(PBX.host), false);
+    for (let i = 0; i < 10; i++) {
+      zone.hosts.set('pbx.example', Array.from({ length: 8 }, (_, j) => `10.0.${i}.${j}`));
+      await servers.locate();
+      clock.advance(60_000);
+    }
+    assert.equal(servers.isServer('10.0.9.7'), true);
+    assert.equal(servers.isServer('10.0.2.0'), true);
+    assert.equal(servers.isServer('10.0.1.7'), false, 'pushed out by 64 newer ones');
+    assert.equal(servers.isServer('10.0.10.0'), false);
+  });
+});
+
+describe('LineRegistrations and DNS', () => {
+  test('the lines of one PBX share its look-up; where each is registered and which addresses are the PBX\'s', async () => {
+    const h = harness();
+    const zone = zoneOf(FIRST, PBX);
+    h.network.refusing.add(FIRST.host);
+    const a = h.line({ registrar: 'sip:pbx.example' });
+    const b = h.line({ registrar: 'sip:pbx.example' }, { operatorId: 'op-2', user: '1002', authUser: '1002' });
+    const registrations = new LineRegistrations({ ua: h.ua, lines: [a, b], logger: h.logger, clock: h.clock, random: () => 0.5, resolver: zone });
+    registrations.start();
+    await h.flush();
+    assert.equal(zone.queries, 4, 'NAPTR, SRV for UDP, then the two SRV targets\' addresses: once for both lines');
+    assert.deepEqual(registrations.serverOf('op-1'), PBX);
+    assert.equal(registrations.serverOf('op-2'), undefined, 'the PBX refused 1002: not registered anywhere');
+    assert.equal(registrations.isPbxServer('main', PBX.host), true);
+    assert.equal(registrations.isPbxServer('main', FIRST.host), true, 'any server DNS named for the PBX');
+    assert.equal(registrations.isPbxServer('main', '127.0.0.1'), false);
+    assert.equal(registrations.isPbxServer('other', PBX.host), false);
+    await registrations.close();
+  });
+});

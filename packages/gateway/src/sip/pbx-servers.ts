@@ -1,0 +1,88 @@
+/**
+ * Where a PBX's servers are: the URI of its first hop (outbound proxy, else registrar) located as RFC 3263 says
+ * (NAPTR, then SRV, then A/AAAA; a numeric host is itself), shared by every line of that PBX. A look-up is shared
+ * while it runs and its answer kept for a while, so a hundred lines starting or retrying together ask DNS once; a
+ * failed look-up is kept for a shorter while, so lines retrying against a broken zone do not hammer the name server.
+ *
+ * The addresses found are also how the gateway tells this PBX's INVITEs from anyone else's when the PBX is configured
+ * by name: a request from an address no look-up gave is not from the PBX.
+ */
+import { locateSipServers, type Clock, type DnsResolver, type Random, type TransportAddress, type TransportProtocol, type Uri } from '@switchboard/sip';
+
+export interface PbxServersOptions {
+  /** The first hop's URI: the outbound proxy when there is one, else the registrar. */
+  readonly uri: Uri;
+  readonly resolver: DnsResolver;
+  /** Transports the gateway can send on: DNS records for others are skipped. */
+  readonly transports: readonly TransportProtocol[];
+  readonly clock: Clock;
+  /** For the weighted choice among SRV records of equal priority. */
+  readonly random: Random;
+  /** How long an answer is used. Node's resolver reports no TTLs, so this stands in for them. Default 60 s. */
+  readonly cacheMs?: number;
+  /** How long a failed look-up is the answer. Default 5 s. */
+  readonly failureCacheMs?: number;
+}
+
+const DEFAULT_CACHE_MS = 60_000;
+const DEFAULT_FAILURE_CACHE_MS = 5_000;
+// Addresses remembered as this PBX's: a zone whose servers keep changing cannot grow the set without bound.
+const MAX_KNOWN_ADDRESSES = 64;
+
+interface Answer {
+  readonly result: Promise<TransportAddress[]>;
+  /** When the look-up ended; undefined while it runs. */
+  settledAt: number | undefined;
+  failed: boolean;
+}
+
+export class PbxServers {
+  private readonly options: PbxServersOptions;
+  private readonly cacheMs: number;
+  private readonly failureCacheMs: number;
+  private answer: Answer | undefined;
+  private readonly known = new Set<string>();
+
+  constructor(options: PbxServersOptions) {
+    this.options = options;
+    this.cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
+    this.failureCacheMs = options.failureCacheMs ?? DEFAULT_FAILURE_CACHE_MS;
+  }
+
+  /** The servers to try, most preferred first; rejects with a `SipError` (code `dns`) when DNS names none. */
+  locate(): Promise<TransportAddress[]> {
+    const { clock } = this.options;
+    const answer = this.answer;
+    if (answer !== undefined) {
+      if (answer.settledAt === undefined) return answer.result;
+      const age = clock.now() - answer.settledAt;
+      if (age < (answer.failed ? this.failureCacheMs : this.cacheMs)) return answer.result;
+    }
+    const result = locateSipServers(this.options.uri, { resolver: this.options.resolver, transports: this.options.transports, random: this.options.random });
+    const fresh: Answer = { result, settledAt: undefined, failed: false };
+    this.answer = fresh;
+    result.then(
+      (targets) => {
+        fresh.settledAt = clock.now();
+        for (const target of targets) this.remember(target.host);
+      },
+      () => {
+        fresh.settledAt = clock.now();
+        fresh.failed = true;
+      },
+    );
+    return result;
+  }
+
+  /** Whether `host` (an IP address, IPv6 without brackets) is one a look-up of this PBX gave. */
+  isServer(host: string): boolean {
+    return this.known.has(host.toLowerCase());
+  }
+
+  private remember(host: string): void {
+    const key = host.toLowerCase();
+    this.known.delete(key);
+    this.known.add(key);
+    if (this.known.size > MAX_KNOWN_ADDRESSES) this.known.delete(this.known.values().next().value!);
+  }
+}
