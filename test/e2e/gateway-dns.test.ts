@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UserAgent, type SipResponse, type SipTransport } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
-import { describeDetection, detectTone, readWav } from './support/audio.js';
 import { startPhone, type Phone } from './support/baresip.js';
-import { launchBrowser, writeToneWav, type TestBrowser, type ToneResult } from './support/browser.js';
+import { launchBrowser, writeToneWav, type TestBrowser } from './support/browser.js';
 import { DemoPage } from './support/demo-page.js';
 import { startDnsmasq, type DnsServer } from './support/dnsmasq.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
 import { startKamailio, type Kamailio } from './support/kamailio.js';
+import { browserCallsPhone, phoneCallsBrowser } from './support/line-calls.js';
 import { assertPrivateNetns } from './support/netns.js';
 import { stopAll, suiteDir } from './support/processes.js';
 import { startRtpengine, type Rtpengine } from './support/rtpengine.js';
@@ -30,10 +30,6 @@ const HZ_PHONE = 1209;
 const HUNG = '127.0.0.3';
 /** Neither a PBX server nor anything DNS names. */
 const STRANGER = '127.0.0.7';
-
-function toneLine(r: ToneResult): string {
-  return `${r.detected ? 'tone' : 'NO tone'} after ${r.afterMs} ms, ratio ${(r.ratio ?? r.best.ratio).toFixed(2)}, ${r.frames} frames`;
-}
 
 describe('a PBX given by name: the gateway finds its servers through DNS and fails over to the one that answers', { timeout: 180_000 }, () => {
   let rtpengine: Rtpengine;
@@ -88,11 +84,7 @@ describe('a PBX given by name: the gateway finds its servers through DNS and fai
     await stopAll();
   });
 
-  async function phoneHeardBrowser(): Promise<void> {
-    const wav = readWav(await phone.lastRecording());
-    const heard = detectTone(wav.samples, wav.sampleRate, HZ_BROWSER);
-    assert.ok(heard.present && heard.tonedS >= 1, `the phone hears the browser: ${describeDetection(heard)}`);
-  }
+  const pair = () => ({ page, phone, browserHz: HZ_BROWSER, phoneHz: HZ_PHONE });
 
   it('the line gets past the hung server to Kamailio and the browser shows it registered', async () => {
     await page.page.waitForSelector('#line[data-state="registered"]', { timeout: 30_000 });
@@ -108,36 +100,13 @@ describe('a PBX given by name: the gateway finds its servers through DNS and fai
 
   it('101 calls the phone: the INVITE goes to the server holding the binding; tones both ways', async () => {
     const hungBefore = swallowed.length;
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
-    const heard = await page.detectTone(HZ_PHONE, { timeoutMs: 10_000 });
-    assert.ok(heard.detected, `the browser hears the phone: ${toneLine(heard)}`);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await page.hangup(callId);
-    await page.waitFor(callId, 'ended', 'normal');
-    await phone.waitForState('closed', 10_000);
-    await phoneHeardBrowser();
+    await browserCallsPhone(pair(), 'alice');
     const toHung = swallowed.slice(hungBefore).filter((text) => !text.startsWith('OPTIONS ') && !text.startsWith('REGISTER '));
     assert.deepEqual(toHung.map((text) => text.split('\r\n')[0]), [], 'nothing of the call went to the hung server');
   });
 
   it('the phone calls 101 through Kamailio, whose address DNS named: the browser rings, answers, tones both ways', async () => {
-    const since = phone.events.length;
-    await phone.dial(kamailio.aor('101'));
-    const row = page.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
-    await row.first().waitFor({ timeout: 10_000 });
-    const callId = (await row.first().getAttribute('data-call-id')) ?? '';
-    await page.answer(callId);
-    await page.waitFor(callId, 'active');
-    await phone.waitForEvent('CALL_ESTABLISHED', { since, timeoutMs: 10_000 });
-    const heard = await page.detectTone(HZ_PHONE, { timeoutMs: 10_000 });
-    assert.ok(heard.detected, `the browser hears the phone: ${toneLine(heard)}`);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await phone.hangup();
-    await page.waitFor(callId, 'ended', 'normal');
-    await phoneHeardBrowser();
+    await phoneCallsBrowser(pair(), kamailio.aor('101'));
   });
 
   it('an INVITE for the line from an address DNS did not name is refused 403', async () => {

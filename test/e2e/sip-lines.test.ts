@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
 import { startPhone, type Phone } from './support/baresip.js';
-import { launchBrowser, writeToneWav, type TestBrowser, type ToneResult } from './support/browser.js';
+import { launchBrowser, writeToneWav, type TestBrowser } from './support/browser.js';
 import { DemoPage } from './support/demo-page.js';
+import { browserCallsPhone, phoneCallsBrowser, toneLine, type TonePair } from './support/line-calls.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
 import { startKamailio, type Kamailio } from './support/kamailio.js';
 import { assertPrivateNetns } from './support/netns.js';
@@ -26,10 +27,6 @@ const HZ_BROWSER_102 = 770;
 const DESK_PASSWORD = 'desk200pass';
 const HZ_DESK_201 = 1336;
 const RING_TIMEOUT_S = 6;
-
-function toneLine(r: ToneResult): string {
-  return `${r.detected ? 'tone' : 'NO tone'} after ${r.afterMs} ms, ratio ${(r.ratio ?? r.best.ratio).toFixed(2)}, ${r.frames} frames`;
-}
 
 describe('operators call phones through a PBX line, with rtpengine bridging media', { timeout: 240_000 }, () => {
   let rtpengine: Rtpengine;
@@ -85,30 +82,14 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
     await stopAll();
   });
 
-  async function phoneHeardBrowser(): Promise<void> {
-    const wav = readWav(await phone.lastRecording());
-    const heard = detectTone(wav.samples, wav.sampleRate, HZ_BROWSER);
-    const own = detectTone(wav.samples, wav.sampleRate, HZ_PHONE);
-    assert.ok(heard.present && heard.tonedS >= 1, `the phone hears the browser: ${describeDetection(heard)}`);
-    assert.ok(!own.present, `the phone does not hear itself: ${describeDetection(own)}`);
-  }
+  const pair = (): TonePair => ({ page, phone, browserHz: HZ_BROWSER, phoneHz: HZ_PHONE });
 
   it('the line registers at the PBX and the browser is told', async () => {
     await page.page.waitForSelector('#line[data-state="registered"]', { timeout: 15_000 });
   });
 
   it('101 calls the phone: tones both ways through rtpengine; the browser hangs up', async () => {
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
-    const heard = await page.detectTone(HZ_PHONE, { timeoutMs: 10_000 });
-    assert.ok(heard.detected, `the browser hears the phone: ${toneLine(heard)}`);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await page.hangup(callId);
-    await page.waitFor(callId, 'ended', 'normal');
-    await phone.waitForState('closed', 10_000);
-    await phoneHeardBrowser();
+    await browserCallsPhone(pair(), 'alice');
   });
 
   it('101 sends digits to the phone through the PBX: each arrives as a SIP INFO, in order', async () => {
@@ -136,20 +117,7 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
   });
 
   it('the phone calls 101: the browser rings, answers, tones both ways', async () => {
-    const since = phone.events.length;
-    await phone.dial(kamailio.aor('101'));
-    const row = page.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
-    await row.first().waitFor({ timeout: 10_000 });
-    const callId = (await row.first().getAttribute('data-call-id')) ?? '';
-    await page.answer(callId);
-    await page.waitFor(callId, 'active');
-    await phone.waitForEvent('CALL_ESTABLISHED', { since, timeoutMs: 10_000 });
-    const heard = await page.detectTone(HZ_PHONE, { timeoutMs: 10_000 });
-    assert.ok(heard.detected, `the browser hears the phone: ${toneLine(heard)}`);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await phone.hangup();
-    await page.waitFor(callId, 'ended', 'normal');
-    await phoneHeardBrowser();
+    await phoneCallsBrowser(pair(), kamailio.aor('101'));
   });
 
   it('the browser rejects: the phone sees 603', async () => {

@@ -456,6 +456,8 @@ describe('who may call a line', () => {
     assert.equal(comesFromPbx(byName, '198.51.100.7', none), false, 'a name is no licence for anyone');
     assert.equal(comesFromPbx(byName, '198.51.100.7', (host) => host === '198.51.100.7'), true);
     assert.equal(comesFromPbx(byName, '198.51.100.8', (host) => host === '198.51.100.7'), false);
+    assert.equal(comesFromPbx(byName, '::ffff:198.51.100.7', (host) => host === '198.51.100.7'), true, 'an IPv4 peer on a dual-stack socket');
+    assert.equal(comesFromPbx(pbx, '::FFFF:192.0.2.10', none), true);
   });
   it('a registrar given by name behind an outbound proxy is never looked up, so it is trusted as configured', () => {
     assert.equal(comesFromPbx({ ...pbx, registrar: 'sip:pbx.example.com' }, '198.51.100.7', none), true);

@@ -360,7 +360,8 @@ export function comesFromPbx(pbx: PbxConfig, host: string, isLocated: (host: str
   };
   const registrar = hostOfUri(pbx.registrar);
   const proxy = hostOfUri(pbx.outboundProxy);
-  const wanted = host.toLowerCase();
-  if (wanted === registrar || wanted === proxy || isLocated(host)) return true;
+  // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; DNS and the config name it a.b.c.d.
+  const wanted = host.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  if (wanted === registrar || wanted === proxy || isLocated(wanted)) return true;
   return proxy !== undefined && registrar !== undefined && !IP_LITERAL.test(registrar);
 }
