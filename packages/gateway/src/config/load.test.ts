@@ -129,6 +129,11 @@ describe('every field error names its path', () => {
     ['dns.servers', ['10.0.0.53:70000'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "10.0.0.53:70000"'],
     ['dns.servers', ['[10.0.0.53]:53'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "[10.0.0.53]:53"'],
     ['dns.servers', [], 'must be a list of 1 to 8 name servers, each an IP address with an optional port'],
+    ['dns.servers', ['10.0.0.53:0'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "10.0.0.53:0"'],
+    ['dns.servers', ['[2001:db8::53]:00'], 'must be an IP address with an optional port (10.0.0.53, 10.0.0.53:5353, [2001:db8::53]:5353), got "[2001:db8::53]:00"'],
+    ['pbx.main.registrar', 'sip:pbx.example.com;transport=TLS', 'asks for TLS, but the gateway has no TLS listener (set sip.tls)'],
+    ['pbx.main.registrar', 'sips:pbx.example.com', 'asks for TLS, but the gateway has no TLS listener (set sip.tls)'],
+    ['pbx.main.registrar', 'sip:pbx.example.com;transport=ws', 'asks for WS, but the gateway has no WS listener (set sip.ws)'],
     ['dns.timeoutMs', 50, 'must be an integer from 100 to 30000, got 50'],
     ['dns.tries', 9, 'must be an integer from 1 to 5, got 9'],
     ['routing.ringtimeout', 30, 'is not a known setting (expected: ringTimeoutSeconds, callWaiting)'],
@@ -172,6 +177,15 @@ describe('every field error names its path', () => {
     assert.deepEqual(resolveRaw({}).dns, { servers: undefined, timeoutMs: 2000, tries: 2 });
     const servers = ['10.0.0.53', '10.0.0.54:5353', '2001:db8::53', '[2001:db8::54]:5353'];
     assert.deepEqual(resolveRaw({ dns: { servers, timeoutMs: 500, tries: 1 } }).dns, { servers, timeoutMs: 500, tries: 1 });
+  });
+
+  test('a PBX reached over a transport the gateway does not listen on is refused; UDP and TCP always listen', () => {
+    assert.equal(
+      configError(() => resolveRaw({ pbx: { main: { registrar: 'sip:10.0.0.1', outboundProxy: 'sips:proxy.example.com;transport=ws' } } })).message,
+      'pbx.main.outboundProxy: asks for WSS, but the gateway has no WSS listener (set sip.wss)',
+    );
+    assert.equal(resolveRaw({ pbx: { main: { registrar: 'sip:pbx.example.com;transport=tcp', outboundProxy: 'sip:10.0.0.5;transport=udp' } } }).pbx[0]?.name, 'main');
+    assert.equal(resolveRaw({ sip: { ws: { port: 8088 } }, pbx: { main: { registrar: 'sip:pbx.example.com;transport=ws' } } }).pbx[0]?.name, 'main');
   });
 
   test('lookup: defaults, the token from the environment, https except on loopback', () => {

@@ -21,6 +21,15 @@ export interface SipSide {
 
 export function resolveSipSide(file: ConfigFile, env: Env, issues: ConfigIssue[]): SipSide {
   const pbx = Object.entries(file.pbx).map(([name, entry]) => resolvePbx(name, entry, issues));
+  for (const [name, entry] of Object.entries(file.pbx)) {
+    for (const field of ['registrar', 'outboundProxy'] as const) {
+      const uri = entry[field];
+      const needed = uri === undefined ? undefined : transportNeeded(uri);
+      if (needed !== undefined && !listens(file.sip, needed)) {
+        issues.push({ path: `pbx.${name}.${field}`, message: `asks for ${needed.toUpperCase()}, but the gateway has no ${needed.toUpperCase()} listener (set sip.${needed})` });
+      }
+    }
+  }
   const byName = new Map(pbx.map((p) => [p.name, p]));
   const lines: LineConfig[] = [];
   for (const [operatorId, line] of Object.entries(file.lines)) {
@@ -111,6 +120,20 @@ function resolveRtpengine(entry: NonNullable<ConfigFile['rtpengine']>, issues: C
     return undefined;
   }
   return { host, port, timeoutMs: entry.timeoutMs };
+}
+
+/** The transport a URI's scheme and transport parameter insist on; undefined when DNS or the gateway may choose. */
+function transportNeeded(uri: string): 'tcp' | 'tls' | 'ws' | 'wss' | undefined {
+  const param = /;transport=([A-Za-z]+)/i.exec(uri)?.[1]?.toLowerCase();
+  const secure = /^sips:/i.test(uri);
+  if (param === 'ws' || param === 'wss') return secure || param === 'wss' ? 'wss' : 'ws';
+  if (secure || param === 'tls') return 'tls';
+  return param === 'tcp' ? 'tcp' : undefined;
+}
+
+/** UDP and TCP always listen; TLS, WS and WSS when configured. */
+function listens(sip: ConfigFile['sip'], transport: 'tcp' | 'tls' | 'ws' | 'wss'): boolean {
+  return transport === 'tcp' || sip[transport] !== undefined;
 }
 
 /** The host of a sip:/sips: URI: after the scheme and any userinfo, before a port, parameters or headers. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManualClock, parseMessage, parseUri, UserAgent, type SipRequest, type TransportAddress } from '@switchboard/sip';
+import { ManualClock, parseMessage, parseUri, SipRequest, UserAgent, type TransportAddress } from '@switchboard/sip';
 import { LineRegistration, type LineRegistrationOptions } from './line-registration.js';
 import { LineRegistrations } from './line-registrations.js';
 import { PbxServers } from './pbx-servers.js';
@@ -103,6 +103,94 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
     assert.equal(line.server, undefined);
   });
 
+  test('only no answer, no connection or 503 move on: a 500 or a 408 from the first server is the answer', async () => {
+    for (const status of [500, 408]) {
+      const h = harness();
+      answering(h, FIRST, status);
+      const line = byName(h, zoneOf(FIRST, PBX));
+      line.start();
+      await h.flush();
+      assert.equal(line.state, 'unregistered', String(status));
+      assert.equal(line.lineState.sipStatus, status);
+      assert.equal(registers(h, PBX).length, 0, `nothing to the next server after ${status}`);
+    }
+  });
+
+  test('a server that answers 100 Trying is given the transaction\'s own time, not the 5 s of a silent one', async () => {
+    const h = harness();
+    const trying = h.network.transport(FIRST);
+    trying.on('message', ({ message, source }) => {
+      if (message instanceof SipRequest) void trying.send(message.createResponse(100), source);
+    });
+    const line = byName(h, zoneOf(FIRST, PBX));
+    line.start();
+    await h.advance(10_000);
+    assert.equal(line.state, 'registering');
+    assert.equal(registers(h, PBX).length, 0, 'still waiting for the server that answered');
+    await h.advance(25_000);
+    assert.deepEqual(line.server, PBX, 'moved on after Timer F (64 T1 = 32 s)');
+  });
+
+  test('a refresh stays with the server holding the binding: its 503 makes the line unregistered, not registered elsewhere', async () => {
+    const h = harness();
+    answering(h, SECOND, 503);
+    const line = byName(h, zoneOf(PBX, SECOND));
+    line.start();
+    await h.flush();
+    assert.deepEqual(line.server, PBX);
+    h.answer = () => ({ status: 503 });
+    while (line.state !== 'unregistered' && h.clock.now() < 1_000_000 + 600_000) await h.advance(1_000, 1_000);
+    assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX answered 503 Service Unavailable', sipStatus: 503 });
+    assert.equal(registers(h, SECOND).length, 0, 'the refresh did not fail over');
+  });
+
+  test('stop() during the look-up: its answer is nobody\'s, nothing is sent', async () => {
+    const h = harness();
+    const zone = zoneOf(PBX);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = { naptr: (n: string) => gate.then(() => zone.naptr(n)), srv: (n: string) => zone.srv(n), addresses: (n: string) => zone.addresses(n) };
+    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: slow, transports: ['udp'], clock: h.clock, random: idRandom });
+    const line = byName(h, zone, { servers });
+    line.start();
+    await h.flush();
+    await line.stop();
+    release();
+    await h.advance(20_000);
+    assert.equal(line.state, 'stopped');
+    assert.equal(h.network.log.length, 0);
+  });
+
+  test('a look-up that never ends is given up after 30 s and asked again', async () => {
+    const h = harness();
+    const zone = zoneOf(PBX);
+    let hang = true;
+    const stuck = { naptr: (n: string) => zone.naptr(n), srv: (n: string) => zone.srv(n), addresses: (n: string) => (hang ? new Promise<readonly string[]>(() => undefined) : zone.addresses(n)) };
+    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: stuck, transports: ['udp'], clock: h.clock, random: idRandom });
+    const line = byName(h, zone, { servers });
+    line.start();
+    await h.advance(29_750);
+    assert.equal(line.state, 'registering');
+    await h.advance(500);
+    assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX not found in DNS' });
+    hang = false;
+    await h.advance(10_000);
+    assert.deepEqual(line.server, PBX);
+  });
+
+  test('a server on a transport the gateway lacks is unreachable, and the line retries', async () => {
+    const h = harness();
+    const line = new LineRegistration({ ua: h.ua, line: h.line({ registrar: `sip:${PBX.host};transport=tcp` }), logger: h.logger, clock: h.clock, random: () => 0 });
+    line.start();
+    await h.flush();
+    assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX unreachable' });
+    assert.ok(h.logs.some((l) => l.includes('no tcp transport')));
+    const failures = h.logs.filter((l) => l.includes('line registration failed')).length;
+    await h.advance(5_000);
+    assert.ok(h.logs.filter((l) => l.includes('line registration failed')).length > failures, 'retried');
+    await line.stop();
+  });
+
   test('a name DNS does not know: "PBX not found in DNS", no probe to nowhere, registered once DNS has it', async () => {
     const h = harness();
     const zone = new MemoryZone();
@@ -160,6 +248,19 @@ describe('PbxServers', () => {
     zone.failing.clear();
     clock.advance(1);
     assert.deepEqual(await servers.locate(), [PBX]);
+  });
+
+  test('TLS targets are names: their addresses are looked up too and known as the PBX\'s', async () => {
+    const clock = new ManualClock(0);
+    const zone = new MemoryZone();
+    zone.srvs.set('_sips._tcp.pbx.example', [{ priority: 10, weight: 0, port: 5061, name: 'tls.pbx.example' }]);
+    zone.hosts.set('tls.pbx.example', ['192.0.2.10', '2001:DB8::A']);
+    const servers = new PbxServers({ uri: parseUri('sips:pbx.example'), resolver: zone, transports: ['udp', 'tcp', 'tls'], clock, random: idRandom });
+    assert.deepEqual(await servers.locate(), [{ protocol: 'tls', host: 'tls.pbx.example', port: 5061, serverName: 'pbx.example' }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(servers.isServer('192.0.2.10'), true);
+    assert.equal(servers.isServer('2001:db8::a'), true, 'without case');
+    assert.equal(servers.isServer('192.0.2.11'), false);
   });
 
   test('remembers the addresses it found, at most 64, the oldest forgotten first', async () => {

@@ -28,6 +28,8 @@ export interface ExchangeOptions {
   readonly digest?: DigestClient;
   /** Give up after this long, retransmissions and challenge rounds included; default: the transaction's Timer F. */
   readonly deadlineMs?: number;
+  /** The deadline bounds silence only: any answer, a 100 Trying included, shows the server is there and ends it. */
+  readonly deadlineUntilAnswer?: boolean;
 }
 
 // Enough for a stale nonce plus one more challenge; beyond that a registrar is looping, not authenticating.
@@ -77,7 +79,9 @@ export class Exchange {
     }
     this.transaction = transaction;
     transaction.on('response', ({ response }) => {
-      if (response.status < 200 || this.finished || this.transaction !== transaction) return;
+      if (this.finished || this.transaction !== transaction) return;
+      if (this.options.deadlineUntilAnswer === true) this.clearDeadline();
+      if (response.status < 200) return;
       this.onFinalResponse(attempt, response, round);
     });
     // The transaction ends itself right after these two events: ending it here as well would be a second ending.
@@ -115,13 +119,18 @@ export class Exchange {
   private finish(outcome: ExchangeOutcome, endTransaction = true): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.deadline !== undefined) this.options.clock.clearTimeout(this.deadline);
+    this.clearDeadline();
     const transaction = this.transaction;
     // Only a transaction still waiting is ended: one that completed must keep absorbing retransmitted responses.
     if (endTransaction && transaction !== undefined && (transaction.state === 'trying' || transaction.state === 'proceeding')) {
       transaction.terminate(outcome.kind === 'abandoned' ? 'abandoned by the line' : 'given up by the line');
     }
     this.resolve(outcome);
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== undefined) this.options.clock.clearTimeout(this.deadline);
+    this.deadline = undefined;
   }
 }
 

@@ -269,7 +269,11 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
       (error: unknown) => {
         if (this.locating !== token || this.current !== 'registering') return;
         this.locating = undefined;
-        this.onFailure({ kind: 'unregistered', reason: NOT_FOUND, sipStatus: undefined, silent: false, detail: message(error) });
+        // A URI the locator cannot use at all will not get better by asking DNS again soon.
+        const unusable = error instanceof SipError && error.code === 'invalid-argument';
+        this.onFailure(unusable
+          ? { kind: 'failed', reason: 'PBX address not usable', sipStatus: undefined, silent: false, detail: message(error) }
+          : { kind: 'unregistered', reason: NOT_FOUND, sipStatus: undefined, silent: false, detail: message(error) });
       },
     );
   }
@@ -277,13 +281,16 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
   /** A REGISTER to the current target; while registering, a silent, unreachable or overloaded one gives way to the next. */
   private sendRegister(): void {
     const destination = this.destination!;
-    this.ownContact = contactFor(this.ua, this.line.user, destination.protocol, this.contactAddress);
-    const request = this.buildRegister(this.expires);
     const failover = this.current === 'registering';
     let exchange: Exchange;
     try {
-      // A fresh registration bounds each server's silence itself: probes only watch a server that holds the binding.
-      exchange = new Exchange(this.ua, request, destination, { clock: this.clock, digest: this.digest, ...(failover ? { deadlineMs: this.probeTimeoutMs } : {}) });
+      // No transport for the server's protocol (DNS named one this gateway does not listen on) is an unreachable server.
+      this.ownContact = contactFor(this.ua, this.line.user, destination.protocol, this.contactAddress);
+      const request = this.buildRegister(this.expires);
+      // A fresh registration bounds each server's silence itself (probes only watch a server that holds the
+      // binding); a server that answers at all, if only with 100 Trying, is given the transaction's own time.
+      const deadline = failover ? { deadlineMs: this.probeTimeoutMs, deadlineUntilAnswer: true } : {};
+      exchange = new Exchange(this.ua, request, destination, { clock: this.clock, digest: this.digest, ...deadline });
     } catch (error) {
       this.onRegisterOutcome({ kind: 'unreachable', detail: message(error) });
       return;

@@ -7,7 +7,7 @@
  * The addresses found are also how the gateway tells this PBX's INVITEs from anyone else's when the PBX is configured
  * by name: a request from an address no look-up gave is not from the PBX.
  */
-import { locateSipServers, type Clock, type DnsResolver, type Random, type TransportAddress, type TransportProtocol, type Uri } from '@switchboard/sip';
+import { isNumericHost, locateSipServers, SipError, type Clock, type DnsResolver, type Random, type TransportAddress, type TransportProtocol, type Uri } from '@switchboard/sip';
 
 export interface PbxServersOptions {
   /** The first hop's URI: the outbound proxy when there is one, else the registrar. */
@@ -22,10 +22,16 @@ export interface PbxServersOptions {
   readonly cacheMs?: number;
   /** How long a failed look-up is the answer. Default 5 s. */
   readonly failureCacheMs?: number;
+  /**
+   * How long one look-up may take, all its queries together (up to 32, each bounded by the resolver's own timeout,
+   * except address look-ups through the system's resolver, which has none of ours). Default 30 s.
+   */
+  readonly deadlineMs?: number;
 }
 
 const DEFAULT_CACHE_MS = 60_000;
 const DEFAULT_FAILURE_CACHE_MS = 5_000;
+const DEFAULT_DEADLINE_MS = 30_000;
 // Addresses remembered as this PBX's: a zone whose servers keep changing cannot grow the set without bound.
 const MAX_KNOWN_ADDRESSES = 64;
 
@@ -56,15 +62,16 @@ export class PbxServers {
     if (answer !== undefined) {
       if (answer.settledAt === undefined) return answer.result;
       const age = clock.now() - answer.settledAt;
-      if (age < (answer.failed ? this.failureCacheMs : this.cacheMs)) return answer.result;
+      // A negative age is a clock that went back: the answer's age is unknown, so it is not used.
+      if (age >= 0 && age < (answer.failed ? this.failureCacheMs : this.cacheMs)) return answer.result;
     }
-    const result = locateSipServers(this.options.uri, { resolver: this.options.resolver, transports: this.options.transports, random: this.options.random });
+    const result = this.lookUp();
     const fresh: Answer = { result, settledAt: undefined, failed: false };
     this.answer = fresh;
     result.then(
       (targets) => {
         fresh.settledAt = clock.now();
-        for (const target of targets) this.remember(target.host);
+        void this.rememberAll(targets);
       },
       () => {
         fresh.settledAt = clock.now();
@@ -77,6 +84,43 @@ export class PbxServers {
   /** Whether `host` (an IP address, IPv6 without brackets) is one a look-up of this PBX gave. */
   isServer(host: string): boolean {
     return this.known.has(host.toLowerCase());
+  }
+
+  /** The look-up, given up after the deadline: the lines waiting on it would otherwise wait for ever. */
+  private lookUp(): Promise<TransportAddress[]> {
+    const { clock, uri, resolver, transports, random } = this.options;
+    const deadlineMs = this.options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(new SipError('dns', `looking up the PBX's servers took longer than ${deadlineMs / 1000} s`)), deadlineMs);
+      locateSipServers(uri, { resolver, transports, random }).then(
+        (targets) => {
+          clock.clearTimeout(timer);
+          resolve(targets);
+        },
+        (error: unknown) => {
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * TLS and WSS targets are names (their transport looks them up when it connects): their addresses are looked up
+   * here too, so that requests from them are known as the PBX's.
+   */
+  private async rememberAll(targets: readonly TransportAddress[]): Promise<void> {
+    const names = new Set<string>();
+    for (const target of targets) {
+      if (isNumericHost(target.host)) {
+        this.remember(target.host);
+        continue;
+      }
+      if (names.has(target.host)) continue;
+      names.add(target.host);
+      const addresses = await this.options.resolver.addresses(target.host).catch(() => [] as readonly string[]);
+      for (const address of addresses.slice(0, 8)) this.remember(address);
+    }
   }
 
   private remember(host: string): void {
