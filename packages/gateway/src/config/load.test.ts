@@ -186,6 +186,11 @@ describe('every field error names its path', () => {
     );
     assert.equal(resolveRaw({ pbx: { main: { registrar: 'sip:pbx.example.com;transport=tcp', outboundProxy: 'sip:10.0.0.5;transport=udp' } } }).pbx[0]?.name, 'main');
     assert.equal(resolveRaw({ sip: { ws: { port: 8088 } }, pbx: { main: { registrar: 'sip:pbx.example.com;transport=ws' } } }).pbx[0]?.name, 'main');
+    assert.equal(resolveRaw({ pbx: { main: { registrar: 'sips:pbx.example.com', outboundProxy: 'sip:10.0.0.5' } } }).pbx[0]?.name, 'main', 'a registrar behind a proxy is not reached directly');
+    assert.equal(
+      configError(() => resolveRaw({ pbx: { main: { registrar: 'sip:pbx.example.com;transport=sctp' } } })).message,
+      'pbx.main.registrar: has a transport parameter other than udp, tcp, tls, ws or wss',
+    );
   });
 
   test('lookup: defaults, the token from the environment, https except on loopback', () => {

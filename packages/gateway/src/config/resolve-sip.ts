@@ -22,12 +22,13 @@ export interface SipSide {
 export function resolveSipSide(file: ConfigFile, env: Env, issues: ConfigIssue[]): SipSide {
   const pbx = Object.entries(file.pbx).map(([name, entry]) => resolvePbx(name, entry, issues));
   for (const [name, entry] of Object.entries(file.pbx)) {
-    for (const field of ['registrar', 'outboundProxy'] as const) {
-      const uri = entry[field];
-      const needed = uri === undefined ? undefined : transportNeeded(uri);
-      if (needed !== undefined && !listens(file.sip, needed)) {
-        issues.push({ path: `pbx.${name}.${field}`, message: `asks for ${needed.toUpperCase()}, but the gateway has no ${needed.toUpperCase()} listener (set sip.${needed})` });
-      }
+    // Only the first hop is reached directly: a registrar behind an outbound proxy is the proxy's business.
+    const field = entry.outboundProxy === undefined ? 'registrar' : 'outboundProxy';
+    const needed = transportNeeded(entry[field]!);
+    if (needed === 'unknown') {
+      issues.push({ path: `pbx.${name}.${field}`, message: 'has a transport parameter other than udp, tcp, tls, ws or wss' });
+    } else if (needed !== undefined && !listens(file.sip, needed)) {
+      issues.push({ path: `pbx.${name}.${field}`, message: `asks for ${needed.toUpperCase()}, but the gateway has no ${needed.toUpperCase()} listener (set sip.${needed})` });
     }
   }
   const byName = new Map(pbx.map((p) => [p.name, p]));
@@ -123,8 +124,9 @@ function resolveRtpengine(entry: NonNullable<ConfigFile['rtpengine']>, issues: C
 }
 
 /** The transport a URI's scheme and transport parameter insist on; undefined when DNS or the gateway may choose. */
-function transportNeeded(uri: string): 'tcp' | 'tls' | 'ws' | 'wss' | undefined {
-  const param = /;transport=([A-Za-z]+)/i.exec(uri)?.[1]?.toLowerCase();
+function transportNeeded(uri: string): 'tcp' | 'tls' | 'ws' | 'wss' | 'unknown' | undefined {
+  const param = /;transport=([^;?]*)/i.exec(uri)?.[1]?.toLowerCase();
+  if (param !== undefined && !['udp', 'tcp', 'tls', 'ws', 'wss'].includes(param)) return 'unknown';
   const secure = /^sips:/i.test(uri);
   if (param === 'ws' || param === 'wss') return secure || param === 'wss' ? 'wss' : 'ws';
   if (secure || param === 'tls') return 'tls';

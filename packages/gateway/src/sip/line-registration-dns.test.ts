@@ -161,21 +161,46 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
     assert.equal(h.network.log.length, 0);
   });
 
-  test('a look-up that never ends is given up after 30 s and asked again', async () => {
+  test('a look-up that never ends is given up after 120 s; the retries wait for it instead of piling up', async () => {
     const h = harness();
     const zone = zoneOf(PBX);
-    let hang = true;
-    const stuck = { naptr: (n: string) => zone.naptr(n), srv: (n: string) => zone.srv(n), addresses: (n: string) => (hang ? new Promise<readonly string[]>(() => undefined) : zone.addresses(n)) };
+    let finish!: () => void;
+    const hung = new Promise<void>((resolve) => (finish = resolve));
+    let asked = 0;
+    const stuck = { naptr: (n: string) => zone.naptr(n), srv: (n: string) => zone.srv(n), addresses: (n: string) => (asked++, hung.then(() => zone.addresses(n))) };
     const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: stuck, transports: ['udp'], clock: h.clock, random: idRandom });
     const line = byName(h, zone, { servers });
     line.start();
-    await h.advance(29_750);
+    await h.advance(119_750, 1_000);
     assert.equal(line.state, 'registering');
     await h.advance(500);
     assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX not found in DNS' });
-    hang = false;
+    await h.advance(300_000, 5_000);
+    assert.equal(asked, 1, 'one look-up running, however many retries');
+    finish();
     await h.advance(10_000);
     assert.deepEqual(line.server, PBX);
+  });
+
+  test('a challenged REGISTER has its own 5 s: a server that challenges, then falls silent, is left after 5 s', async () => {
+    const h = harness();
+    h.server(FIRST);
+    h.network.filter = (d) => !(d.to.host === FIRST.host && /^Authorization:/m.test(d.text));
+    const line = byName(h, zoneOf(FIRST, PBX));
+    line.start();
+    await h.flush();
+    assert.equal(registers(h, FIRST).length >= 2, true, 'challenged, then asked again with credentials');
+    await h.advance(5_250);
+    assert.deepEqual(line.server, PBX);
+  });
+
+  test('a URI no look-up can use fails the line with a config reason instead of asking DNS again and again', async () => {
+    const h = harness();
+    const line = byName(h, new MemoryZone(), { servers: new PbxServers({ uri: parseUri('sip:a..b'), resolver: new MemoryZone(), transports: ['udp'], clock: h.clock, random: idRandom }) });
+    line.start();
+    await h.flush();
+    assert.deepEqual(line.lineState, { state: 'failed', reason: 'PBX address not usable' });
+    assert.ok(h.logs.some((l) => l.includes('not a host name')));
   });
 
   test('a server on a transport the gateway lacks is unreachable, and the line retries', async () => {
@@ -248,6 +273,20 @@ describe('PbxServers', () => {
     zone.failing.clear();
     clock.advance(1);
     assert.deepEqual(await servers.locate(), [PBX]);
+  });
+
+  test('a clock that went back: the cached answer is not used', async () => {
+    let now = 100_000;
+    const clock = { now: () => now, setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (t: unknown) => clearTimeout(t as NodeJS.Timeout) } as never;
+    const zone = zoneOf(PBX);
+    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    await servers.locate();
+    const once = zone.queries;
+    await servers.locate();
+    assert.equal(zone.queries, once, 'cached');
+    now -= 1;
+    await servers.locate();
+    assert.equal(zone.queries, 2 * once, 'asked again');
   });
 
   test('TLS targets are names: their addresses are looked up too and known as the PBX\'s', async () => {

@@ -28,7 +28,10 @@ export interface ExchangeOptions {
   readonly digest?: DigestClient;
   /** Give up after this long, retransmissions and challenge rounds included; default: the transaction's Timer F. */
   readonly deadlineMs?: number;
-  /** The deadline bounds silence only: any answer, a 100 Trying included, shows the server is there and ends it. */
+  /**
+   * The deadline bounds silence only, round by round: each request (the first, and each answer to a challenge) has
+   * `deadlineMs` to draw any answer, a 100 Trying included; a server that answers has the transaction's own time.
+   */
   readonly deadlineUntilAnswer?: boolean;
 }
 
@@ -53,10 +56,7 @@ export class Exchange {
     if (cseq === undefined) throw new SipError('invalid-argument', `the ${request.method} has no CSeq`);
     this.lastCSeq = cseq.seq;
     this.done = new Promise((resolve) => (this.resolve = resolve));
-    if (options.deadlineMs !== undefined) {
-      const ms = options.deadlineMs;
-      this.deadline = options.clock.setTimeout(() => this.finish({ kind: 'no-answer', detail: `no answer within ${ms / 1000} s` }), ms);
-    }
+    if (options.deadlineMs !== undefined && options.deadlineUntilAnswer !== true) this.armDeadline(options.deadlineMs);
     this.send(request.clone(), 0);
   }
 
@@ -78,6 +78,7 @@ export class Exchange {
       return;
     }
     this.transaction = transaction;
+    if (this.options.deadlineMs !== undefined && this.options.deadlineUntilAnswer === true) this.armDeadline(this.options.deadlineMs);
     transaction.on('response', ({ response }) => {
       if (this.finished || this.transaction !== transaction) return;
       if (this.options.deadlineUntilAnswer === true) this.clearDeadline();
@@ -126,6 +127,11 @@ export class Exchange {
       transaction.terminate(outcome.kind === 'abandoned' ? 'abandoned by the line' : 'given up by the line');
     }
     this.resolve(outcome);
+  }
+
+  private armDeadline(ms: number): void {
+    this.clearDeadline();
+    this.deadline = this.options.clock.setTimeout(() => this.finish({ kind: 'no-answer', detail: `no answer within ${ms / 1000} s` }), ms);
   }
 
   private clearDeadline(): void {

@@ -23,15 +23,17 @@ export interface PbxServersOptions {
   /** How long a failed look-up is the answer. Default 5 s. */
   readonly failureCacheMs?: number;
   /**
-   * How long one look-up may take, all its queries together (up to 32, each bounded by the resolver's own timeout,
-   * except address look-ups through the system's resolver, which has none of ours). Default 30 s.
+   * How long lines wait for one look-up, all its queries together (up to 32, each bounded by the resolver's own
+   * timeout and tries, except address look-ups through the system's resolver, which has none of ours). Default
+   * 120 s: a name server that drops NAPTR queries, as many do, costs a full timeout-and-tries round before SRV. A
+   * look-up given up keeps running, and the next one waits for it rather than starting another.
    */
   readonly deadlineMs?: number;
 }
 
 const DEFAULT_CACHE_MS = 60_000;
 const DEFAULT_FAILURE_CACHE_MS = 5_000;
-const DEFAULT_DEADLINE_MS = 30_000;
+const DEFAULT_DEADLINE_MS = 120_000;
 // Addresses remembered as this PBX's: a zone whose servers keep changing cannot grow the set without bound.
 const MAX_KNOWN_ADDRESSES = 64;
 
@@ -47,6 +49,8 @@ export class PbxServers {
   private readonly cacheMs: number;
   private readonly failureCacheMs: number;
   private answer: Answer | undefined;
+  /** The look-up itself, while it runs: a deadline ends the wait for it, not the look-up. */
+  private running: Promise<TransportAddress[]> | undefined;
   private readonly known = new Set<string>();
 
   constructor(options: PbxServersOptions) {
@@ -71,7 +75,7 @@ export class PbxServers {
     result.then(
       (targets) => {
         fresh.settledAt = clock.now();
-        void this.rememberAll(targets);
+        void this.rememberAll(targets).catch(() => undefined);
       },
       () => {
         fresh.settledAt = clock.now();
@@ -90,9 +94,18 @@ export class PbxServers {
   private lookUp(): Promise<TransportAddress[]> {
     const { clock, uri, resolver, transports, random } = this.options;
     const deadlineMs = this.options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    if (this.running === undefined) {
+      const running = locateSipServers(uri, { resolver, transports, random });
+      this.running = running;
+      const done = () => {
+        if (this.running === running) this.running = undefined;
+      };
+      running.then(done, done);
+    }
+    const running = this.running;
     return new Promise((resolve, reject) => {
       const timer = clock.setTimeout(() => reject(new SipError('dns', `looking up the PBX's servers took longer than ${deadlineMs / 1000} s`)), deadlineMs);
-      locateSipServers(uri, { resolver, transports, random }).then(
+      running.then(
         (targets) => {
           clock.clearTimeout(timer);
           resolve(targets);
