@@ -79,6 +79,10 @@ describe('locateSipServers (RFC 3263 §4)', () => {
       assert.deepEqual(show([addressOfUri(parseUri(uri))]), [expected], `addressOfUri(${uri})`);
     }
     assert.deepEqual((await locate('sip:192.0.2.5', zone, { transports: ['tcp'] })).targets, ['tcp 192.0.2.5:5060'], 'a TCP-only side');
+    for (const uri of ['sip:192.0.2.5;transport=sctp', 'sip:192.0.2.5;transport=constructor', 'sip:192.0.2.5;transport=toString']) {
+      assert.throws(() => addressOfUri(parseUri(uri)), { code: 'invalid-argument' }, uri);
+      await assert.rejects(locate(uri, zone), { code: 'invalid-argument' }, uri);
+    }
     for (const host of ['999.1.1.1', 'a:b', '1::2::3', ':::', '12345::1', '1::2:3:4:5:6:7:8', '::999.1.1.1', '1:2:3:4:5:6:7']) assert.equal(isNumericHost(host), false, host);
     for (const host of ['::1', '2001:db8::10', '1:2:3:4:5:6:7:8', '::ffff:192.0.2.1', '1:2:3:4:5:6:192.0.2.1', '::']) assert.equal(isNumericHost(host), true, host);
   });

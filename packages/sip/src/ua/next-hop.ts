@@ -25,7 +25,8 @@ export function sendableUri(uri: Uri): SipUri {
 export function transportOfUri(uri: SipUri): TransportProtocol | undefined {
   const param = uri.params.get('transport')?.toLowerCase();
   if (param === undefined) return undefined;
-  const protocol = TRANSPORT_BY_NAME[param];
+  // Own keys only: `transport=constructor` must not find Object's.
+  const protocol = Object.hasOwn(TRANSPORT_BY_NAME, param) ? TRANSPORT_BY_NAME[param] : undefined;
   if (protocol === undefined) throw new SipError('invalid-argument', `unsupported transport ${param}`);
   return uri.scheme === 'sips' ? secureTransport(protocol) : protocol;
 }
