@@ -9,7 +9,7 @@
  * called from anywhere else gets 403, so that the gateway is not a way for strangers to ring operators.
  */
 import { randomUUID } from 'node:crypto';
-import { DigestClient, cryptoRandom, type IncomingRequest, type SipRequest, type UserAgent } from '@switchboard/sip';
+import { DigestClient, cryptoRandom, unbracketed, type IncomingRequest, type SipRequest, type UserAgent } from '@switchboard/sip';
 import { nodeDigestHasher } from '@switchboard/sip/node';
 import type { CallSummary, ServerEvent } from '@switchboard/protocol';
 import type { Clock } from '@switchboard/sip';
@@ -356,7 +356,7 @@ const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
 export function comesFromPbx(pbx: PbxConfig, host: string, isLocated: (host: string) => boolean): boolean {
   const hostOfUri = (uri: string | undefined) => {
     const h = uri === undefined ? undefined : hostOf(uri);
-    return h === undefined ? undefined : h.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === undefined ? undefined : unbracketed(h).toLowerCase();
   };
   const registrar = hostOfUri(pbx.registrar);
   const proxy = hostOfUri(pbx.outboundProxy);

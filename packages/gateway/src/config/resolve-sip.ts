@@ -5,6 +5,7 @@
  * fields that belong to the other line mode) are reported with the path of the field.
  */
 import { isIP } from 'node:net';
+import { parseUri, transportOfUri, type SipUri, type TransportProtocol } from '@switchboard/sip';
 import type { ConfigIssue } from './config-error.js';
 import type { ConfigFile } from './schema.js';
 import { NAME_SERVER_EXPECT } from './sip-schema.js';
@@ -24,10 +25,18 @@ export function resolveSipSide(file: ConfigFile, env: Env, issues: ConfigIssue[]
   for (const [name, entry] of Object.entries(file.pbx)) {
     // Only the first hop is reached directly: a registrar behind an outbound proxy is the proxy's business.
     const field = entry.outboundProxy === undefined ? 'registrar' : 'outboundProxy';
-    const needed = transportNeeded(entry[field]!);
-    if (needed === 'unknown') {
+    const uri = sipUriOf(entry[field]!);
+    // An unreadable URI is reported where the line is set up, with the parser's reason.
+    if (uri === undefined) continue;
+    let needed: TransportProtocol | undefined;
+    try {
+      // What the scheme and transport parameter insist on, as the SIP side reads them (a SIPS URI without one: TLS).
+      needed = transportOfUri(uri) ?? (uri.scheme === 'sips' ? 'tls' : undefined);
+    } catch {
       issues.push({ path: `pbx.${name}.${field}`, message: 'has a transport parameter other than udp, tcp, tls, ws or wss' });
-    } else if (needed !== undefined && !listens(file.sip, needed)) {
+      continue;
+    }
+    if (needed !== undefined && !listens(file.sip, needed)) {
       issues.push({ path: `pbx.${name}.${field}`, message: `asks for ${needed.toUpperCase()}, but the gateway has no ${needed.toUpperCase()} listener (set sip.${needed})` });
     }
   }
@@ -123,19 +132,18 @@ function resolveRtpengine(entry: NonNullable<ConfigFile['rtpengine']>, issues: C
   return { host, port, timeoutMs: entry.timeoutMs };
 }
 
-/** The transport a URI's scheme and transport parameter insist on; undefined when DNS or the gateway may choose. */
-function transportNeeded(uri: string): 'tcp' | 'tls' | 'ws' | 'wss' | 'unknown' | undefined {
-  const param = /;transport=([^;?]*)/i.exec(uri)?.[1]?.toLowerCase();
-  if (param !== undefined && !['udp', 'tcp', 'tls', 'ws', 'wss'].includes(param)) return 'unknown';
-  const secure = /^sips:/i.test(uri);
-  if (param === 'ws' || param === 'wss') return secure || param === 'wss' ? 'wss' : 'ws';
-  if (secure || param === 'tls') return 'tls';
-  return param === 'tcp' ? 'tcp' : undefined;
+function sipUriOf(text: string): SipUri | undefined {
+  try {
+    const uri = parseUri(text);
+    return uri.type === 'sip' ? uri : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** UDP and TCP always listen; TLS, WS and WSS when configured. */
-function listens(sip: ConfigFile['sip'], transport: 'tcp' | 'tls' | 'ws' | 'wss'): boolean {
-  return transport === 'tcp' || sip[transport] !== undefined;
+function listens(sip: ConfigFile['sip'], transport: TransportProtocol): boolean {
+  return transport === 'udp' || transport === 'tcp' || sip[transport] !== undefined;
 }
 
 /** The host of a sip:/sips: URI: after the scheme and any userinfo, before a port, parameters or headers. */

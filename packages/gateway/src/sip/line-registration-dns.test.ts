@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManualClock, parseMessage, parseUri, SipRequest, UserAgent, type TransportAddress } from '@switchboard/sip';
+import { ManualClock, parseMessage, parseUri, SipRequest, UserAgent, type Clock, type DnsResolver, type TransportAddress, type TransportProtocol } from '@switchboard/sip';
 import { LineRegistration, type LineRegistrationOptions } from './line-registration.js';
 import { LineRegistrations } from './line-registrations.js';
 import { PbxServers } from './pbx-servers.js';
@@ -19,8 +19,13 @@ function zoneOf(...servers: TransportAddress[]): MemoryZone {
   return zone;
 }
 
+/** The servers of `uri` (default `sip:pbx.example`) for a UDP-only gateway. */
+function serversOf(resolver: DnsResolver, clock: Clock, uri = 'sip:pbx.example', transports: TransportProtocol[] = ['udp']): PbxServers {
+  return new PbxServers({ uri: parseUri(uri), resolver, transports, clock, random: idRandom });
+}
+
 function byName(h: Harness, zone: MemoryZone, options: Partial<LineRegistrationOptions> = {}): LineRegistration {
-  const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock: h.clock, random: idRandom });
+  const servers = serversOf(zone, h.clock);
   return new LineRegistration({ ua: h.ua, line: h.line({ registrar: 'sip:pbx.example' }), logger: h.logger, clock: h.clock, random: () => 0, servers, ...options });
 }
 
@@ -150,7 +155,7 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const slow = { naptr: (n: string) => gate.then(() => zone.naptr(n)), srv: (n: string) => zone.srv(n), addresses: (n: string) => zone.addresses(n) };
-    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: slow, transports: ['udp'], clock: h.clock, random: idRandom });
+    const servers = serversOf(slow, h.clock);
     const line = byName(h, zone, { servers });
     line.start();
     await h.flush();
@@ -168,7 +173,7 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
     const hung = new Promise<void>((resolve) => (finish = resolve));
     let asked = 0;
     const stuck = { naptr: (n: string) => zone.naptr(n), srv: (n: string) => zone.srv(n), addresses: (n: string) => (asked++, hung.then(() => zone.addresses(n))) };
-    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: stuck, transports: ['udp'], clock: h.clock, random: idRandom });
+    const servers = serversOf(stuck, h.clock);
     const line = byName(h, zone, { servers });
     line.start();
     await h.advance(119_750, 1_000);
@@ -196,7 +201,7 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
 
   test('a URI no look-up can use fails the line with a config reason instead of asking DNS again and again', async () => {
     const h = harness();
-    const line = byName(h, new MemoryZone(), { servers: new PbxServers({ uri: parseUri('sip:a..b'), resolver: new MemoryZone(), transports: ['udp'], clock: h.clock, random: idRandom }) });
+    const line = byName(h, new MemoryZone(), { servers: serversOf(new MemoryZone(), h.clock, 'sip:a..b') });
     line.start();
     await h.flush();
     assert.deepEqual(line.lineState, { state: 'failed', reason: 'PBX address not usable' });
@@ -205,7 +210,8 @@ describe('LineRegistration with servers found through DNS (RFC 3263)', () => {
 
   test('a server on a transport the gateway lacks is unreachable, and the line retries', async () => {
     const h = harness();
-    const line = new LineRegistration({ ua: h.ua, line: h.line({ registrar: `sip:${PBX.host};transport=tcp` }), logger: h.logger, clock: h.clock, random: () => 0 });
+    const config = h.line({ registrar: `sip:${PBX.host};transport=tcp` });
+    const line = new LineRegistration({ ua: h.ua, line: config, logger: h.logger, clock: h.clock, random: () => 0, servers: h.servers(config.pbx) });
     line.start();
     await h.flush();
     assert.deepEqual(line.lineState, { state: 'unregistered', reason: 'PBX unreachable' });
@@ -251,7 +257,7 @@ describe('PbxServers', () => {
   test('one look-up for callers at once; its answer kept 60 s, a failure 5 s', async () => {
     const clock = new ManualClock(0);
     const zone = zoneOf(PBX);
-    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    const servers = serversOf(zone, clock);
     const [a, b] = await Promise.all([servers.locate(), servers.locate()]);
     assert.deepEqual(a, [PBX]);
     assert.equal(a, b, 'the same answer');
@@ -279,7 +285,7 @@ describe('PbxServers', () => {
     let now = 100_000;
     const clock = { now: () => now, setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (t: unknown) => clearTimeout(t as NodeJS.Timeout) } as never;
     const zone = zoneOf(PBX);
-    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    const servers = serversOf(zone, clock);
     await servers.locate();
     const once = zone.queries;
     await servers.locate();
@@ -294,7 +300,7 @@ describe('PbxServers', () => {
     const zone = new MemoryZone();
     zone.srvs.set('_sips._tcp.pbx.example', [{ priority: 10, weight: 0, port: 5061, name: 'tls.pbx.example' }]);
     zone.hosts.set('tls.pbx.example', ['192.0.2.10', '2001:DB8::A']);
-    const servers = new PbxServers({ uri: parseUri('sips:pbx.example'), resolver: zone, transports: ['udp', 'tcp', 'tls'], clock, random: idRandom });
+    const servers = serversOf(zone, clock, 'sips:pbx.example', ['udp', 'tcp', 'tls']);
     assert.deepEqual(await servers.locate(), [{ protocol: 'tls', host: 'tls.pbx.example', port: 5061, serverName: 'pbx.example' }]);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(servers.isServer('192.0.2.10'), true);
@@ -305,7 +311,7 @@ describe('PbxServers', () => {
   test('remembers the addresses it found, at most 64, the oldest forgotten first', async () => {
     const clock = new ManualClock(0);
     const zone = new MemoryZone();
-    const servers = new PbxServers({ uri: parseUri('sip:pbx.example'), resolver: zone, transports: ['udp'], clock, random: idRandom });
+    const servers = serversOf(zone, clock);
     assert.equal(servers.isServer(PBX.host), false);
     for (let i = 0; i < 10; i++) {
       zone.hosts.set('pbx.example', Array.from({ length: 8 }, (_, j) => `10.0.${i}.${j}`));

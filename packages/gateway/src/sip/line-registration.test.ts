@@ -6,7 +6,8 @@ import { backoffDelay, DEFAULT_BACKOFF, grantedExpires, refreshDelay } from './l
 import { GATEWAY, harness, PASSWORD, PBX, PROXY, type Harness } from './test-support/line-pbx.js';
 
 function registration(h: Harness, options: Partial<LineRegistrationOptions> = {}): { line: LineRegistration; changes: LineStateChange[] } {
-  const line = new LineRegistration({ ua: h.ua, line: h.line(), logger: h.logger, clock: h.clock, random: () => 0, idRandom: undefined, ...options });
+  const config = options.line ?? h.line();
+  const line = new LineRegistration({ ua: h.ua, line: config, logger: h.logger, clock: h.clock, random: () => 0, idRandom: undefined, servers: h.servers(config.pbx), ...options });
   const changes: LineStateChange[] = [];
   line.on('state', (change) => changes.push(change));
   return { line, changes };

@@ -32,14 +32,14 @@ import {
   DigestClient, SipError, TypedEmitter, cryptoRandom, parseUri, randomToken, systemClock, type Clock, type NameAddr, type Random, type SipRequest, type SipResponse, type SipUri, type TimerHandle,
   type TransportAddress, type Uri, type UserAgent,
 } from '@switchboard/sip';
-import { nodeDigestHasher, nodeDnsResolver } from '@switchboard/sip/node';
+import { nodeDigestHasher } from '@switchboard/sip/node';
 import type { LineState } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { PbxLineConfig } from '../config/types.js';
 import { Exchange, type ExchangeOutcome } from './line-registration-exchange.js';
 import { backoffDelay, DEFAULT_BACKOFF, grantedExpires, refreshDelay, retryAfterMs, type BackoffOptions } from './line-registration-timing.js';
 import { outboundRoute } from './outbound-proxy.js';
-import { PbxServers } from './pbx-servers.js';
+import type { PbxServers } from './pbx-servers.js';
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'refreshing' | 'unregistered' | 'failed' | 'stopped';
 
@@ -89,8 +89,8 @@ export interface LineRegistrationOptions {
   readonly stopTimeoutMs?: number;
   /** Host (and port) for our Contact when the listener's own address is not one the PBX can reach (0.0.0.0, NAT). */
   readonly contactAddress?: { readonly host: string; readonly port?: number };
-  /** Where the PBX's servers are, shared by its lines; default: a look-up of this line's own through the system's DNS. */
-  readonly servers?: PbxServers;
+  /** Where the PBX's servers are, shared by its lines (`pbxServersFor(line.pbx, ...)`). */
+  readonly servers: PbxServers;
 }
 
 interface Failure {
@@ -175,9 +175,7 @@ export class LineRegistration extends TypedEmitter<LineRegistrationEvents> {
     } catch (error) {
       throw new LineRegistrationError('invalid-config', `line of operator ${line.operatorId}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.servers = options.servers ?? new PbxServers({
-      uri: this.probeTarget, resolver: nodeDnsResolver(), transports: this.ua.protocols, clock: this.clock, random: idRandom,
-    });
+    this.servers = options.servers;
     const host = this.ownContact.uri.type === 'sip' ? this.ownContact.uri.host : '';
     if (host === '0.0.0.0' || host === '[::]') this.log.warn({ host }, 'the SIP listener has no specific address: calls from the PBX cannot reach this Contact (set contactAddress)');
     const realm = line.pbx.realm;

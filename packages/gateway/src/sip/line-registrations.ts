@@ -5,12 +5,12 @@
  *
  * A `line-state` event goes out when what an operator would be shown changes, not on every refresh or retry.
  */
-import { cryptoRandom, parseUri, systemClock, TypedEmitter, type DnsResolver, type TransportAddress } from '@switchboard/sip';
+import { cryptoRandom, systemClock, TypedEmitter, type DnsResolver, type TransportAddress } from '@switchboard/sip';
 import { nodeDnsResolver } from '@switchboard/sip/node';
 import type { LineState } from '@switchboard/protocol';
 import type { LineConfig, PbxLineConfig } from '../config/types.js';
 import { LineRegistration, LineRegistrationError, type LineRegistrationOptions } from './line-registration.js';
-import { PbxServers } from './pbx-servers.js';
+import { pbxServersFor, type PbxServers } from './pbx-servers.js';
 
 export type LineRegistrationsEvents = {
   'line-state': { readonly operatorId: string; readonly state: LineState };
@@ -49,13 +49,11 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
       if (taken !== undefined) throw new LineRegistrationError('invalid-config', `operators ${taken} and ${line.operatorId} share the account ${line.user} at PBX ${line.pbx.name}`);
       let servers = this.servers.get(line.pbx.name);
       if (servers === undefined) {
-        servers = new PbxServers({
-          uri: firstHop(line),
-          resolver,
-          transports: options.ua.protocols,
-          clock: options.clock ?? systemClock,
-          random: options.idRandom ?? cryptoRandom,
-        });
+        try {
+          servers = pbxServersFor(line.pbx, { resolver, transports: options.ua.protocols, clock: options.clock ?? systemClock, random: options.idRandom ?? cryptoRandom });
+        } catch (error) {
+          throw new LineRegistrationError('invalid-config', `PBX ${line.pbx.name}: ${error instanceof Error ? error.message : String(error)}`);
+        }
         this.servers.set(line.pbx.name, servers);
       }
       const registration = new LineRegistration({ ...options, line, servers });
@@ -132,14 +130,6 @@ export class LineRegistrations extends TypedEmitter<LineRegistrationsEvents> {
     if (this.shown.get(operatorId) === text) return;
     this.shown.set(operatorId, text);
     this.emit('line-state', { operatorId, state });
-  }
-}
-
-function firstHop(line: PbxLineConfig) {
-  try {
-    return parseUri(line.pbx.outboundProxy ?? line.pbx.registrar);
-  } catch (error) {
-    throw new LineRegistrationError('invalid-config', `PBX ${line.pbx.name}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

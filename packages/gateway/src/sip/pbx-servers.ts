@@ -7,7 +7,8 @@
  * The addresses found are also how the gateway tells this PBX's INVITEs from anyone else's when the PBX is configured
  * by name: a request from an address no look-up gave is not from the PBX.
  */
-import { isNumericHost, locateSipServers, SipError, type Clock, type DnsResolver, type Random, type TransportAddress, type TransportProtocol, type Uri } from '@switchboard/sip';
+import { isNumericHost, locateSipServers, parseUri, SipError, type Clock, type DnsResolver, type Random, type TransportAddress, type TransportProtocol, type Uri } from '@switchboard/sip';
+import type { PbxConfig } from '../config/types.js';
 
 export interface PbxServersOptions {
   /** The first hop's URI: the outbound proxy when there is one, else the registrar. */
@@ -42,6 +43,11 @@ interface Answer {
   /** When the look-up ended; undefined while it runs. */
   settledAt: number | undefined;
   failed: boolean;
+}
+
+/** The servers of a PBX's first hop: its outbound proxy when it has one, else its registrar. Throws for an unreadable URI. */
+export function pbxServersFor(pbx: PbxConfig, options: Omit<PbxServersOptions, 'uri'>): PbxServers {
+  return new PbxServers({ ...options, uri: parseUri(pbx.outboundProxy ?? pbx.registrar) });
 }
 
 export class PbxServers {

@@ -6,12 +6,14 @@
 import { nodeDigestHasher } from '@switchboard/sip/node';
 import {
   DigestServer, ManualClock, SipError, TypedEmitter, UserAgent, formatAuth, parseMessage,
-  type IncomingRequest, type Random, type SipMessage, type SipRequest, type SipTransport, type TransportAddress,
+  type DnsResolver, type IncomingRequest, type Random, type SipMessage, type SipRequest, type SipTransport, type TransportAddress,
   type TransportEvents, type TransportProtocol,
 } from '@switchboard/sip';
 import { pino, type Logger } from 'pino';
 import type { PbxConfig, PbxLineConfig } from '../../config/types.js';
 import { Secret } from '../../config/secret.js';
+import { pbxServersFor, type PbxServers } from '../pbx-servers.js';
+import { MemoryZone } from './memory-zone.js';
 
 export const PASSWORD = 'Xy7-secret-pw';
 export const GATEWAY: TransportAddress = { protocol: 'udp', host: '127.0.0.1', port: 5060 };
@@ -105,6 +107,8 @@ export interface Harness {
   silence(on: boolean): void;
   /** Another server of the same PBX (same accounts, same password) at `address`. */
   server(address: TransportAddress): UserAgent;
+  /** Where `pbx`'s servers are, for the gateway's user agent: through `resolver`, or no DNS at all (IP addresses). */
+  servers(pbx: PbxConfig, resolver?: DnsResolver): PbxServers;
   line(overrides?: Partial<PbxConfig>, lineOverrides?: Partial<PbxLineConfig>): PbxLineConfig;
 }
 
@@ -139,6 +143,9 @@ export function harness(): Harness {
       const other = new UserAgent({ transports: [network.transport(address)], clock, random: idRandom });
       other.on('request', (incoming) => void serve(h, digest, incoming));
       return other;
+    },
+    servers(pbx, resolver = new MemoryZone()) {
+      return pbxServersFor(pbx, { resolver, transports: ua.protocols, clock, random: idRandom });
     },
     line(overrides = {}, lineOverrides = {}) {
       const pbx: PbxConfig = {
