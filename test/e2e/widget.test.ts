@@ -311,6 +311,15 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await b1.waitForStatus(/Microphone muted/);
     await b1.action('mute').click();
     assert.equal(await b1.action('mute').getAttribute('aria-pressed'), 'false');
+    // Hold: the button turns into Resume once the gateway has agreed, and the other side is told who holds.
+    await b1.action('hold').click();
+    await b1.waitForStatus(/On hold/);
+    assert.equal(await b1.action('hold').getAttribute('aria-pressed'), 'true');
+    assert.match((await b1.action('hold').textContent()) ?? '', /Resume/);
+    await a1.waitForStatus(/Put on hold by/);
+    await b1.action('hold').click();
+    await a1.waitForStatus(/^(?!.*Put on hold).*In call with/);
+    assert.equal(await b1.action('hold').getAttribute('aria-pressed'), 'false');
     await b1.screenshot('in-call');
     await a1.action('hangup').click();
     await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);

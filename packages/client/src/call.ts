@@ -229,6 +229,7 @@ export class PhoneCall implements Call {
         break;
       case 'call.hold-state':
         this.holdState = { local: event.local, remote: event.remote };
+        this.media?.hold(event.local);
         this.events.emit('hold', { ...this.holdState });
         break;
       case 'call.contact':

@@ -165,6 +165,27 @@ describe('outgoing calls', () => {
     assert.equal(h.socket().sent.length, sent);
   });
 
+  it('while the operator holds, the microphone and the remote audio are off; resuming keeps a mute', async () => {
+    const h = harness();
+    await h.login();
+    const call = await placeCall(h);
+    const microphone = h.streams[0]!.tracks[0]!;
+    const speaker = h.peer().remoteTrack({ id: 'remote' });
+    const hold = (local: boolean, remote = false) => h.socket().receive({ type: 'call.hold-state', callId: 'c-81f2', local, remote });
+    hold(true);
+    assert.deepEqual([microphone.enabled, speaker.enabled], [false, false], 'held');
+    call.mute(true);
+    hold(false);
+    assert.deepEqual([microphone.enabled, speaker.enabled], [false, true], 'resumed, still muted');
+    call.mute(false);
+    assert.equal(microphone.enabled, true);
+    hold(false, true);
+    assert.deepEqual([microphone.enabled, speaker.enabled], [true, true], "the far end's hold is the far end's to carry out");
+    hold(true, true);
+    const late = h.peer().remoteTrack({ id: 'late' });
+    assert.equal(late.enabled, false, 'a track that arrives during the hold stays silent');
+  });
+
   it('reports blocked playback without failing the call', async () => {
     const h = harness();
     await h.login();

@@ -51,6 +51,8 @@ export class CallMedia {
   private readonly waitingCandidates: (IceCandidate | null)[] = [];
   private remoteStream: MediaStream | undefined;
   private closed = false;
+  private muted = false;
+  private held = false;
 
   private constructor(
     private readonly context: MediaContext,
@@ -122,7 +124,19 @@ export class CallMedia {
   }
 
   mute(muted: boolean): void {
-    for (const track of this.microphone.getAudioTracks()) track.enabled = !muted;
+    this.muted = muted;
+    this.applyTracks();
+  }
+
+  /** While the operator holds the call, neither side hears the other; resuming restores what mute allows. */
+  hold(held: boolean): void {
+    this.held = held;
+    this.applyTracks();
+  }
+
+  private applyTracks(): void {
+    for (const track of this.microphone.getAudioTracks()) track.enabled = !this.muted && !this.held;
+    for (const receiver of this.peer.getReceivers()) receiver.track.enabled = !this.held;
   }
 
   close(): void {
@@ -185,6 +199,7 @@ export class CallMedia {
 
   private play(event: RTCTrackEvent): void {
     if (this.closed) return;
+    event.track.enabled = !this.held;
     const stream = event.streams[0] ?? new MediaStream([event.track]);
     this.remoteStream = stream;
     let audio: HTMLAudioElement;

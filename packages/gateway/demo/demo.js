@@ -95,6 +95,10 @@ function render(call) {
       mute.textContent = muted ? 'Unmute' : 'Mute';
     });
     mute.setAttribute('aria-pressed', 'false');
+    const hold = button('Hold', 'hold secondary', () => {
+      const resume = call.holdState.local;
+      run(`${resume ? 'resume' : 'hold'} ${call.id}`, () => (resume ? call.resume() : call.hold()));
+    });
     const digits = document.createElement('input');
     digits.className = 'digits';
     digits.placeholder = 'Digits';
@@ -110,10 +114,10 @@ function render(call) {
         });
       }
     });
-    actions.append(answer, reject, busy, hangup, mute, digits, dtmf);
+    actions.append(answer, reject, busy, hangup, mute, hold, digits, dtmf);
     li.append(title, state, actions);
     ui.calls.prepend(li);
-    row = { li, title, state, answer, reject, busy, hangup, mute, digits, dtmf };
+    row = { li, title, state, answer, reject, busy, hangup, mute, hold, digits, dtmf };
     rows.set(call.id, row);
   }
   const who = call.remote.name ? `${call.remote.name} (${call.remote.number})` : call.remote.number;
@@ -121,9 +125,12 @@ function render(call) {
   const ended = call.state === 'ended';
   row.li.dataset.state = call.state;
   row.li.dataset.cause = call.endCause ?? '';
+  const { local, remote } = call.holdState;
+  row.li.dataset.hold = ended ? '' : [local ? 'local' : '', remote ? 'remote' : ''].filter(Boolean).join(' ');
+  const held = local ? 'On hold' : remote ? 'Held by the other party' : 'In call';
   row.state.textContent = ended
     ? CAUSES[call.endCause] ?? call.endCause ?? 'Ended'
-    : { ringing: call.direction === 'inbound' ? 'Incoming call…' : 'Ringing…', early: 'Ringing…', active: 'In call' }[call.state] ?? call.state;
+    : { ringing: call.direction === 'inbound' ? 'Incoming call…' : 'Ringing…', early: 'Ringing…', active: held }[call.state] ?? call.state;
   const ringingIn = call.state === 'ringing' && call.direction === 'inbound';
   row.answer.hidden = !ringingIn;
   row.reject.hidden = !ringingIn;
@@ -131,6 +138,9 @@ function render(call) {
   row.hangup.hidden = ended || ringingIn;
   row.hangup.textContent = call.state === 'active' ? 'Hang up' : 'Cancel';
   row.mute.hidden = call.state !== 'active';
+  row.hold.hidden = call.state !== 'active';
+  row.hold.textContent = local ? 'Resume' : 'Hold';
+  row.hold.setAttribute('aria-pressed', String(local));
   row.digits.hidden = call.state !== 'active';
   row.dtmf.hidden = call.state !== 'active';
   ui.noCalls.hidden = rows.size > 0;
@@ -144,6 +154,10 @@ function track(call) {
   });
   call.on('ended', (info) => {
     log(`call ${call.id} ended: ${info.cause}${info.sipStatus ? ` (${info.sipStatus})` : ''}`);
+    render(call);
+  });
+  call.on('hold', ({ local, remote }) => {
+    log(`call ${call.id}: hold ${local ? 'here' : 'off here'}, ${remote ? 'held there' : 'not held there'}`);
     render(call);
   });
 }

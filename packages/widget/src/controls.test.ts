@@ -18,7 +18,7 @@ describe('controls per state', () => {
     assert.deepEqual(enabled('idle', false), ['callback', 'dialpad', 'number']);
     assert.deepEqual(enabled('dialling'), ['hangup']);
     assert.deepEqual(enabled('ringing-in'), ['answer', 'reject']);
-    assert.deepEqual(enabled('in-call'), ['hangup', 'mute']);
+    assert.deepEqual(enabled('in-call'), ['hangup', 'hold', 'mute']);
     assert.deepEqual(enabled('ended'), ['call', 'callback', 'dialpad', 'number']);
   });
 
@@ -26,6 +26,12 @@ describe('controls per state', () => {
     assert.deepEqual(control('answer', 'ringing-in', { hasNumber: false, answering: true }), { shown: true, enabled: false });
     assert.deepEqual(control('reject', 'ringing-in', { hasNumber: false, answering: true }), { shown: true, enabled: true });
     assert.deepEqual(control('answer', 'ringing-in', { hasNumber: false, answering: false }), { shown: true, enabled: true });
+  });
+
+  it('disable Hold while a hold or resume is under way, and only Hold', () => {
+    assert.deepEqual(control('hold', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: false });
+    assert.deepEqual(control('hangup', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: true });
+    assert.deepEqual(control('mute', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: true });
   });
 
   it('never show Call with Hang up, nor Answer outside ringing; an enabled control is always shown', () => {

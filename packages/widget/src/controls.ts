@@ -1,17 +1,19 @@
 /**
  * Which controls exist and which of them work, per state: one table, so that no button can be pressed when its
- * action cannot happen (no hang-up before a call exists, no call while in one or while offline). Hold, transfer
- * and DTMF join this table when the gateway offers them; until then they have no button at all.
+ * action cannot happen (no hang-up before a call exists, no call while in one or while offline). Transfer and
+ * DTMF join this table when the widget offers them; until then they have no button at all.
  */
 import type { WidgetState } from './widget-state.js';
 
-export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'dialpad' | 'number' | 'callback';
+export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'hold' | 'dialpad' | 'number' | 'callback';
 
 export interface ControlContext {
   /** The number field holds something. */
   hasNumber: boolean;
   /** Answer was pressed and has not settled (the microphone prompt may be open): a second press would fail. */
   answering?: boolean;
+  /** Hold or resume was pressed and the far end has not answered yet. */
+  holding?: boolean;
 }
 
 export interface ControlState {
@@ -26,6 +28,7 @@ const SHOWN: Record<Action, readonly WidgetState[]> = {
   answer: ['ringing-in'],
   reject: ['ringing-in'],
   mute: ['in-call'],
+  hold: ['in-call'],
   dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
   number: ['disconnected', 'connecting', 'idle', 'ended'],
   callback: ['disconnected', 'connecting', 'idle', 'ended', 'dialling', 'ringing-in', 'in-call'],
@@ -38,6 +41,7 @@ const ENABLED: Record<Action, readonly WidgetState[]> = {
   answer: ['ringing-in'],
   reject: ['ringing-in'],
   mute: ['in-call'],
+  hold: ['in-call'],
   dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
   // Typing a number while connecting is fine: Enter (or click-to-call) remembers it and calls once connected.
   number: ['disconnected', 'connecting', 'idle', 'ended'],
@@ -49,6 +53,7 @@ export function control(action: Action, state: WidgetState, context: ControlCont
   let enabled = shown && ENABLED[action].includes(state);
   if (action === 'call') enabled &&= context.hasNumber;
   if (action === 'answer') enabled &&= !context.answering;
+  if (action === 'hold') enabled &&= !context.holding;
   return { shown, enabled };
 }
 

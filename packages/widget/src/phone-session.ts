@@ -66,6 +66,8 @@ export class PhoneSession {
    * prompt the operator dismissed may never settle, and must not block Answer for the next call.
    */
   private answeringCall: Call | undefined;
+  /** The call whose hold or resume is on its way to the far end. */
+  private holdingCall: Call | undefined;
   /** A number asked for while connecting, dialled once connected unless the operator moved on meanwhile. */
   private pendingDial: PendingDial | undefined;
   private pendingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -107,6 +109,10 @@ export class PhoneSession {
   }
 
   /** Answer was pressed for the call shown and has not settled yet. */
+  get holding(): boolean {
+    return this.holdingCall !== undefined && this.holdingCall === this.call;
+  }
+
   get answering(): boolean {
     return this.answeringCall !== undefined && this.answeringCall === this.call;
   }
@@ -262,7 +268,23 @@ export class PhoneSession {
   }
 
   /** A hang-up or reject that failed, unless the call ended anyway (the far end was quicker). */
-  private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed', error: unknown): void {
+  /** Holds the call, or resumes it when the operator holds it; the far end's own hold is the far end's to end. */
+  async toggleHold(): Promise<void> {
+    const call = this.call;
+    if (this.state !== 'in-call' || !call || this.holding) return;
+    this.holdingCall = call;
+    this.host.changed();
+    try {
+      await (call.holdState.local ? call.resume() : call.hold());
+    } catch (error) {
+      this.callFailed(call, 'call.hold-failed', error);
+    } finally {
+      if (this.holdingCall === call) this.holdingCall = undefined;
+      if (!this.stopped) this.host.changed();
+    }
+  }
+
+  private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed' | 'call.hold-failed', error: unknown): void {
     if (this.stopped || this.call !== call || call.state === 'ended') return;
     this.say({ key, params: { message: describe(error) } });
   }
@@ -331,9 +353,13 @@ export class PhoneSession {
     const offContact = call.on('contact', () => {
       if (shown && this.call === call && !this.stopped) this.host.changed();
     });
+    const offHold = call.on('hold', () => {
+      if (shown && this.call === call && !this.stopped) this.host.changed();
+    });
     const offEnded = call.on('ended', (ended) => {
       offState();
       offContact();
+      offHold();
       offEnded();
       this.ended(call, ended, shown && this.call === call);
     });

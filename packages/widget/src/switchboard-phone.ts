@@ -157,7 +157,8 @@ export class SwitchboardPhone extends LitElement {
     const session = this.session;
     const state: WidgetState = session?.state ?? 'disconnected';
     const t = this.t;
-    const c = (action: Action) => control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '', answering: session?.answering ?? false });
+    const c = (action: Action) =>
+      control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '', answering: session?.answering ?? false, holding: session?.holding ?? false });
     const connection = this.connectionLine(state);
     const fabLabel = this.fabLabel(state);
     return html`<div
@@ -284,7 +285,12 @@ export class SwitchboardPhone extends LitElement {
       case 'ringing-in':
         return t('call.incoming');
       case 'in-call':
-        return t('call.in-call', { who: call ? who(call) : '' }) + (call?.muted ? ` · ${t('call.muted')}` : '');
+        return [
+          t('call.in-call', { who: call ? who(call) : '' }),
+          ...(call?.holdState.local ? [t('call.on-hold')] : []),
+          ...(call?.holdState.remote ? [t('call.held-remote', { who: who(call) })] : []),
+          ...(call?.muted ? [t('call.muted')] : []),
+        ].join(' · ');
       case 'ended':
         return s.outcome ? t(`cause.${s.outcome.cause}` as MessageKey) : undefined;
       default:
@@ -368,14 +374,16 @@ export class SwitchboardPhone extends LitElement {
   }
 
   /**
-   * Controls of a call being dialled or under way. Hold, the DTMF pad and transfer join this row when the gateway
-   * offers them; until then they have no button at all.
+   * Controls of a call being dialled or under way. The DTMF pad and transfer join this row when the widget offers
+   * them; until then they have no button at all.
    */
   private renderInCall(c: (a: Action) => { shown: boolean; enabled: boolean }): TemplateResult | typeof nothing {
     const hangup = c('hangup');
     const mute = c('mute');
+    const hold = c('hold');
     if (!hangup.shown && !mute.shown) return nothing;
     const muted = this.session?.call?.muted ?? false;
+    const held = this.session?.call?.holdState.local ?? false;
     return html`<div class="call-row">
       ${mute.shown
         ? html`<button
@@ -387,6 +395,18 @@ export class SwitchboardPhone extends LitElement {
             @click=${() => this.session?.toggleMute()}
           >
             ${muted ? this.t('action.unmute') : this.t('action.mute')}
+          </button>`
+        : nothing}
+      ${hold.shown
+        ? html`<button
+            class="action secondary"
+            type="button"
+            data-action="hold"
+            aria-pressed=${String(held)}
+            ?disabled=${!hold.enabled}
+            @click=${() => void this.session?.toggleHold()}
+          >
+            ${held ? this.t('action.resume') : this.t('action.hold')}
           </button>`
         : nothing}
       ${hangup.shown

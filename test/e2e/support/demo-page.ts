@@ -109,6 +109,22 @@ export class DemoPage {
     await this.call(callId).locator('button.hangup').click();
   }
 
+  /** Holds the call, or resumes it when this page holds it (one button), and waits for the gateway's word. */
+  async toggleHold(callId: string, expect: 'local' | ''): Promise<void> {
+    await this.call(callId).locator('button.hold').click();
+    await this.waitForHold(callId, expect);
+  }
+
+  /** Waits for the row to show who holds the call: "local", "remote", "local remote" or "" (nobody). */
+  async waitForHold(callId: string, hold: string, timeoutMs = 10_000): Promise<void> {
+    try {
+      await this.page.waitForSelector(`#calls li[data-call-id="${callId}"][data-hold="${hold}"]`, { timeout: timeoutMs });
+    } catch (error) {
+      const shown = await this.call(callId).getAttribute('data-hold').catch(() => 'no row');
+      throw new Error(`${this.label}: call ${callId} never showed hold "${hold}"; it shows "${shown}"\n${(await this.log()).slice(-600)}`, { cause: error });
+    }
+  }
+
   /** Sends digits from the call's keypad; resolves once the gateway has taken them all, throws with the page's reason if not. */
   async sendDigits(callId: string, digits: string, timeoutMs = 10_000): Promise<void> {
     const row = this.call(callId);

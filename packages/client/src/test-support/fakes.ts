@@ -139,6 +139,8 @@ export class FakePeer extends EventTarget {
   readonly remoteDescriptions: FakeDescription[] = [];
   readonly candidates: unknown[] = [];
   readonly tracks: unknown[] = [];
+  /** One per remote track that arrived. */
+  readonly receivers: { track: FakeTrack }[] = [];
   iceGatheringState: 'new' | 'gathering' | 'complete' = 'new';
   closed = false;
 
@@ -171,6 +173,10 @@ export class FakePeer extends EventTarget {
     this.candidates.push(candidate ?? null);
   }
 
+  getReceivers(): { track: FakeTrack }[] {
+    return this.receivers;
+  }
+
   getConfiguration(): { iceServers?: unknown[] } {
     return this.config;
   }
@@ -198,8 +204,11 @@ export class FakePeer extends EventTarget {
     this.gather(null);
   }
 
-  remoteTrack(stream: unknown): void {
-    this.dispatchEvent(Object.assign(new Event('track'), { track: {}, streams: [stream] }));
+  remoteTrack(stream: unknown): FakeTrack {
+    const track = new FakeTrack();
+    this.receivers.push({ track });
+    this.dispatchEvent(Object.assign(new Event('track'), { track, streams: [stream] }));
+    return track;
   }
 }
 

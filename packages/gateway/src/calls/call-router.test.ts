@@ -282,8 +282,50 @@ describe('calls between operators', () => {
     assert.equal(errorCode(await caller.request({ type: 'call.start', target: '101', sdp: OFFER })), 'forbidden');
     assert.equal(errorCode(await caller.request({ type: 'call.hangup', callId: 'c-unknown' })), 'not-found');
     ok(await callee.request({ type: 'call.answer', callId, sdp: ANSWER }));
-    assert.equal(errorCode(await caller.request({ type: 'call.hold', callId })), 'not-supported');
+    assert.equal(errorCode(await caller.request({ type: 'call.dtmf', callId, digits: '1' })), 'not-supported');
     assert.equal(stranger.frames.some((f) => f.callId === callId), false, 'the stranger heard nothing of the call');
+  });
+
+  it('hold between two browsers: both sides are told who holds, after the reply; only carrying tabs may hold', async () => {
+    const caller = await b.tab('101');
+    const callee = await b.tab('102');
+    const otherTab = await b.tab('102');
+    const callId = await place(caller, '102');
+    await event(callee, 'call.incoming', callId);
+    assert.equal(errorCode(await caller.request({ type: 'call.hold', callId })), 'call-state', 'not before the answer');
+    ok(await callee.request({ type: 'call.answer', callId, sdp: ANSWER }));
+    await event(caller, 'call.answered', callId);
+    const holds = (client: TestClient) => client.frames.filter((f) => f.type === 'call.hold-state' && f.callId === callId).map((f) => [f.local, f.remote]);
+    const replyThenEvent = (client: TestClient) => {
+      const lastIndex = (match: (f: Frame) => boolean) => client.frames.map(match).lastIndexOf(true);
+      const reply = lastIndex((f) => f.ok === true);
+      const held = lastIndex((f) => f.type === 'call.hold-state');
+      assert.ok(reply >= 0 && held > reply, 'the reply comes before the event');
+    };
+
+    ok(await caller.request({ type: 'call.hold', callId }));
+    await settle();
+    replyThenEvent(caller);
+    assert.deepEqual(holds(caller), [[true, false]]);
+    assert.deepEqual(holds(callee), [[false, true]]);
+    ok(await caller.request({ type: 'call.hold', callId }));
+    await settle();
+    assert.equal(holds(caller).length, 1, 'holding a held call changes nothing and says nothing');
+
+    assert.equal(errorCode(await otherTab.request({ type: 'call.hold', callId })), 'call-state', 'a tab that does not carry the call');
+    ok(await callee.request({ type: 'call.hold', callId }));
+    await settle();
+    assert.deepEqual(holds(callee), [[false, true], [true, true]]);
+    assert.deepEqual(holds(caller), [[true, false], [true, true]]);
+    ok(await caller.request({ type: 'call.resume', callId }));
+    ok(await callee.request({ type: 'call.resume', callId }));
+    await settle();
+    assert.deepEqual(holds(caller).slice(2), [[false, true], [false, false]]);
+    assert.deepEqual(holds(callee).slice(2), [[true, false], [false, false]]);
+    assert.deepEqual(holds(otherTab), [], 'tabs that do not carry the call hear nothing of it');
+    assertFramesValid(caller, callee, otherTab);
+    ok(await caller.request({ type: 'call.hangup', callId }));
+    assert.equal(errorCode(await caller.request({ type: 'call.resume', callId })), 'call-state', 'not after the end');
   });
 
   it('a tab opened while the call rings rings too, and welcome lists the call', async () => {

@@ -103,6 +103,8 @@ export class CallRouter {
         return {};
       case 'call.hold':
       case 'call.resume':
+        this.setHold(session, request.callId, request.type === 'call.hold', deliver);
+        return {};
       case 'call.dtmf':
       case 'call.transfer':
         this.callFor(session, request.callId);
@@ -305,6 +307,25 @@ export class CallRouter {
     }
     if (!call.carries(session)) throw this.notCarrier(call, session);
     this.end(call, 'normal', deliver, session === call.caller.session ? 'the caller hung up' : 'the callee hung up');
+  }
+
+  /**
+   * Hold between two browsers is theirs to carry out: the holding one stops its microphone and its speaker, and
+   * both are told who holds (the other side sees `remote`). Nothing is renegotiated, so resuming is instant.
+   */
+  private setHold(session: SessionHandle, callId: string, held: boolean, deliver: Deliver): void {
+    const call = this.callFor(session, callId);
+    this.requireLive(call);
+    if (call.state !== 'active') throw new ProtocolError('call-state', `${held ? 'hold' : 'resume'} needs an answered call`);
+    if (!call.carries(session)) throw this.notCarrier(call, session);
+    const side = session === call.caller.session ? 'caller' : 'callee';
+    if (call.held[side] === held) return;
+    call.held[side] = held;
+    const other = side === 'caller' ? 'callee' : 'caller';
+    const otherSession = side === 'caller' ? call.answeredBy : call.caller.session;
+    deliver(session, { type: 'call.hold-state', callId, local: call.held[side], remote: call.held[other] });
+    if (otherSession !== undefined) deliver(otherSession, { type: 'call.hold-state', callId, local: call.held[other], remote: call.held[side] });
+    this.log.info({ callId, by: side, held }, held ? 'call held' : 'call resumed');
   }
 
   private relayCandidate(session: SessionHandle, callId: string, candidate: Extract<CallRequest, { type: 'call.ice' }>['candidate']): void {

@@ -56,6 +56,8 @@ export class LocalCall {
   answeredAt: number | undefined;
   ended: CallEnd | undefined;
   ringTimer: TimerHandle | undefined;
+  /** Which side holds the call; each browser carries out its own hold. */
+  readonly held = { caller: false, callee: false };
   /** What the CRM knows about the caller, shown to the callee's tabs. */
   contact: Contact | undefined;
   /** ICE candidates relayed so far, per direction; bounded so that one client cannot make the gateway a pump. */

@@ -15,6 +15,7 @@ import {
   DigestClient,
   formatNameAddr,
   nextHop,
+  type Random,
   parseUri,
   type IncomingRequest,
   type RespondOptions,
@@ -38,6 +39,7 @@ import { outboundRoute } from '../sip/outbound-proxy.js';
 import type { MediaSession } from '../media/media-session.js';
 import type { PbxConfig } from '../config/types.js';
 import { sendDtmfByInfo, type InfoLeg } from './info-dtmf.js';
+import { SipSessionUpdates, type HoldState } from './sip-session-updates.js';
 
 /** How DTMF reaches the SIP side of a call. */
 export type DtmfMode = PbxConfig['dtmf'];
@@ -58,6 +60,8 @@ const ALLOWED: Readonly<Record<SipCallState, readonly SipCallState[]>> = {
 export interface SipCallContext {
   ua: UserAgent;
   clock: Clock;
+  /** For the wait after a re-INVITE collision. */
+  random: Random;
   logger: Logger;
   calls: Pick<CallRepository, 'start' | 'setState' | 'end'>;
   /** Credentials for a PBX line's INVITEs; never logged. */
@@ -94,8 +98,8 @@ export class SipCall {
   private phoneFlow: { destination: TransportAddress; connectionId: string } | undefined;
   private incoming: IncomingRequest | undefined;
   private dialog: Dialog | undefined;
-  /** The SIP leg's session descriptions as agreed: the one we sent (offer or answer) and the far side's. */
-  private sipSdp: { readonly local: string; readonly remote: string } | undefined;
+  /** The SIP leg's session once answered: its descriptions, hold, and re-INVITEs either way. */
+  private updates: SipSessionUpdates | undefined;
   private ringTimer: TimerHandle | undefined;
   private cancelRequested = false;
   private authenticated = false;
@@ -284,7 +288,7 @@ export class SipCall {
       this.sendBye();
       return;
     }
-    this.sipSdp = { local: this.invite!.bodyText, remote: response.bodyText };
+    this.startUpdates({ local: this.invite!.bodyText, remote: response.bodyText });
     this.stopRinging();
     this.moveTo('active');
     const at = this.ctx.clock.now();
@@ -350,7 +354,7 @@ export class SipCall {
     const response = this.respond(200, { body: sdp, contentType: 'application/sdp', headers: [['Contact', this.contactFor()]] });
     if (response === undefined) throw new ProtocolError('call-state', 'the caller gave up');
     this.dialog = Dialog.fromUas(this.incoming!.request, response);
-    this.sipSdp = { local: sdp, remote: this.incoming!.request.bodyText };
+    this.startUpdates({ local: sdp, remote: this.incoming!.request.bodyText });
     this.stopRinging();
     this.moveTo('active');
     const at = this.ctx.clock.now();
@@ -421,6 +425,18 @@ export class SipCall {
     return sent;
   }
 
+  /**
+   * The operator holds or resumes the call: a re-INVITE that changes the direction of the SIP leg's media. Resolves
+   * once the far end agreed; the carrying session is then told the new hold state (through `deliver`).
+   */
+  async setHold(session: SessionHandle, held: boolean, deliver: Deliver): Promise<void> {
+    this.requireLive();
+    const updates = this.updates;
+    if (this.current !== 'active' || updates === undefined) throw new ProtocolError('call-state', `${held ? 'hold' : 'resume'} needs an answered call`);
+    if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
+    if (await updates.setLocalHold(held)) deliver(session, { type: 'call.hold-state', callId: this.id, ...updates.hold });
+  }
+
   /** A BYE from the SIP side for this call's dialog. */
   byeFromSip(incoming: IncomingRequest): void {
     incoming.respond(200);
@@ -430,34 +446,18 @@ export class SipCall {
   }
 
   /**
-   * A re-INVITE in this call's dialog. A session refresh (RFC 4028: PBXs send one every few minutes when session
-   * timers are on, and end the call when it fails) offers the session description unchanged, with the same o=
-   * line (RFC 3264 §8), and gets ours back unchanged. An offer that would change the media (hold, new addresses,
-   * other codecs) is refused with 488, which leaves the session as it was (§14.2): the browser leg cannot be
-   * renegotiated yet.
+   * A re-INVITE in this call's dialog: a session refresh (RFC 4028: PBXs send one every few minutes when session
+   * timers are on, and end the call when it fails), or the far end holding or resuming the call. See
+   * `SipSessionUpdates` for what is taken and what gets 488.
    */
   reinvite(incoming: IncomingRequest): void {
     const dialog = this.dialog;
-    if (dialog === undefined || this.current !== 'active' || this.sipSdp === undefined) {
+    if (dialog === undefined || this.current !== 'active' || this.updates === undefined) {
       incoming.respond(488, { reason: 'Not Acceptable Before The Call Is Answered' });
       return;
     }
     if (!admitToDialog(dialog, incoming)) return;
-    const request = incoming.request;
-    const offer = request.bodyLength > 0 && request.contentType?.mediaType === 'application/sdp' ? request.bodyText : undefined;
-    const origin = offer === undefined ? undefined : originLine(offer);
-    if (origin === undefined || origin !== originLine(this.sipSdp.remote)) {
-      this.log.info({ refresh: false }, 're-INVITE that would change the media refused');
-      incoming.respond(488, { reason: 'Media Changes Not Supported' });
-      return;
-    }
-    const contact = dialog.localContact;
-    incoming.respond(200, {
-      body: this.sipSdp.local,
-      contentType: 'application/sdp',
-      headers: contact === undefined ? [] : [['Contact', formatNameAddr(contact)]],
-    });
-    this.log.debug('session refreshed by a re-INVITE');
+    this.updates.receive(incoming);
   }
 
   matchesDialog(request: SipRequest): boolean {
@@ -499,6 +499,7 @@ export class SipCall {
     this.current = 'ended';
     this.endCause = cause;
     this.stopRinging();
+    this.updates?.close();
     const at = this.ctx.clock.now();
     const status = sipStatus ?? sipStatusFor(cause);
     const event = endedEvent(this.id, cause, reason, at, status);
@@ -517,6 +518,21 @@ export class SipCall {
   }
 
   // Plumbing ------------------------------------------------------------------------------------------------
+
+  private startUpdates(agreed: { local: string; remote: string }): void {
+    const route = this.pbxRoute;
+    this.updates = new SipSessionUpdates({ ua: this.ctx.ua, clock: this.ctx.clock, random: this.ctx.random, logger: this.log }, {
+      dialog: () => this.dialog,
+      flowFor: (request) => this.flowFor(request),
+      digest: route === undefined ? undefined : this.ctx.digestFor(route),
+      ownsCallId: this.direction === 'outbound',
+      lost: (reason, sipStatus) => {
+        this.sendBye();
+        this.end('failed', send, reason, sipStatus);
+      },
+      holdChanged: (hold: HoldState) => this.tellCarrier({ type: 'call.hold-state', callId: this.id, ...hold }),
+    }, agreed);
+  }
 
   private respond(status: number, options: RespondOptions = {}): SipResponse | undefined {
     return this.incoming === undefined ? undefined : respondWhileOpen(this.incoming, status, options, this.log, 'the INVITE');
@@ -593,9 +609,4 @@ export class SipCall {
       (error: unknown) => this.log.error({ err: error }, 'could not update the call log'),
     );
   }
-}
-
-/** An SDP's o= line, which stays the same, version included, for as long as the session does not change (RFC 3264 §8). */
-function originLine(sdp: string): string | undefined {
-  return /^o=([^\r\n]*)/m.exec(sdp)?.[1]?.trim();
 }

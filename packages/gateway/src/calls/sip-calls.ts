@@ -9,7 +9,7 @@
  * called from anywhere else gets 403, so that the gateway is not a way for strangers to ring operators.
  */
 import { randomUUID } from 'node:crypto';
-import { DigestClient, cryptoRandom, unbracketed, type IncomingRequest, type SipRequest, type UserAgent } from '@switchboard/sip';
+import { DigestClient, cryptoRandom, unbracketed, type IncomingRequest, type Random, type SipRequest, type UserAgent } from '@switchboard/sip';
 import { nodeDigestHasher } from '@switchboard/sip/node';
 import type { CallSummary, ServerEvent } from '@switchboard/protocol';
 import type { Clock } from '@switchboard/sip';
@@ -42,6 +42,8 @@ export interface SipCallLayerOptions {
   mediaFor(mode: 'rtpengine' | 'passthrough', callId: string, codecs: readonly string[]): CallMedia | undefined;
   calls: Pick<CallRepository, 'start' | 'setState' | 'end'>;
   clock: Clock;
+  /** For the wait after a re-INVITE collision; crypto by default. */
+  random?: Random;
   logger: Logger;
   ringTimeoutSeconds: number;
   /** Whether ringing this operator now would be a second call while call waiting is off. */
@@ -72,6 +74,7 @@ export class SipCallLayer {
     this.context = {
       ua: options.ua,
       clock: options.clock,
+      random: options.random ?? cryptoRandom,
       logger: this.log,
       calls: options.calls,
       ringTimeoutMs: options.ringTimeoutSeconds * 1000,
@@ -160,6 +163,10 @@ export class SipCallLayer {
         return {};
       case 'call.dtmf':
         await call.sendDtmf(request.digits, request.durationMs ?? DEFAULT_DTMF_MS);
+        return {};
+      case 'call.hold':
+      case 'call.resume':
+        await call.setHold(session, request.type === 'call.hold', deliver);
         return {};
       case 'call.ice':
         // rtpengine and WebRTC-capable PBXs take the candidates in the SDP, which the SDK waits for; late ones

@@ -42,6 +42,8 @@ export const en = {
   'action.reject': 'Reject',
   'action.mute': 'Mute',
   'action.unmute': 'Unmute',
+  'action.hold': 'Hold',
+  'action.resume': 'Resume',
   'action.open-card': 'Open card',
   'action.callback': 'Call back {who}',
 
@@ -52,6 +54,9 @@ export const en = {
   'call.ended-with': 'Call with {who} ended: {cause}',
   'call.in-call': 'In call with {who}',
   'call.muted': 'Microphone muted',
+  'call.on-hold': 'On hold',
+  'call.held-remote': 'Put on hold by {who}',
+  'call.hold-failed': 'Hold did not work: {message}',
   'call.timer': 'Call duration',
   'call.not-placed.busy': 'Finish the current call first; the number is ready to dial',
   'call.not-placed.offline': 'Not connected yet; will call when online',

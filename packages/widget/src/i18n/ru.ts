@@ -44,6 +44,8 @@ export const ru: Catalogue = {
   'action.reject': 'Отклонить',
   'action.mute': 'Выключить микрофон',
   'action.unmute': 'Включить микрофон',
+  'action.hold': 'Удержать',
+  'action.resume': 'Продолжить',
   'action.open-card': 'Открыть карточку',
   'action.callback': 'Перезвонить: {who}',
 
@@ -54,6 +56,9 @@ export const ru: Catalogue = {
   'call.ended-with': 'Звонок с {who} завершён: {cause}',
   'call.in-call': 'Разговор с {who}',
   'call.muted': 'Микрофон выключен',
+  'call.on-hold': 'Звонок на удержании',
+  'call.held-remote': '{who} поставил(а) звонок на удержание',
+  'call.hold-failed': 'Удержание не удалось: {message}',
   'call.timer': 'Длительность звонка',
   'call.not-placed.busy': 'Сначала завершите текущий звонок; номер готов к набору',
   'call.not-placed.offline': 'Ещё нет подключения; позвоним, как только телефон будет в сети',

@@ -1,0 +1,262 @@
+/**
+ * Hold and resume on calls between a browser and SIP, on loopback UDP: the gateway's user agent against one that
+ * plays the PBX. Our hold is a re-INVITE that changes only the direction of the media; the PBX's hold is taken
+ * the same way; collisions (491), refusals, a challenge and a lost dialog each leave the call as RFC 3261 §14 says.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipResponse, type TransportAddress } from '@switchboard/sip';
+import { createTransport } from '@switchboard/sip/node';
+import type { ServerEvent } from '@switchboard/protocol';
+import { pino } from 'pino';
+import { Secret } from '../config/secret.js';
+import type { PbxLineConfig } from '../config/types.js';
+import { openStore, type Store } from '../store/store.js';
+import type { SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
+import { SipCallLayer } from './sip-calls.js';
+import { FakeTab, MarkingMedia, OFFER, waitFor } from './test-support/b2bua-fakes.js';
+
+const operator: SessionOperator = { id: 'op-101', displayName: 'Ada', extension: '101', enabled: true };
+const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
+
+/** The direction attribute of the (only) audio section, and the o= version. */
+function directionOf(sdp: string): string {
+  return /^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m.exec(sdp)?.[1] ?? 'sendrecv';
+}
+function versionOf(sdp: string): number {
+  return Number(/^o=\S+ \S+ (\d+) /m.exec(sdp)?.[1]);
+}
+function holdEvents(tab: FakeTab): [unknown, unknown][] {
+  return tab.events.filter((e) => e.type === 'call.hold-state').map((e) => [(e as { local: boolean }).local, (e as { remote: boolean }).remote]);
+}
+
+describe('hold on calls to SIP', () => {
+  let gatewayUa: UserAgent;
+  let pbxUa: UserAgent;
+  let store: Store;
+  let layer: SipCallLayer;
+  let tab: FakeTab;
+  let gateway: TransportAddress;
+  let pbxPort: number;
+  const inbox: IncomingRequest[] = [];
+  /** CSeq numbers of the ACKs the PBX received. */
+  const acks: number[] = [];
+  const cleanup: (() => Promise<void>)[] = [];
+
+  beforeEach(async () => {
+    const gatewayTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
+    const pbxTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
+    gatewayUa = new UserAgent({ transports: [gatewayTransport] });
+    pbxUa = new UserAgent({ transports: [pbxTransport] });
+    gateway = { protocol: 'udp', host: '127.0.0.1', port: gatewayTransport.local.port };
+    pbxPort = pbxTransport.local.port;
+    store = await openStore({ kind: 'sqlite', file: ':memory:' });
+    await store.operators.upsert({ id: operator.id, displayName: operator.displayName, extension: operator.extension });
+    const line: PbxLineConfig = {
+      mode: 'pbx', operatorId: operator.id, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test'),
+      pbx: {
+        name: 'pbx', registrar: `sip:127.0.0.1:${pbxPort}`, outboundProxy: undefined, domain: '127.0.0.1', realm: undefined,
+        media: 'passthrough', dtmf: 'info', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+      },
+    };
+    tab = new FakeTab('s-1', operator);
+    inbox.length = 0;
+    layer = new SipCallLayer({
+      ua: gatewayUa,
+      registry: { sessionsOf: (id: string) => (id === operator.id ? [tab] : []) } as unknown as SessionRegistry,
+      directory: { getByExtension: async () => undefined },
+      lines: { lineFor: (id) => (id === operator.id ? line : undefined), linesForUser: (user) => (user === 'line101' ? [line] : []), stateOf: () => ({ state: 'registered' }),
+        serverOf: () => undefined, isPbxServer: () => false },
+      phones: { lookup: () => [], isRegisteredSource: () => false },
+      mediaFor: () => new MarkingMedia(),
+      calls: store.calls,
+      clock: systemClock,
+      // No wait after a collision on a call the PBX made (0-2 s, §14.1): the test need not sleep.
+      random: { bytes: (length) => new Uint8Array(length) },
+      logger: pino({ level: 'silent' }),
+      ringTimeoutSeconds: 30,
+      busy: () => false,
+    });
+    gatewayUa.on('request', (incoming) => {
+      if (incoming.request.method === 'INVITE') layer.onInvite(incoming);
+      else if (incoming.request.method === 'BYE') layer.onBye(incoming);
+      else incoming.respond(405);
+    });
+    pbxUa.on('request', (incoming) => inbox.push(incoming));
+    acks.length = 0;
+    pbxUa.on('ack', ({ request }) => acks.push(request.cseq!.seq));
+    cleanup.push(async () => {
+      await layer.close();
+      await gatewayUa.close();
+      await pbxUa.close();
+      await gatewayTransport.close();
+      await pbxTransport.close();
+      await store.close();
+    });
+  });
+
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  /** A call from the PBX, answered in the tab and ACKed: the PBX's dialog and the gateway's SDP. */
+  async function answeredInbound() {
+    const invite = pbxUa.createRequest('INVITE', `sip:line101@127.0.0.1:${gateway.port}`, { from: 'sip:+4930123@127.0.0.1', contact: pbxUa.contact('pbx') });
+    invite.setBody(OFFER, 'application/sdp');
+    const transaction = pbxUa.sendInvite(invite, gateway);
+    const final = new Promise<SipResponse>((resolve) => transaction.on('response', ({ response }) => response.status >= 200 && resolve(response)));
+    const callId = String((await tab.next('call.incoming')).callId);
+    await layer.handle(tab, { type: 'call.answer', id: 'a1', callId, sdp: OFFER }, deliver);
+    const ok = await final;
+    const dialog = Dialog.fromUac(invite, ok);
+    await pbxUa.sendAck(dialog.createAck(invite), gateway);
+    return { callId, dialog, answer: ok.bodyText };
+  }
+
+  /** The PBX's re-INVITE in the call; resolves with the gateway's final answer, ACKed. */
+  async function reinviteFromPbx(dialog: Dialog, sdp: string): Promise<SipResponse> {
+    const request = dialog.createRequest('INVITE', { body: sdp, contentType: 'application/sdp' });
+    const transaction = pbxUa.sendInvite(request, gateway);
+    const response = await new Promise<SipResponse>((resolve) => transaction.on('response', ({ response: r }) => r.status >= 200 && resolve(r)));
+    if (response.status < 300) await pbxUa.sendAck(dialog.createAck(request), gateway);
+    return response;
+  }
+
+  /** The next re-INVITE the PBX receives. */
+  function nextReinvite(): Promise<IncomingRequest> {
+    return waitFor(() => {
+      const index = inbox.findIndex((i) => i.request.method === 'INVITE' && i.request.toTag !== undefined);
+      return index < 0 ? undefined : inbox.splice(index, 1)[0];
+    });
+  }
+
+  /** Answers a re-INVITE as a phone would: the direction that meets the offer's. */
+  function accept(incoming: IncomingRequest, direction: string): void {
+    const body = OFFER.replace('o=- 1 1 ', `o=- 1 ${incoming.request.cseq!.seq + 10} `).replace('t=0 0\r\n', `t=0 0\r\na=${direction}\r\n`);
+    incoming.respond(200, { body, contentType: 'application/sdp', headers: [['Contact', formatNameAddr({ displayName: undefined, uri: parseUri(`sip:pbx@127.0.0.1:${pbxPort}`), params: new Map() })]] });
+  }
+
+  it('the operator holds and resumes: a re-INVITE with sendonly, then sendrecv, each o= version one up, ACKed; the tab is told after the reply', async () => {
+    const { callId, answer } = await answeredInbound();
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const hold = await nextReinvite();
+    assert.equal(directionOf(hold.request.bodyText), 'sendonly');
+    assert.equal(versionOf(hold.request.bodyText), versionOf(answer) + 1);
+    assert.equal(hold.request.bodyText.replace(/^o=.*$/m, '').replace(/^a=sendonly\r\n/m, ''), answer.replace(/^o=.*$/m, ''), 'only the direction and the version change');
+    assert.equal(holdEvents(tab).length, 0, 'nothing is said before the far end agrees');
+    accept(hold, 'recvonly');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[true, false]]);
+    await waitFor(() => acks.find((seq) => seq === hold.request.cseq!.seq), 2000);
+    const resuming = layer.handle(tab, { type: 'call.resume', id: 'h2', callId }, deliver);
+    const resume = await nextReinvite();
+    assert.equal(directionOf(resume.request.bodyText), 'sendrecv');
+    assert.equal(versionOf(resume.request.bodyText), versionOf(answer) + 2);
+    assert.ok(resume.request.cseq!.seq > hold.request.cseq!.seq);
+    accept(resume, 'sendrecv');
+    await resuming;
+    assert.deepEqual(holdEvents(tab), [[true, false], [false, false]]);
+    await layer.handle(tab, { type: 'call.resume', id: 'h3', callId }, deliver);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(inbox.filter((i) => i.request.method === 'INVITE').length, 0, 'resuming a call not held sends nothing');
+    assert.equal(holdEvents(tab).length, 2);
+  });
+
+  it('the PBX holds: its sendonly offer gets recvonly; with both holding the stream is inactive; its resume leaves our hold in force', async () => {
+    const { callId, dialog, answer } = await answeredInbound();
+    const pbxHold = (version: number, direction: string) => OFFER.replace('o=- 1 1 ', `o=- 1 ${version} `).replace('t=0 0\r\n', `t=0 0\r\na=${direction}\r\n`);
+    const held = await reinviteFromPbx(dialog, pbxHold(2, 'sendonly'));
+    assert.equal(held.status, 200);
+    assert.equal(directionOf(held.bodyText), 'recvonly');
+    assert.equal(versionOf(held.bodyText), versionOf(answer) + 1);
+    assert.deepEqual(holdEvents(tab), [[false, true]]);
+
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const ours = await nextReinvite();
+    assert.equal(directionOf(ours.request.bodyText), 'inactive', 'we hold a call the PBX holds');
+    accept(ours, 'inactive');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[false, true], [true, true]]);
+
+    const resumed = await reinviteFromPbx(dialog, pbxHold(3, 'sendrecv'));
+    assert.equal(directionOf(resumed.bodyText), 'sendonly', 'our hold is still in force');
+    assert.deepEqual(holdEvents(tab).at(-1), [true, false]);
+    const again = await reinviteFromPbx(dialog, pbxHold(3, 'sendrecv'));
+    assert.equal(again.bodyText, resumed.bodyText, 'a session refresh gets the same description back');
+    assert.equal(holdEvents(tab).length, 3, 'and says nothing');
+  });
+
+  it('a hold the PBX refuses leaves the call as it was, and a later one works', async () => {
+    const { callId } = await answeredInbound();
+    const refused = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    (await nextReinvite()).respond(488);
+    await assert.rejects(refused, (error: { code?: string; details?: { sipStatus?: number } }) => error.code === 'not-supported' && error.details?.sipStatus === 488);
+    assert.deepEqual(holdEvents(tab), []);
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h2', callId }, deliver);
+    const second = await nextReinvite();
+    assert.equal(directionOf(second.request.bodyText), 'sendonly');
+    accept(second, 'recvonly');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[true, false]]);
+    assert.equal(tab.events.some((e) => e.type === 'call.ended'), false);
+  });
+
+  it('glare: a 491 is followed by a new offer; a re-INVITE from the PBX while ours is pending gets 491', async () => {
+    const { callId, dialog } = await answeredInbound();
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const first = await nextReinvite();
+    const crossing = await reinviteFromPbx(dialog, OFFER.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=sendonly\r\n'));
+    assert.equal(crossing.status, 491, 'ours is pending');
+    first.respond(491);
+    const retry = await nextReinvite();
+    assert.ok(retry.request.cseq!.seq > first.request.cseq!.seq, 'a new transaction');
+    assert.equal(directionOf(retry.request.bodyText), 'sendonly');
+    accept(retry, 'recvonly');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[true, false]]);
+  });
+
+  it('a 481 to our re-INVITE means the PBX lost the call: it ends as failed and the hold is refused', async () => {
+    const { callId } = await answeredInbound();
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    (await nextReinvite()).respond(481);
+    await assert.rejects(holding, { code: 'call-state' });
+    const ended = await tab.next('call.ended');
+    assert.equal(ended.cause, 'failed');
+    assert.equal(ended.sipStatus, 481);
+  });
+
+  it('a BYE while our re-INVITE is pending ends the call normally; the hold is refused', async () => {
+    const { callId, dialog } = await answeredInbound();
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const pending = await nextReinvite();
+    assert.equal((await pbxUa.request(dialog.createRequest('BYE'), gateway)).status, 200);
+    pending.respond(481);
+    await assert.rejects(holding, { code: 'call-state' });
+    assert.equal((await tab.next('call.ended')).cause, 'normal');
+  });
+
+  it('on a call through a PBX line, a challenge to the re-INVITE is answered with the line’s credentials', async () => {
+    const deferred: (() => void)[] = [];
+    const placed = await layer.place(tab, '+4930999', OFFER, undefined, (send) => deferred.push(send));
+    assert.ok(placed);
+    for (const send of deferred) send();
+    const invite = await waitFor(() => inbox.find((i) => i.request.method === 'INVITE'));
+    inbox.splice(inbox.indexOf(invite), 1);
+    invite.respond(200, {
+      body: OFFER,
+      contentType: 'application/sdp',
+      headers: [['Contact', formatNameAddr({ displayName: undefined, uri: parseUri(`sip:pbx@127.0.0.1:${pbxPort}`), params: new Map() })]],
+    });
+    await tab.next('call.answered');
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId: placed.callId }, deliver);
+    const challenged = await nextReinvite();
+    challenged.respond(401, { headers: [['WWW-Authenticate', 'Digest realm="pbx", nonce="n0nce", algorithm=MD5, qop="auth"']] });
+    const authorized = await nextReinvite();
+    assert.match(authorized.request.get('Authorization') ?? '', /username="line101"/);
+    assert.ok(authorized.request.cseq!.seq > challenged.request.cseq!.seq);
+    accept(authorized, 'recvonly');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[true, false]]);
+  });
+});

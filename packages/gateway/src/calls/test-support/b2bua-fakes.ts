@@ -1,0 +1,59 @@
+/**
+ * Stand-ins for the B2BUA's unit tests: browser tabs that record the events they are sent, and a media bridge that
+ * marks each SDP it converts, so a test sees which side of the bridge every SDP came from.
+ */
+import type { CloseReason, ServerEvent } from '@switchboard/protocol';
+import type { SessionHandle, SessionOperator } from '../../ws/index.js';
+import type { CallMedia } from '../sip-call.js';
+
+export const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+
+export class FakeTab implements SessionHandle {
+  readonly events: ServerEvent[] = [];
+  readonly instance = undefined;
+  readonly tokenExpiresAt = Date.now() + 3_600_000;
+  readonly connectedAt = Date.now();
+  open = true;
+  constructor(
+    readonly id: string,
+    readonly operator: SessionOperator,
+  ) {}
+  send(event: ServerEvent): boolean {
+    if (!this.open) return false;
+    this.events.push(event);
+    return true;
+  }
+  close(_reason: CloseReason): void {
+    this.open = false;
+  }
+  async next(type: string, timeoutMs = 3000): Promise<Record<string, unknown>> {
+    const started = Date.now();
+    for (;;) {
+      const found = this.events.find((e) => e.type === type);
+      if (found) return found as unknown as Record<string, unknown>;
+      if (Date.now() - started > timeoutMs) throw new Error(`${this.id}: no ${type}; got ${this.events.map((e) => e.type).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** Marks every SDP with the direction it was converted in. */
+export class MarkingMedia implements CallMedia {
+  closed = false;
+  async offerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-offer\r\n`; }
+  async answerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-answer\r\n`; }
+  async offerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-offer\r\n`; }
+  async answerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-answer\r\n`; }
+  async close() { this.closed = true; }
+}
+
+/** Polls until `probe` gives something. */
+export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,194 @@
+// Hold and resume, end to end. Operators 101 and 102 each have a line at Kamailio (the PBX stand-in), and rtpengine
+// bridges their browsers' WebRTC to plain RTP: to a baresip desk phone, or through the PBX from one line to the
+// other. Every side plays a tone of its own, so a hold shows as silence where the tone was, and a resume as the
+// tone coming back.
+//
+// baresip 1.0 stops recording what it decodes at the first re-INVITE of a call (its own or the gateway's), so the
+// phone's recording proves the browser's tone up to the hold only; the call from line to line through the PBX
+// proves both directions after a resume.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { describeDetection, detectTone, readWav } from './support/audio.js';
+import { startPhone, type Phone } from './support/baresip.js';
+import { launchBrowser, writeToneWav, type TestBrowser } from './support/browser.js';
+import { DemoPage } from './support/demo-page.js';
+import { toneLine } from './support/line-calls.js';
+import { startGateway, type StartedGateway } from './support/gateway.js';
+import { startKamailio, type Kamailio } from './support/kamailio.js';
+import { assertPrivateNetns } from './support/netns.js';
+import { stopAll, suiteDir } from './support/processes.js';
+import { startRtpengine, type Rtpengine } from './support/rtpengine.js';
+
+const suite = 'call-hold';
+const LINE_PASSWORD = 'line-101-Hold-4e1b';
+const LINE_102_PASSWORD = 'line-102-Hold-93c0';
+const PHONE_PASSWORD = 'alice-hold-secret';
+const HZ_BROWSER = 697;
+const HZ_PHONE = 1209;
+const HZ_BROWSER_102 = 770;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('hold and resume with real peers', { timeout: 240_000 }, () => {
+  let rtpengine: Rtpengine;
+  let kamailio: Kamailio;
+  let gateway: StartedGateway;
+  let phone: Phone;
+  let browser: TestBrowser;
+  let page: DemoPage;
+  let browser102: TestBrowser;
+  let page102: DemoPage;
+
+  before(async () => {
+    assertPrivateNetns();
+    const dir = suiteDir(suite);
+    rtpengine = await startRtpengine({ suite });
+    kamailio = await startKamailio({ suite, users: { '101': LINE_PASSWORD, l102: LINE_102_PASSWORD, alice: PHONE_PASSWORD }, authenticateInvites: true });
+    gateway = await startGateway({
+      suite,
+      env: { LINE_101_PASSWORD: LINE_PASSWORD, LINE_102_PASSWORD },
+      config: {
+        pbx: { kamailio: { registrar: kamailio.uri('udp'), media: 'rtpengine', registerExpiresSeconds: 120, keepAliveSeconds: 5 } },
+        lines: {
+          '101': { mode: 'pbx', pbx: 'kamailio', user: '101', passwordEnv: 'LINE_101_PASSWORD' },
+          '102': { mode: 'pbx', pbx: 'kamailio', user: 'l102', passwordEnv: 'LINE_102_PASSWORD' },
+        },
+        rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
+      },
+    });
+    phone = await startPhone({ suite, name: 'alice', kamailio, user: 'alice', password: PHONE_PASSWORD, toneHz: HZ_PHONE, toneDurationS: 200 });
+    browser = await launchBrowser({ suite, name: 'chromium-101', audioWav: writeToneWav(join(dir, `browser-${HZ_BROWSER}hz.wav`), HZ_BROWSER, { seconds: 200 }) });
+    page = await DemoPage.open(browser.context, `http://${gateway.http.host}:${gateway.http.port}/`, '101', browser.consoleLogPath);
+    await page.signIn('101');
+    await page.page.waitForSelector('#line[data-state="registered"]', { timeout: 15_000 });
+    browser102 = await launchBrowser({ suite, name: 'chromium-102', audioWav: writeToneWav(join(dir, `browser102-${HZ_BROWSER_102}hz.wav`), HZ_BROWSER_102, { seconds: 200 }) });
+    page102 = await DemoPage.open(browser102.context, `http://${gateway.http.host}:${gateway.http.port}/`, '102', browser102.consoleLogPath);
+    await page102.signIn('102');
+    await page102.page.waitForSelector('#line[data-state="registered"]', { timeout: 15_000 });
+  });
+
+  after(async () => {
+    await browser102?.close();
+    await browser?.close();
+    await gateway?.close();
+    await stopAll();
+  });
+
+  async function hears(listener: DemoPage, hz: number, what: string): Promise<void> {
+    const heard = await listener.detectTone(hz, { timeoutMs: 10_000 });
+    assert.ok(heard.detected, `${what}: ${toneLine(heard)}`);
+  }
+
+  async function hearsNothing(listener: DemoPage, hz: number, what: string): Promise<void> {
+    const heard = await listener.detectTone(hz, { timeoutMs: 2500 });
+    assert.ok(!heard.detected, `${what}: ${toneLine(heard)}`);
+  }
+
+  it('101 holds a call with the phone: the phone gets the re-INVITE and stops sending, neither side hears the other; resume brings both back', async () => {
+    const callId = await page.dial('alice');
+    await phone.waitForState('incoming', 10_000);
+    await phone.answer();
+    await page.waitFor(callId, 'active', undefined, 10_000);
+    await hears(page, HZ_PHONE, 'before the hold the browser hears the phone');
+    // A second and more of the browser's tone in the phone's recording, which ends at the hold.
+    await sleep(1500);
+
+    const since = phone.events.length;
+    await page.toggleHold(callId, 'local');
+    const offer = await phone.waitForEvent('CALL_REMOTE_SDP', { since, timeoutMs: 5000, match: (e) => e.param === 'offer' });
+    assert.ok(offer, 'the hold reached the phone as a new offer');
+    // The phone answered sendonly with recvonly: it stops sending, so the browser's RTP counters stand still.
+    await sleep(500);
+    const before = (await page.probe()).rtp.packetsReceived ?? 0;
+    await sleep(2000);
+    const during = (await page.probe()).rtp.packetsReceived ?? 0;
+    assert.ok(during - before < 10, `the phone sends nothing while held: ${during - before} packets in 2 s`);
+    await hearsNothing(page, HZ_PHONE, 'on hold the browser hears nothing of the phone');
+
+    await page.toggleHold(callId, '');
+    await hears(page, HZ_PHONE, 'after the resume the browser hears the phone again');
+    const resumed = (await page.probe()).rtp.packetsReceived ?? 0;
+    await sleep(1500);
+    const later = (await page.probe()).rtp.packetsReceived ?? 0;
+    assert.ok(later - resumed > 50, `RTP flows again: ${later - resumed} packets in 1.5 s`);
+    await page.hangup(callId);
+    await page.waitFor(callId, 'ended', 'normal');
+    await phone.waitForState('closed', 10_000);
+    const wav = readWav(await phone.lastRecording());
+    const heard = detectTone(wav.samples, wav.sampleRate, HZ_BROWSER);
+    assert.ok(heard.present && heard.tonedS >= 1, `the phone heard the browser before the hold: ${describeDetection(heard)}`);
+  });
+
+  it('the phone holds and resumes: the gateway takes its re-INVITEs, the browser is told, and the call goes on', async () => {
+    const callId = await page.dial('alice');
+    await phone.waitForState('incoming', 10_000);
+    await phone.answer();
+    await page.waitFor(callId, 'active', undefined, 10_000);
+    await hears(page, HZ_PHONE, 'before the hold');
+    await phone.hold();
+    await page.waitForHold(callId, 'remote');
+    await sleep(1000);
+    await phone.resume();
+    await page.waitForHold(callId, '');
+    assert.equal(phone.state(), 'established', 'no re-INVITE was refused into ending the call');
+    await hears(page, HZ_PHONE, 'after the phone resumed');
+    await page.hangup(callId);
+    await page.waitFor(callId, 'ended', 'normal');
+    await phone.waitForState('closed', 10_000);
+  });
+
+  it('101 holds a call with operator 102: both pages show who holds, neither hears the other; resume brings both back', async () => {
+    const callId = await page.dial('102');
+    await page102.waitFor(callId, 'ringing');
+    await page102.answer(callId);
+    await page.waitFor(callId, 'active');
+    await hears(page, HZ_BROWSER_102, '101 hears 102');
+    await hears(page102, HZ_BROWSER, '102 hears 101');
+
+    await page.toggleHold(callId, 'local');
+    await page102.waitForHold(callId, 'remote');
+    await hearsNothing(page102, HZ_BROWSER, '102 does not hear 101 while 101 holds');
+    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while holding');
+
+    await page.toggleHold(callId, '');
+    await page102.waitForHold(callId, '');
+    await hears(page, HZ_BROWSER_102, '101 hears 102 again');
+    await hears(page102, HZ_BROWSER, '102 hears 101 again');
+    await page.hangup(callId);
+    await page102.waitFor(callId, 'ended', 'normal');
+  });
+
+  it('101 holds a call to 102 through the PBX: 102 is told, neither hears the other; resume brings both back, tones both ways', async () => {
+    // l102 is not an extension here: the call goes out on 101's line, through Kamailio, and in on 102's line.
+    const outbound = await page.dial('l102');
+    const row = page102.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
+    await row.first().waitFor({ timeout: 10_000 });
+    const inbound = (await row.first().getAttribute('data-call-id')) ?? '';
+    await page102.answer(inbound);
+    await page.waitFor(outbound, 'active', undefined, 10_000);
+    await hears(page, HZ_BROWSER_102, '101 hears 102 through the PBX');
+    await hears(page102, HZ_BROWSER, '102 hears 101 through the PBX');
+
+    await page.toggleHold(outbound, 'local');
+    await page102.waitForHold(inbound, 'remote');
+    await hearsNothing(page102, HZ_BROWSER, '102 does not hear 101 while 101 holds');
+    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while holding');
+
+    await page.toggleHold(outbound, '');
+    await page102.waitForHold(inbound, '');
+    await hears(page, HZ_BROWSER_102, '101 hears 102 again');
+    await hears(page102, HZ_BROWSER, '102 hears 101 again');
+
+    // Now 102 holds, from the other side of the PBX.
+    await page102.toggleHold(inbound, 'local');
+    await page.waitForHold(outbound, 'remote');
+    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while 102 holds');
+    await page102.toggleHold(inbound, '');
+    await page.waitForHold(outbound, '');
+    await hears(page, HZ_BROWSER_102, '101 hears 102 after 102 resumed');
+    await hears(page102, HZ_BROWSER, '102 hears 101 after 102 resumed');
+    await page.hangup(outbound);
+    await page102.waitFor(inbound, 'ended', 'normal');
+  });
+});
