@@ -138,28 +138,38 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
     await phone.waitForState('closed', 10_000);
   });
 
+  interface Side {
+    page: DemoPage;
+    callId: string;
+    hz: number;
+    name: string;
+  }
+
+  /** Tones both ways; `holder` holds: the other is told, neither hears the other; it resumes: tones both ways again. */
+  async function holdAndResume(holder: Side, other: Side): Promise<void> {
+    await hears(holder.page, other.hz, `${holder.name} hears ${other.name}`);
+    await hears(other.page, holder.hz, `${other.name} hears ${holder.name}`);
+    await holder.page.toggleHold(holder.callId, 'local');
+    await other.page.waitForHold(other.callId, 'remote');
+    await hearsNothing(other.page, holder.hz, `${other.name} does not hear ${holder.name} while ${holder.name} holds`);
+    await hearsNothing(holder.page, other.hz, `${holder.name} does not hear ${other.name} while holding`);
+    await holder.page.toggleHold(holder.callId, '');
+    await other.page.waitForHold(other.callId, '');
+    await hears(holder.page, other.hz, `${holder.name} hears ${other.name} after the resume`);
+    await hears(other.page, holder.hz, `${other.name} hears ${holder.name} after the resume`);
+  }
+
   it('101 holds a call with operator 102: both pages show who holds, neither hears the other; resume brings both back', async () => {
     const callId = await page.dial('102');
     await page102.waitFor(callId, 'ringing');
     await page102.answer(callId);
     await page.waitFor(callId, 'active');
-    await hears(page, HZ_BROWSER_102, '101 hears 102');
-    await hears(page102, HZ_BROWSER, '102 hears 101');
-
-    await page.toggleHold(callId, 'local');
-    await page102.waitForHold(callId, 'remote');
-    await hearsNothing(page102, HZ_BROWSER, '102 does not hear 101 while 101 holds');
-    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while holding');
-
-    await page.toggleHold(callId, '');
-    await page102.waitForHold(callId, '');
-    await hears(page, HZ_BROWSER_102, '101 hears 102 again');
-    await hears(page102, HZ_BROWSER, '102 hears 101 again');
+    await holdAndResume({ page, callId, hz: HZ_BROWSER, name: '101' }, { page: page102, callId, hz: HZ_BROWSER_102, name: '102' });
     await page.hangup(callId);
     await page102.waitFor(callId, 'ended', 'normal');
   });
 
-  it('101 holds a call to 102 through the PBX: 102 is told, neither hears the other; resume brings both back, tones both ways', async () => {
+  it('a call from 101 to 102 through the PBX, held by each side in turn: the other is told, neither hears the other; tones both ways after each resume', async () => {
     // l102 is not an extension here: the call goes out on 101's line, through Kamailio, and in on 102's line.
     const outbound = await page.dial('l102');
     const row = page102.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
@@ -167,27 +177,10 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
     const inbound = (await row.first().getAttribute('data-call-id')) ?? '';
     await page102.answer(inbound);
     await page.waitFor(outbound, 'active', undefined, 10_000);
-    await hears(page, HZ_BROWSER_102, '101 hears 102 through the PBX');
-    await hears(page102, HZ_BROWSER, '102 hears 101 through the PBX');
-
-    await page.toggleHold(outbound, 'local');
-    await page102.waitForHold(inbound, 'remote');
-    await hearsNothing(page102, HZ_BROWSER, '102 does not hear 101 while 101 holds');
-    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while holding');
-
-    await page.toggleHold(outbound, '');
-    await page102.waitForHold(inbound, '');
-    await hears(page, HZ_BROWSER_102, '101 hears 102 again');
-    await hears(page102, HZ_BROWSER, '102 hears 101 again');
-
-    // Now 102 holds, from the other side of the PBX.
-    await page102.toggleHold(inbound, 'local');
-    await page.waitForHold(outbound, 'remote');
-    await hearsNothing(page, HZ_BROWSER_102, '101 does not hear 102 while 102 holds');
-    await page102.toggleHold(inbound, '');
-    await page.waitForHold(outbound, '');
-    await hears(page, HZ_BROWSER_102, '101 hears 102 after 102 resumed');
-    await hears(page102, HZ_BROWSER, '102 hears 101 after 102 resumed');
+    const caller: Side = { page, callId: outbound, hz: HZ_BROWSER, name: '101' };
+    const callee: Side = { page: page102, callId: inbound, hz: HZ_BROWSER_102, name: '102' };
+    await holdAndResume(caller, callee);
+    await holdAndResume(callee, caller);
     await page.hangup(outbound);
     await page102.waitFor(inbound, 'ended', 'normal');
   });

@@ -242,6 +242,18 @@ describe('reconnecting', () => {
 });
 
 describe('requests', () => {
+  it('give hold, which waits for the far end, longer than the usual timeout', async () => {
+    const h = harness({ requestTimeoutMs: 3_000 });
+    await h.login();
+    h.socket().receive(EVENT_EXAMPLES['call.incoming']);
+    let settled = false;
+    const held = h.phone.calls[0]!.hold().finally(() => (settled = true));
+    await h.timers.advance(3_001);
+    assert.equal(settled, false, 'still waiting after the usual timeout');
+    h.socket().reply('call.hold', {});
+    await held;
+  });
+
   it('reject with timeout when no reply comes', async () => {
     const h = harness({ requestTimeoutMs: 3_000 });
     await h.login();

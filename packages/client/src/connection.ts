@@ -32,6 +32,14 @@ import { PendingRequests } from './pending.js';
 import type { Platform } from './platform.js';
 import { CLIENT_NAME, CLIENT_VERSION } from './version.js';
 
+
+/**
+ * Requests the gateway answers only once the far end has: a hold waits for a re-INVITE's answer (a collision costs a
+ * few seconds, a silent far end up to 8 s before it is cancelled), digits go one SIP INFO at a time. The gateway
+ * bounds each of them; the usual request timeout would give up first.
+ */
+const FAR_END_REQUESTS: ReadonlySet<RequestType> = new Set<RequestType>(['call.hold', 'call.resume', 'call.dtmf', 'call.transfer']);
+const FAR_END_TIMEOUT_MS = 45_000;
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
 const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {
@@ -133,7 +141,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private send<T extends RequestType>(socket: WebSocket, pending: PendingRequests, type: T, params: RequestParams<T>): Promise<ResultOf<T>> {
-    const { id, reply } = pending.open<ResultOf<T>>(type);
+    const { id, reply } = pending.open<ResultOf<T>>(type, FAR_END_REQUESTS.has(type) ? FAR_END_TIMEOUT_MS : undefined);
     try {
       socket.send(JSON.stringify({ ...params, type, id } as ClientMessage));
     } catch {

@@ -108,11 +108,12 @@ export class PhoneSession {
     this.phone = createPhone({ url: options.gatewayUrl, getToken: () => this.tokens.get(), audioElement: options.audioElement });
   }
 
-  /** Answer was pressed for the call shown and has not settled yet. */
+  /** Hold or resume was pressed for the call shown and the new state has not come yet. */
   get holding(): boolean {
     return this.holdingCall !== undefined && this.holdingCall === this.call;
   }
 
+  /** Answer was pressed for the call shown and has not settled yet. */
   get answering(): boolean {
     return this.answeringCall !== undefined && this.answeringCall === this.call;
   }
@@ -267,15 +268,17 @@ export class PhoneSession {
     call.hangup().catch((error: unknown) => this.callFailed(call, 'call.hangup-failed', error));
   }
 
-  /** A hang-up or reject that failed, unless the call ended anyway (the far end was quicker). */
   /** Holds the call, or resumes it when the operator holds it; the far end's own hold is the far end's to end. */
   async toggleHold(): Promise<void> {
     const call = this.call;
     if (this.state !== 'in-call' || !call || this.holding) return;
     this.holdingCall = call;
     this.host.changed();
+    const wanted = !call.holdState.local;
     try {
-      await (call.holdState.local ? call.resume() : call.hold());
+      await (wanted ? call.hold() : call.resume());
+      // The new state follows the reply as an event; until it comes, the button would offer the same action again.
+      if (call.holdState.local !== wanted && call.state !== 'ended') await nextHoldEvent(call, 2000);
     } catch (error) {
       this.callFailed(call, 'call.hold-failed', error);
     } finally {
@@ -284,6 +287,7 @@ export class PhoneSession {
     }
   }
 
+  /** A hang-up, reject or hold that failed, unless the call ended anyway (the far end was quicker). */
   private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed' | 'call.hold-failed', error: unknown): void {
     if (this.stopped || this.call !== call || call.state === 'ended') return;
     this.say({ key, params: { message: describe(error) } });
@@ -481,4 +485,17 @@ export function who(call: Pick<Call, 'contact' | 'remote'>): string {
 function describe(error: unknown): string {
   if (error instanceof ClientError) return error.code;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves at the call's next hold event, or after `timeoutMs` (a hold that changed nothing sends none). */
+function nextHoldEvent(call: Call, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      off();
+      clearTimeout(timer);
+      resolve();
+    };
+    const off = call.on('hold', done);
+    const timer = setTimeout(done, timeoutMs);
+  });
 }

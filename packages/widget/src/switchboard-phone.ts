@@ -385,36 +385,22 @@ export class SwitchboardPhone extends LitElement {
     const muted = this.session?.call?.muted ?? false;
     const held = this.session?.call?.holdState.local ?? false;
     return html`<div class="call-row">
-      ${mute.shown
-        ? html`<button
-            class="action secondary"
-            type="button"
-            data-action="mute"
-            aria-pressed=${String(muted)}
-            ?disabled=${!mute.enabled}
-            @click=${() => this.session?.toggleMute()}
-          >
-            ${muted ? this.t('action.unmute') : this.t('action.mute')}
-          </button>`
-        : nothing}
-      ${hold.shown
-        ? html`<button
-            class="action secondary"
-            type="button"
-            data-action="hold"
-            aria-pressed=${String(held)}
-            ?disabled=${!hold.enabled}
-            @click=${() => void this.session?.toggleHold()}
-          >
-            ${held ? this.t('action.resume') : this.t('action.hold')}
-          </button>`
-        : nothing}
+      ${this.toggleButton('mute', mute, muted, () => this.session?.toggleMute(), muted ? 'action.unmute' : 'action.mute')}
+      ${this.toggleButton('hold', hold, held, () => void this.session?.toggleHold(), held ? 'action.resume' : 'action.hold')}
       ${hangup.shown
         ? html`<button class="action hangup" type="button" data-action="hangup" ?disabled=${!hangup.enabled} @click=${() => this.session?.hangup()}>
             ${this.t('action.hangup')}
           </button>`
         : nothing}
     </div>`;
+  }
+
+  /** A control that stays pressed while what it does is in force (mute, hold). */
+  private toggleButton(action: Action, control: { shown: boolean; enabled: boolean }, pressed: boolean, onClick: () => void, label: MessageKey): TemplateResult | typeof nothing {
+    if (!control.shown) return nothing;
+    return html`<button class="action secondary" type="button" data-action=${action} aria-pressed=${String(pressed)} ?disabled=${!control.enabled} @click=${onClick}>
+      ${this.t(label)}
+    </button>`;
   }
 
   private renderDialpad(enabled: boolean): TemplateResult {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Dialog, formatNameAddr, parseUri, systemClock, UserAgent, type IncomingRequest, type SipResponse, type TransportAddress } from '@switchboard/sip';
+import { Dialog, formatNameAddr, ManualClock, parseUri, UserAgent, type IncomingRequest, type SipResponse, type TransportAddress } from '@switchboard/sip';
 import { createTransport } from '@switchboard/sip/node';
 import type { ServerEvent } from '@switchboard/protocol';
 import { pino } from 'pino';
@@ -38,6 +38,8 @@ describe('hold on calls to SIP', () => {
   let tab: FakeTab;
   let gateway: TransportAddress;
   let pbxPort: number;
+  /** The B2BUA's clock (the user agents keep real time): re-INVITE deadlines and glare waits advance by hand. */
+  let clock: ManualClock;
   const inbox: IncomingRequest[] = [];
   /** CSeq numbers of the ACKs the PBX received. */
   const acks: number[] = [];
@@ -60,6 +62,7 @@ describe('hold on calls to SIP', () => {
       },
     };
     tab = new FakeTab('s-1', operator);
+    clock = new ManualClock(Date.now());
     inbox.length = 0;
     layer = new SipCallLayer({
       ua: gatewayUa,
@@ -70,7 +73,7 @@ describe('hold on calls to SIP', () => {
       phones: { lookup: () => [], isRegisteredSource: () => false },
       mediaFor: () => new MarkingMedia(),
       calls: store.calls,
-      clock: systemClock,
+      clock,
       // No wait after a collision on a call the PBX made (0-2 s, §14.1): the test need not sleep.
       random: { bytes: (length) => new Uint8Array(length) },
       logger: pino({ level: 'silent' }),
@@ -122,12 +125,14 @@ describe('hold on calls to SIP', () => {
     return response;
   }
 
+  function takeReinvite(): IncomingRequest | undefined {
+    const index = inbox.findIndex((i) => i.request.method === 'INVITE' && i.request.toTag !== undefined);
+    return index < 0 ? undefined : inbox.splice(index, 1)[0];
+  }
+
   /** The next re-INVITE the PBX receives. */
   function nextReinvite(): Promise<IncomingRequest> {
-    return waitFor(() => {
-      const index = inbox.findIndex((i) => i.request.method === 'INVITE' && i.request.toTag !== undefined);
-      return index < 0 ? undefined : inbox.splice(index, 1)[0];
-    });
+    return waitFor(takeReinvite);
   }
 
   /** Answers a re-INVITE as a phone would: the direction that meets the offer's. */
@@ -208,7 +213,10 @@ describe('hold on calls to SIP', () => {
     const crossing = await reinviteFromPbx(dialog, OFFER.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=sendonly\r\n'));
     assert.equal(crossing.status, 491, 'ours is pending');
     first.respond(491);
-    const retry = await nextReinvite();
+    const retry = await waitFor(() => {
+      clock.advance(10);
+      return takeReinvite();
+    });
     assert.ok(retry.request.cseq!.seq > first.request.cseq!.seq, 'a new transaction');
     assert.equal(directionOf(retry.request.bodyText), 'sendonly');
     accept(retry, 'recvonly');
@@ -226,14 +234,40 @@ describe('hold on calls to SIP', () => {
     assert.equal(ended.sipStatus, 481);
   });
 
-  it('a BYE while our re-INVITE is pending ends the call normally; the hold is refused', async () => {
+  it('a BYE while our re-INVITE is pending ends the call normally and the hold is refused at once; a 2xx after it is still ACKed', async () => {
     const { callId, dialog } = await answeredInbound();
-    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const refused = assert.rejects(layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver), { code: 'call-state' });
     const pending = await nextReinvite();
     assert.equal((await pbxUa.request(dialog.createRequest('BYE'), gateway)).status, 200);
-    pending.respond(481);
-    await assert.rejects(holding, { code: 'call-state' });
+    await refused;
     assert.equal((await tab.next('call.ended')).cause, 'normal');
+    accept(pending, 'recvonly');
+    await waitFor(() => acks.find((seq) => seq === pending.request.cseq!.seq), 2000);
+  });
+
+  it('a re-INVITE answered 180 and then nothing is CANCELled after 8 s: the hold fails, the call goes on and takes re-INVITEs again', async () => {
+    const { callId, dialog } = await answeredInbound();
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const stuck = await nextReinvite();
+    stuck.respond(180);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(7999);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(stuck.transaction.state, 'proceeding', 'not cancelled before 8 s');
+    clock.advance(1);
+    await assert.rejects(holding, (error: { code?: string; details?: { sipStatus?: number } }) => error.code === 'not-supported' && error.details?.sipStatus === 487);
+    assert.deepEqual(holdEvents(tab), []);
+    const refreshed = await reinviteFromPbx(dialog, OFFER.replace('o=- 1 1 ', 'o=- 1 2 ').replace('t=0 0\r\n', 't=0 0\r\na=sendonly\r\n'));
+    assert.equal(refreshed.status, 200, 'no longer 491: nothing is pending');
+    assert.equal(tab.events.some((e) => e.type === 'call.ended'), false);
+  });
+
+  it('a re-INVITE without an offer gets 488: its answer would come in the ACK, where nothing could act on it', async () => {
+    const { dialog } = await answeredInbound();
+    const request = dialog.createRequest('INVITE');
+    const transaction = pbxUa.sendInvite(request, gateway);
+    const response = await new Promise<SipResponse>((resolve) => transaction.on('response', ({ response: r }) => r.status >= 200 && resolve(r)));
+    assert.equal(response.status, 488);
   });
 
   it('on a call through a PBX line, a challenge to the re-INVITE is answered with the line’s credentials', async () => {

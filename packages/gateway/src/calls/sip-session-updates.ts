@@ -41,6 +41,13 @@ const ALLOWED: Readonly<Record<UpdateState, readonly UpdateState[]>> = {
 
 /** Offers lost to glare (491) before the operator is told it did not work. */
 const MAX_OFFERS = 3;
+/** A re-INVITE still without a final answer is CANCELled (a 487 leaves the session as it was). */
+const CANCEL_AFTER_MS = 8000;
+/**
+ * And given up for lost if even that brings no final answer (a far end that sent 1xx, which stops Timer B, and then
+ * nothing): 64 * T1, the time a transaction without any answer gets.
+ */
+const GIVE_UP_AFTER_MS = 32_000;
 
 export interface HoldState {
   /** The operator holds the call. */
@@ -75,7 +82,7 @@ export interface SessionUpdatesContext {
 type Outcome =
   | { kind: 'answered'; response: SipResponse }
   | { kind: 'glare' }
-  | { kind: 'refused'; response: SipResponse }
+  | { kind: 'refused'; status: number; reason: string }
   | { kind: 'lost'; reason: string; status?: number };
 
 export class SipSessionUpdates {
@@ -89,6 +96,8 @@ export class SipSessionUpdates {
   /** Hold and resume requests, one at a time in the order they came. */
   private queue: Promise<unknown> = Promise.resolve();
   private glareWait: { timer: TimerHandle; done: () => void } | undefined;
+  /** Settles the offer on its way, so that a call ending meanwhile does not leave the request waiting. */
+  private inFlight: ((outcome: Outcome) => void) | undefined;
 
   constructor(
     private readonly ctx: SessionUpdatesContext,
@@ -134,8 +143,8 @@ export class SipSessionUpdates {
     const contact = dialog.localContact;
     const headers: [string, string][] = contact === undefined ? [] : [['Contact', formatNameAddr(contact)]];
     if (offer === undefined) {
-      // An offer asked of us (RFC 3261 §14.2): the session as it stands, whose answer comes in the ACK.
-      incoming.respond(200, { body: this.local, contentType: 'application/sdp', headers });
+      // Its answer would come in the ACK, where it could move the media with nobody to tell rtpengine or the browser.
+      incoming.respond(488, { reason: 'An SDP Offer Is Required' });
       return;
     }
     if (originLine(offer) !== undefined && originLine(offer) === originLine(this.remote)) {
@@ -165,6 +174,7 @@ export class SipSessionUpdates {
   close(): void {
     if (this.current === 'closed') return;
     this.current = 'closed';
+    this.inFlight?.({ kind: 'lost', reason: 'the call has ended' });
     const wait = this.glareWait;
     this.glareWait = undefined;
     if (wait !== undefined) {
@@ -219,7 +229,7 @@ export class SipSessionUpdates {
           continue;
         case 'refused': {
           this.moveTo('idle');
-          const { status, reason } = outcome.response;
+          const { status, reason } = outcome;
           throw new ProtocolError('not-supported', `the far end refused to ${held ? 'hold' : 'resume'} the call: ${status} ${reason}`.slice(0, 200), { sipStatus: status });
         }
         case 'lost':
@@ -243,33 +253,44 @@ export class SipSessionUpdates {
       reinvite.set(authorization.header, ...authorization.values);
     }
     const { destination, connectionId } = this.leg.flowFor(reinvite);
+    // Built now, while the dialog is confirmed: a 2xx that comes after the call ended still gets its ACK.
+    const ackIfGone = dialog.createAck(reinvite);
     const transaction = this.ctx.ua.sendInvite(reinvite, destination, connectionId);
     let ack: SipRequest | undefined;
     let settled = false;
+    let cancelled = false;
+    const clock = this.ctx.clock;
+    const cancelTimer = clock.setTimeout(() => {
+      cancelled = true;
+      void this.ctx.ua.transactions.cancel(transaction).catch(() => undefined);
+    }, CANCEL_AFTER_MS);
+    const giveUpTimer = clock.setTimeout(() => once({ kind: 'lost', reason: 'the far end never finished answering the re-INVITE', status: 408 }), GIVE_UP_AFTER_MS);
     const once = (outcome: Outcome): void => {
       if (settled) return;
       settled = true;
+      clock.clearTimeout(cancelTimer);
+      clock.clearTimeout(giveUpTimer);
+      if (this.inFlight === once) this.inFlight = undefined;
       settle(outcome);
     };
+    this.inFlight = once;
     transaction.on('response', ({ response }) => {
       const status = response.status;
       if (status < 200) return;
       if (status < 300) {
         // Every 2xx, retransmissions included, gets the ACK (§13.2.2.4); the first also refreshes the target.
-        try {
-          if (ack === undefined) {
-            dialog.receiveResponse(response);
-            ack = dialog.createAck(reinvite);
-          }
-          const flow = this.leg.flowFor(ack);
-          void this.ctx.ua.sendAck(ack, flow.destination, flow.connectionId).catch(() => undefined);
-        } catch (error) {
-          this.log.debug({ err: error }, 'a 2xx to the re-INVITE after the dialog ended');
+        if (ack === undefined) {
+          dialog.receiveResponse(response);
+          ack = dialog.state === 'confirmed' ? dialog.createAck(reinvite) : ackIfGone;
         }
+        const flow = this.leg.flowFor(ack);
+        void this.ctx.ua.sendAck(ack, flow.destination, flow.connectionId).catch(() => undefined);
         once({ kind: 'answered', response });
         return;
       }
       if (settled) return;
+      clock.clearTimeout(cancelTimer);
+      clock.clearTimeout(giveUpTimer);
       if ((status === 401 || status === 407) && answering === undefined && this.leg.digest !== undefined) {
         try {
           settled = true;
@@ -280,9 +301,11 @@ export class SipSessionUpdates {
           this.log.warn({ code: (error as { code?: string }).code }, 'the challenge to the re-INVITE could not be answered');
         }
       }
+      const reason = response.reason.slice(0, 120);
       if (status === 491) once({ kind: 'glare' });
-      else if (status === 408 || status === 481) once({ kind: 'lost', reason: `the far end answered the re-INVITE ${status} ${response.reason}`, status });
-      else once({ kind: 'refused', response });
+      else if (status === 408 || status === 481) once({ kind: 'lost', reason: `the far end answered the re-INVITE ${status} ${reason}`, status });
+      else if (status === 487 && cancelled) once({ kind: 'refused', status, reason: `no answer within ${CANCEL_AFTER_MS / 1000} s` });
+      else once({ kind: 'refused', status, reason });
     });
     // §14.1: no answer to a re-INVITE ends the dialog, as a 408 would.
     transaction.on('timeout', () => once({ kind: 'lost', reason: 'the far end did not answer the re-INVITE', status: 408 }));
