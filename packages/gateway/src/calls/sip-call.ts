@@ -15,9 +15,9 @@ import {
   DigestClient,
   formatNameAddr,
   nextHop,
-  type Random,
   parseUri,
   type IncomingRequest,
+  type Random,
   type RespondOptions,
   type InviteClientTransaction,
   type SipRequest,
@@ -32,14 +32,14 @@ import type { CallRepository } from '../store/calls.js';
 import { ProtocolError } from '../ws/errors.js';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
 import { REASON_PHRASES, endedEvent, sipStatusFor } from './events.js';
-import { admitToDialog, respondWhileOpen } from '../sip/respond-while-open.js';
+import { admitToDialog, respondWhileOpen, sdpOf } from '../sip/respond-while-open.js';
 import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
 import type { MediaSession } from '../media/media-session.js';
 import type { PbxConfig } from '../config/types.js';
 import { sendDtmfByInfo, type InfoLeg } from './info-dtmf.js';
-import { SipSessionUpdates, type HoldState } from './sip-session-updates.js';
+import { SipSessionUpdates } from './sip-session-updates.js';
 
 /** How DTMF reaches the SIP side of a call. */
 export type DtmfMode = PbxConfig['dtmf'];
@@ -230,9 +230,9 @@ export class SipCall {
     const status = response.status;
     if (status < 200) {
       if (status === 100 || this.current === 'ended') return;
-      const body = response.bodyText;
-      if (body.length > 0 && response.contentType?.mediaType === 'application/sdp' && this.current !== 'early') {
-        const sdp = await this.media.answerFromSip(body).catch((error: unknown) => this.mediaFailed(error));
+      const early = sdpOf(response);
+      if (early !== undefined && this.current !== 'early') {
+        const sdp = await this.media.answerFromSip(early).catch((error: unknown) => this.mediaFailed(error));
         if (sdp === undefined || this.hasEnded()) return;
         this.moveTo('early');
         this.tellCarrier({ type: 'call.progress', callId: this.id, sdp });
@@ -530,7 +530,7 @@ export class SipCall {
         this.sendBye();
         this.end('failed', send, reason, sipStatus);
       },
-      holdChanged: (hold: HoldState) => this.tellCarrier({ type: 'call.hold-state', callId: this.id, ...hold }),
+      holdChanged: (hold) => this.tellCarrier({ type: 'call.hold-state', callId: this.id, ...hold }),
     }, agreed);
   }
 

@@ -28,9 +28,10 @@ import {
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../ws/errors.js';
+import { sdpOf } from '../sip/respond-while-open.js';
 import { holds, meet, ownWish, reversed, sameTransport, wishOf, withDirection } from './media-direction.js';
 
-export type UpdateState = 'idle' | 'offering' | 'waiting' | 'closed';
+type UpdateState = 'idle' | 'offering' | 'waiting' | 'closed';
 
 const ALLOWED: Readonly<Record<UpdateState, readonly UpdateState[]>> = {
   idle: ['offering', 'closed'],
@@ -109,10 +110,6 @@ export class SipSessionUpdates {
     this.remoteWish = wishOrSendrecv(agreed.remote);
   }
 
-  get state(): UpdateState {
-    return this.current;
-  }
-
   get hold(): HoldState {
     return { local: this.localHold, remote: holds(this.remoteWish) };
   }
@@ -138,8 +135,7 @@ export class SipSessionUpdates {
       incoming.respond(491, { reason: 'Request Pending' });
       return;
     }
-    const request = incoming.request;
-    const offer = request.bodyLength > 0 && request.contentType?.mediaType === 'application/sdp' ? request.bodyText : undefined;
+    const offer = sdpOf(incoming.request);
     const contact = dialog.localContact;
     const headers: [string, string][] = contact === undefined ? [] : [['Contact', formatNameAddr(contact)]];
     if (offer === undefined) {
@@ -211,8 +207,7 @@ export class SipSessionUpdates {
         case 'answered': {
           this.moveTo('idle');
           this.local = offer;
-          const response = outcome.response;
-          if (response.bodyLength > 0 && response.contentType?.mediaType === 'application/sdp') this.remote = response.bodyText;
+          this.remote = sdpOf(outcome.response) ?? this.remote;
           this.localHold = held;
           this.log.info({ held }, held ? 'call held at the far end' : 'call resumed at the far end');
           return true;
@@ -265,11 +260,14 @@ export class SipSessionUpdates {
       void this.ctx.ua.transactions.cancel(transaction).catch(() => undefined);
     }, CANCEL_AFTER_MS);
     const giveUpTimer = clock.setTimeout(() => once({ kind: 'lost', reason: 'the far end never finished answering the re-INVITE', status: 408 }), GIVE_UP_AFTER_MS);
+    const stopTimers = (): void => {
+      clock.clearTimeout(cancelTimer);
+      clock.clearTimeout(giveUpTimer);
+    };
     const once = (outcome: Outcome): void => {
       if (settled) return;
       settled = true;
-      clock.clearTimeout(cancelTimer);
-      clock.clearTimeout(giveUpTimer);
+      stopTimers();
       if (this.inFlight === once) this.inFlight = undefined;
       settle(outcome);
     };
@@ -289,8 +287,8 @@ export class SipSessionUpdates {
         return;
       }
       if (settled) return;
-      clock.clearTimeout(cancelTimer);
-      clock.clearTimeout(giveUpTimer);
+      // The retry after a challenge has deadlines of its own.
+      stopTimers();
       if ((status === 401 || status === 407) && answering === undefined && this.leg.digest !== undefined) {
         try {
           settled = true;

@@ -24,6 +24,11 @@ export function bodyOptions(message: { readonly bodyLength: number; readonly bod
   return message.bodyLength > 0 ? { body: message.body, contentType: message.contentType?.mediaType ?? 'application/sdp' } : {};
 }
 
+/** A message's SDP: its body when it has one of type application/sdp. */
+export function sdpOf(message: { readonly bodyLength: number; readonly bodyText: string; readonly contentType?: { readonly mediaType: string } | undefined }): string | undefined {
+  return message.bodyLength > 0 && message.contentType?.mediaType === 'application/sdp' ? message.bodyText : undefined;
+}
+
 /**
  * Takes a request into the dialog it belongs to (its CSeq in order, RFC 3261 §12.2.2). When the dialog refuses it,
  * the request is answered with the dialog's reason and the answer is false.
