@@ -181,6 +181,43 @@ const STATE_OF_EVENT: Record<string, CallState> = {
   CALL_CLOSED: 'closed',
 };
 
+// A port probed free can still be bound by a parallel test file before baresip binds it; baresip then exits with
+// "Address already in use" and is started again on other ports.
+const START_ATTEMPTS = 3;
+
+async function runBaresip(
+  name: string,
+  suite: string,
+  dir: string,
+  readyTimeoutMs: number,
+  files: { tonePath: string; recordDir: string },
+): Promise<{ proc: ManagedProcess; ctrlPort: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const sipPort = await freePort();
+    const ctrlPort = await freePort();
+    const rtpMin = 16_000 + 200 * (rtpBand++ % 40);
+    writeFileSync(join(dir, 'config'), configText({ sipPort, ctrlPort, rtpMin, ...files }));
+    try {
+      const proc = await startProcess({
+        suite,
+        component: name,
+        command: 'baresip',
+        args: ['-f', dir],
+        cwd: dir,
+        readyTimeoutMs,
+        ready: { tcpPort: ctrlPort },
+        // SIGTERM lets baresip unregister and close its recordings (the WAV header gets its final sizes).
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: 3000,
+      });
+      return { proc, ctrlPort };
+    } catch (error) {
+      const inUse = error instanceof HarnessError && /Address already in use/.test(error.message);
+      if (!inUse || attempt === START_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * Starts baresip for one phone and resolves once ctrl_tcp answers and its account is registered (REGISTER_OK).
  * Rejects with a HarnessError naming the phone when baresip exits, the registrar refuses it or time runs out.
@@ -203,10 +240,6 @@ export async function startPhone(options: PhoneOptions): Promise<Phone> {
     durationS: options.toneDurationS ?? 120,
     amplitude: options.toneAmplitude ?? 0.3,
   });
-  const sipPort = await freePort();
-  const ctrlPort = await freePort();
-  const rtpMin = 16_000 + 200 * (rtpBand++ % 40);
-  writeFileSync(join(dir, 'config'), configText({ sipPort, ctrlPort, tonePath, recordDir, rtpMin }));
   const { host, port } = options.kamailio;
   const aor = `sip:${options.user}@${host}:${port}`;
   const account = [
@@ -221,18 +254,7 @@ export async function startPhone(options: PhoneOptions): Promise<Phone> {
   writeFileSync(join(dir, 'accounts'), `${account}\n`);
   writeFileSync(join(dir, 'contacts'), '');
 
-  const proc = await startProcess({
-    suite: options.suite,
-    component: name,
-    command: 'baresip',
-    args: ['-f', dir],
-    cwd: dir,
-    readyTimeoutMs,
-    ready: { tcpPort: ctrlPort },
-    // SIGTERM lets baresip unregister and close its recordings (the WAV header gets its final sizes).
-    stopSignal: 'SIGTERM',
-    stopTimeoutMs: 3000,
-  });
+  const { proc, ctrlPort } = await runBaresip(name, options.suite, dir, readyTimeoutMs, { tonePath, recordDir });
   const started = Date.now();
   const fail = async (reason: string): Promise<never> => {
     // Not SIGTERM: baresip would first try to unregister from a registrar that may be the very thing missing.

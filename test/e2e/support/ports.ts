@@ -36,25 +36,34 @@ function bindTcp(host: string, port: number): Promise<() => Promise<void>> {
   });
 }
 
+// Listening ports come from a band below every range something else draws from: the kernel's ephemeral range
+// (32768+), where browsers, the gateway's outgoing sockets and its DNS queries bind port 0 at any moment, baresip's
+// RTP (16000-23999, support/baresip.ts) and rtpengine's media (24000-31999, support/rtpengine.ts). A port probed free
+// here stays free until its peer binds it unless another freePort() of a parallel test file draws the same number.
+const LISTEN_BASE = 10_000;
+const LISTEN_TOP = 16_000;
+
 /** A port on `host` that is free for both UDP and TCP right now (SIP peers listen on both with one number). */
 export async function freePort(host: string = LOOPBACK): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const udp = await bindUdp(host, 0);
-    const port = udp.address().port;
+    const port = LISTEN_BASE + Math.floor(Math.random() * (LISTEN_TOP - LISTEN_BASE));
+    if (handedOut.has(port)) continue;
+    let udp: UdpSocket | undefined;
     let closeTcp: (() => Promise<void>) | undefined;
     try {
+      udp = await bindUdp(host, port);
       closeTcp = await bindTcp(host, port);
     } catch {
-      // taken for TCP by someone else: try another number
+      // taken by someone else for UDP or TCP: try another number
     }
-    udp.close();
+    udp?.close();
     if (closeTcp) await closeTcp();
-    if (closeTcp && !handedOut.has(port)) {
+    if (udp && closeTcp) {
       handedOut.add(port);
       return port;
     }
   }
-  throw new Error(`no port free for both UDP and TCP on ${host} after 50 attempts`);
+  throw new Error(`no port in ${LISTEN_BASE}-${LISTEN_TOP - 1} free for both UDP and TCP on ${host} after 50 attempts`);
 }
 
 export async function freePorts(count: number, host: string = LOOPBACK): Promise<number[]> {

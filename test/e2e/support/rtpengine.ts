@@ -84,8 +84,8 @@ export interface Rtpengine {
   stop(): Promise<void>;
 }
 
-// Peers from freePort() and browsers take their ports from the ephemeral range (32768+) and baresip phones from
-// 16000-23999 (support/baresip.ts): media ports in between collide with neither.
+// Peers from freePort() listen on 10000-15999 (support/ports.ts), baresip phones take RTP from 16000-23999
+// (support/baresip.ts) and browsers bind in the ephemeral range (32768+): media ports in between collide with none.
 const MEDIA_BASE = 24_000;
 const MEDIA_TOP = 32_000;
 
