@@ -7,73 +7,29 @@
 // phone's recording proves the browser's tone up to the hold only; the call from line to line through the PBX
 // proves both directions after a resume.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
-import { startPhone, type Phone } from './support/baresip.js';
-import { launchBrowser, writeToneWav, type TestBrowser } from './support/browser.js';
-import { DemoPage } from './support/demo-page.js';
+import type { Phone } from './support/baresip.js';
+import type { DemoPage } from './support/demo-page.js';
 import { toneLine } from './support/line-calls.js';
-import { startGateway, type StartedGateway } from './support/gateway.js';
-import { startKamailio, type Kamailio } from './support/kamailio.js';
-import { assertPrivateNetns } from './support/netns.js';
-import { stopAll, suiteDir } from './support/processes.js';
-import { startRtpengine, type Rtpengine } from './support/rtpengine.js';
+import { HZ_BROWSER, HZ_BROWSER_102, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
 
 const suite = 'call-hold';
-const LINE_PASSWORD = 'line-101-Hold-4e1b';
-const LINE_102_PASSWORD = 'line-102-Hold-93c0';
-const PHONE_PASSWORD = 'alice-hold-secret';
-const HZ_BROWSER = 697;
-const HZ_PHONE = 1209;
-const HZ_BROWSER_102 = 770;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('hold and resume with real peers', { timeout: 240_000 }, () => {
-  let rtpengine: Rtpengine;
-  let kamailio: Kamailio;
-  let gateway: StartedGateway;
+  let office: LineOffice;
   let phone: Phone;
-  let browser: TestBrowser;
   let page: DemoPage;
-  let browser102: TestBrowser;
   let page102: DemoPage;
 
   before(async () => {
-    assertPrivateNetns();
-    const dir = suiteDir(suite);
-    rtpengine = await startRtpengine({ suite });
-    kamailio = await startKamailio({ suite, users: { '101': LINE_PASSWORD, l102: LINE_102_PASSWORD, alice: PHONE_PASSWORD }, authenticateInvites: true });
-    gateway = await startGateway({
-      suite,
-      env: { LINE_101_PASSWORD: LINE_PASSWORD, LINE_102_PASSWORD },
-      config: {
-        pbx: { kamailio: { registrar: kamailio.uri('udp'), media: 'rtpengine', registerExpiresSeconds: 120, keepAliveSeconds: 5 } },
-        lines: {
-          '101': { mode: 'pbx', pbx: 'kamailio', user: '101', passwordEnv: 'LINE_101_PASSWORD' },
-          '102': { mode: 'pbx', pbx: 'kamailio', user: 'l102', passwordEnv: 'LINE_102_PASSWORD' },
-        },
-        rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
-      },
-    });
-    phone = await startPhone({ suite, name: 'alice', kamailio, user: 'alice', password: PHONE_PASSWORD, toneHz: HZ_PHONE, toneDurationS: 200 });
-    browser = await launchBrowser({ suite, name: 'chromium-101', audioWav: writeToneWav(join(dir, `browser-${HZ_BROWSER}hz.wav`), HZ_BROWSER, { seconds: 200 }) });
-    page = await DemoPage.open(browser.context, `http://${gateway.http.host}:${gateway.http.port}/`, '101', browser.consoleLogPath);
-    await page.signIn('101');
-    await page.page.waitForSelector('#line[data-state="registered"]', { timeout: 15_000 });
-    browser102 = await launchBrowser({ suite, name: 'chromium-102', audioWav: writeToneWav(join(dir, `browser102-${HZ_BROWSER_102}hz.wav`), HZ_BROWSER_102, { seconds: 200 }) });
-    page102 = await DemoPage.open(browser102.context, `http://${gateway.http.host}:${gateway.http.port}/`, '102', browser102.consoleLogPath);
-    await page102.signIn('102');
-    await page102.page.waitForSelector('#line[data-state="registered"]', { timeout: 15_000 });
+    office = await startLineOffice(suite, { line101: 'line-101-Hold-4e1b', line102: 'line-102-Hold-93c0', phone: 'alice-hold-secret' });
+    ({ phone, page, page102 } = office);
   });
 
-  after(async () => {
-    await browser102?.close();
-    await browser?.close();
-    await gateway?.close();
-    await stopAll();
-  });
+  after(() => office?.close());
 
   async function hears(listener: DemoPage, hz: number, what: string): Promise<void> {
     const heard = await listener.detectTone(hz, { timeoutMs: 10_000 });

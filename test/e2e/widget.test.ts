@@ -320,6 +320,24 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await b1.action('hold').click();
     await a1.waitForStatus(/^(?!.*Put on hold).*In call with/);
     assert.equal(await b1.action('hold').getAttribute('aria-pressed'), 'false');
+    // Keypad and transfer: between two operators the gateway offers neither, and the widget says so in its status.
+    await b1.action('keypad').click();
+    assert.equal(await b1.action('keypad').getAttribute('aria-pressed'), 'true');
+    assert.equal(await b1.part('keypad').locator('button').count(), 12);
+    await b1.part('keypad').locator('[data-action="dial-5"]').click();
+    await b1.waitForStatus(/The digit could not be sent: not-supported/);
+    await b1.action('transfer').click();
+    assert.equal(await b1.part('keypad').count(), 0, 'the transfer form takes the keypad\'s place');
+    const transferTo = b1.part('transfer').locator('input');
+    await transferTo.fill('sales');
+    await transferTo.press('Enter');
+    await b1.waitForStatus(/“s” cannot be dialled/);
+    await transferTo.fill('103');
+    await b1.part('transfer').locator('[data-action="transfer-go"]').click();
+    await b1.waitForStatus(/The call could not be transferred: not-supported/);
+    assert.equal(await b1.state(), 'in-call', 'a refused transfer leaves the call as it was');
+    await b1.action('transfer').click();
+    assert.equal(await b1.part('transfer').count(), 0);
     await b1.screenshot('in-call');
     await a1.action('hangup').click();
     await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);

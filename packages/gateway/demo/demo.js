@@ -114,10 +114,24 @@ function render(call) {
         });
       }
     });
-    actions.append(answer, reject, busy, hangup, mute, hold, digits, dtmf);
+    const target = document.createElement('input');
+    target.className = 'transfer-target';
+    target.placeholder = 'Transfer to';
+    target.setAttribute('aria-label', 'Number to transfer the call to');
+    target.maxLength = 64;
+    const transfer = button('Transfer', 'transfer secondary', () => {
+      const to = target.value.trim();
+      if (to) {
+        run(`transfer ${call.id} to ${to}`, async () => {
+          await call.transfer(to);
+          log(`call ${call.id}: transferred to ${to}`);
+        });
+      }
+    });
+    actions.append(answer, reject, busy, hangup, mute, hold, digits, dtmf, target, transfer);
     li.append(title, state, actions);
     ui.calls.prepend(li);
-    row = { li, title, state, answer, reject, busy, hangup, mute, hold, digits, dtmf };
+    row = { li, title, state, answer, reject, busy, hangup, mute, hold, digits, dtmf, target, transfer };
     rows.set(call.id, row);
   }
   const who = call.remote.name ? `${call.remote.name} (${call.remote.number})` : call.remote.number;
@@ -143,6 +157,8 @@ function render(call) {
   row.hold.setAttribute('aria-pressed', String(local));
   row.digits.hidden = call.state !== 'active';
   row.dtmf.hidden = call.state !== 'active';
+  row.target.hidden = call.state !== 'active';
+  row.transfer.hidden = call.state !== 'active';
   ui.noCalls.hidden = rows.size > 0;
 }
 

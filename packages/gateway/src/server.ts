@@ -109,6 +109,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     });
     sip.handlers.INVITE = sipCalls.onInvite;
     sip.handlers.BYE = sipCalls.onBye;
+    sip.handlers.NOTIFY = sipCalls.onNotify;
     sip.ua.on('cancelled', ({ request }) => sipCalls.onCancelled(request));
 
     router = new CallRouter({

@@ -24,7 +24,9 @@ export interface SipListener {
   close(): Promise<void>;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY';
+/** Bodies the gateway reads: SDP, and the sipfrag of a NOTIFY reporting on a transfer. */
+export const SIP_ACCEPTS = { acceptedContentTypesOf: { NOTIFY: ['message/sipfrag'] } } as const;
 
 /** Handles one request; it must answer it (or leave that to the user agent's unanswered-request guard). */
 export type SipRequestHandler = (incoming: IncomingRequest) => void;
@@ -55,7 +57,7 @@ export async function startSipListener(listen: SipListenConfig, logger: Logger, 
   }
   // The registrar answers a repeated REGISTER alike, so it keeps no transaction per registration (Kamailio's does
   // not either): at thousands of registrations a second, 32 s of answered REGISTERs was most of the heap.
-  const ua = new UserAgent({ transports, product: 'Switchboard', statelessMethods: ['REGISTER'] });
+  const ua = new UserAgent({ transports, product: 'Switchboard', statelessMethods: ['REGISTER'], accepts: SIP_ACCEPTS });
   // Both are dropped without an answer: a response no client transaction claims (RFC 6026 §7.3), a request lacking
   // the Via or CSeq any answer would need. The log is the only trace that they arrived, which is what tells a peer's
   // misrouted responses apart from packets lost on the way.

@@ -18,7 +18,7 @@ describe('controls per state', () => {
     assert.deepEqual(enabled('idle', false), ['callback', 'dialpad', 'number']);
     assert.deepEqual(enabled('dialling'), ['hangup']);
     assert.deepEqual(enabled('ringing-in'), ['answer', 'reject']);
-    assert.deepEqual(enabled('in-call'), ['hangup', 'hold', 'mute']);
+    assert.deepEqual(enabled('in-call'), ['hangup', 'hold', 'keypad', 'mute', 'transfer']);
     assert.deepEqual(enabled('ended'), ['call', 'callback', 'dialpad', 'number']);
   });
 
@@ -32,6 +32,12 @@ describe('controls per state', () => {
     assert.deepEqual(control('hold', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: false });
     assert.deepEqual(control('hangup', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: true });
     assert.deepEqual(control('mute', 'in-call', { hasNumber: false, holding: true }), { shown: true, enabled: true });
+  });
+
+  it('disable Transfer while a transfer is under way, and only Transfer', () => {
+    assert.deepEqual(control('transfer', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: false });
+    assert.deepEqual(control('keypad', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: true });
+    assert.deepEqual(control('hangup', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: true });
   });
 
   it('never show Call with Hang up, nor Answer outside ringing; an enabled control is always shown', () => {

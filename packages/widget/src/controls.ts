@@ -1,11 +1,10 @@
 /**
  * Which controls exist and which of them work, per state: one table, so that no button can be pressed when its
- * action cannot happen (no hang-up before a call exists, no call while in one or while offline). Transfer and
- * DTMF join this table when the widget offers them; until then they have no button at all.
+ * action cannot happen (no hang-up before a call exists, no call while in one or while offline).
  */
 import type { WidgetState } from './widget-state.js';
 
-export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'hold' | 'dialpad' | 'number' | 'callback';
+export type Action = 'call' | 'hangup' | 'answer' | 'reject' | 'mute' | 'hold' | 'keypad' | 'transfer' | 'dialpad' | 'number' | 'callback';
 
 export interface ControlContext {
   /** The number field holds something. */
@@ -14,6 +13,8 @@ export interface ControlContext {
   answering?: boolean;
   /** Hold or resume was pressed and the far end has not answered yet. */
   holding?: boolean;
+  /** A transfer was asked for and the far end has not answered yet. */
+  transferring?: boolean;
 }
 
 export interface ControlState {
@@ -29,6 +30,8 @@ const SHOWN: Record<Action, readonly WidgetState[]> = {
   reject: ['ringing-in'],
   mute: ['in-call'],
   hold: ['in-call'],
+  keypad: ['in-call'],
+  transfer: ['in-call'],
   dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
   number: ['disconnected', 'connecting', 'idle', 'ended'],
   callback: ['disconnected', 'connecting', 'idle', 'ended', 'dialling', 'ringing-in', 'in-call'],
@@ -42,6 +45,8 @@ const ENABLED: Record<Action, readonly WidgetState[]> = {
   reject: ['ringing-in'],
   mute: ['in-call'],
   hold: ['in-call'],
+  keypad: ['in-call'],
+  transfer: ['in-call'],
   dialpad: ['disconnected', 'connecting', 'idle', 'ended'],
   // Typing a number while connecting is fine: Enter (or click-to-call) remembers it and calls once connected.
   number: ['disconnected', 'connecting', 'idle', 'ended'],
@@ -54,6 +59,7 @@ export function control(action: Action, state: WidgetState, context: ControlCont
   if (action === 'call') enabled &&= context.hasNumber;
   if (action === 'answer') enabled &&= !context.answering;
   if (action === 'hold') enabled &&= !context.holding;
+  if (action === 'transfer') enabled &&= !context.transferring;
   return { shown, enabled };
 }
 

@@ -68,6 +68,8 @@ export class PhoneSession {
   private answeringCall: Call | undefined;
   /** The call whose hold or resume is on its way to the far end. */
   private holdingCall: Call | undefined;
+  /** The call whose transfer was asked for and not yet answered. */
+  private transferringCall: Call | undefined;
   /** A number asked for while connecting, dialled once connected unless the operator moved on meanwhile. */
   private pendingDial: PendingDial | undefined;
   private pendingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -109,6 +111,10 @@ export class PhoneSession {
   }
 
   /** Hold or resume was pressed for the call shown and the new state has not come yet. */
+  get transferring(): boolean {
+    return this.transferringCall !== undefined && this.transferringCall === this.call;
+  }
+
   get holding(): boolean {
     return this.holdingCall !== undefined && this.holdingCall === this.call;
   }
@@ -287,8 +293,41 @@ export class PhoneSession {
     }
   }
 
-  /** A hang-up, reject or hold that failed, unless the call ended anyway (the far end was quicker). */
-  private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed' | 'call.hold-failed', error: unknown): void {
+  /** A digit pressed on the in-call keypad, sent to the far end as DTMF. */
+  sendDigit(digit: string): void {
+    const call = this.call;
+    if (this.state !== 'in-call' || !call || !/^[0-9*#]$/.test(digit)) return;
+    call.sendDtmf(digit).catch((error: unknown) => this.callFailed(call, 'call.dtmf-failed', error));
+  }
+
+  /**
+   * Blind transfer: the far end is asked to call `text` itself, and the call ends as transferred once it agrees.
+   * False when the text is not a number (said in the status) or a transfer is already under way.
+   */
+  async transfer(text: string): Promise<boolean> {
+    const call = this.call;
+    if (this.state !== 'in-call' || !call || this.transferring) return false;
+    const cleaned = cleanNumber(text);
+    if (!cleaned.ok) {
+      this.say(cleaned.problem === 'character' ? { key: 'number.character', params: { character: cleaned.character } } : { key: `number.${cleaned.problem}` });
+      return false;
+    }
+    this.transferringCall = call;
+    this.host.changed();
+    try {
+      await call.transfer(cleaned.number);
+      return true;
+    } catch (error) {
+      this.callFailed(call, 'call.transfer-failed', error);
+      return false;
+    } finally {
+      if (this.transferringCall === call) this.transferringCall = undefined;
+      if (!this.stopped) this.host.changed();
+    }
+  }
+
+  /** A hang-up, reject, hold, DTMF or transfer that failed, unless the call ended anyway (the far end was quicker). */
+  private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed' | 'call.hold-failed' | 'call.dtmf-failed' | 'call.transfer-failed', error: unknown): void {
     if (this.stopped || this.call !== call || call.state === 'ended') return;
     this.say({ key, params: { message: describe(error) } });
   }

@@ -8,7 +8,8 @@ import { html, LitElement, nothing, type PropertyValues, type TemplateResult } f
 import { live } from 'lit/directives/live.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import { installClickToCall } from './click-to-call.js';
-import { control, type Action } from './controls.js';
+import { control, type Action, type ControlState } from './controls.js';
+import { dialpadView, inCallView, type InCallExtra } from './in-call-view.js';
 import { dispatch } from './dom-events.js';
 import { nextConnectionNews, QUIET, type ConnectionNews } from './announce.js';
 import { draggable, fitPositions, loadPositions, safeLocalStorage, savePositions, viewportSize, type Point, type SavedPositions, type Size } from './drag.js';
@@ -28,12 +29,6 @@ export interface ElementOptions {
   gatewayUrl: string;
   lang?: string | undefined;
 }
-
-
-const KEYS: readonly [string, string][] = [
-  ['1', ''], ['2', 'ABC'], ['3', 'DEF'], ['4', 'GHI'], ['5', 'JKL'], ['6', 'MNO'],
-  ['7', 'PQRS'], ['8', 'TUV'], ['9', 'WXYZ'], ['*', ''], ['0', '+'], ['#', ''],
-];
 
 /** Characters a person may type into the number field; the rest are refused as they are typed. */
 const TYPABLE = /^[0-9+*#\s().\-]*$/;
@@ -57,6 +52,8 @@ export class SwitchboardPhone extends LitElement {
   /** The `open`/state pair the positions were last clamped for. */
   private clampedFor: string | undefined;
   private focusInside = false;
+  /** The keypad or transfer form opened under the call's controls; closed when the call ends. */
+  private extra: InCallExtra;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private readonly cleanups: (() => void)[] = [];
   // Remote audio plays inside the shadow root: nothing is added to the host's document.
@@ -158,7 +155,12 @@ export class SwitchboardPhone extends LitElement {
     const state: WidgetState = session?.state ?? 'disconnected';
     const t = this.t;
     const c = (action: Action) =>
-      control(action, state, { hasNumber: (session?.number.trim() ?? '') !== '', answering: session?.answering ?? false, holding: session?.holding ?? false });
+      control(action, state, {
+        hasNumber: (session?.number.trim() ?? '') !== '',
+        answering: session?.answering ?? false,
+        holding: session?.holding ?? false,
+        transferring: session?.transferring ?? false,
+      });
     const connection = this.connectionLine(state);
     const fabLabel = this.fabLabel(state);
     return html`<div
@@ -290,6 +292,7 @@ export class SwitchboardPhone extends LitElement {
           ...(call?.holdState.local ? [t('call.on-hold')] : []),
           ...(call?.holdState.remote ? [t('call.held-remote', { who: who(call) })] : []),
           ...(call?.muted ? [t('call.muted')] : []),
+          ...(call && s.transferring ? [t('call.transferring', { who: who(call) })] : []),
         ].join(' · ');
       case 'ended':
         return s.outcome ? t(`cause.${s.outcome.cause}` as MessageKey) : undefined;
@@ -373,44 +376,28 @@ export class SwitchboardPhone extends LitElement {
     </div>`;
   }
 
-  /**
-   * Controls of a call being dialled or under way. The DTMF pad and transfer join this row when the widget offers
-   * them; until then they have no button at all.
-   */
-  private renderInCall(c: (a: Action) => { shown: boolean; enabled: boolean }): TemplateResult | typeof nothing {
-    const hangup = c('hangup');
-    const mute = c('mute');
-    const hold = c('hold');
-    if (!hangup.shown && !mute.shown) return nothing;
-    const muted = this.session?.call?.muted ?? false;
-    const held = this.session?.call?.holdState.local ?? false;
-    return html`<div class="call-row">
-      ${this.toggleButton('mute', mute, muted, () => this.session?.toggleMute(), muted ? 'action.unmute' : 'action.mute')}
-      ${this.toggleButton('hold', hold, held, () => void this.session?.toggleHold(), held ? 'action.resume' : 'action.hold')}
-      ${hangup.shown
-        ? html`<button class="action hangup" type="button" data-action="hangup" ?disabled=${!hangup.enabled} @click=${() => this.session?.hangup()}>
-            ${this.t('action.hangup')}
-          </button>`
-        : nothing}
-    </div>`;
-  }
-
-  /** A control that stays pressed while what it does is in force (mute, hold). */
-  private toggleButton(action: Action, control: { shown: boolean; enabled: boolean }, pressed: boolean, onClick: () => void, label: MessageKey): TemplateResult | typeof nothing {
-    if (!control.shown) return nothing;
-    return html`<button class="action secondary" type="button" data-action=${action} aria-pressed=${String(pressed)} ?disabled=${!control.enabled} @click=${onClick}>
-      ${this.t(label)}
-    </button>`;
+  private renderInCall(c: (a: Action) => ControlState): TemplateResult | typeof nothing {
+    const session = this.session;
+    return inCallView({
+      t: this.t,
+      control: c,
+      muted: session?.call?.muted ?? false,
+      held: session?.call?.holdState.local ?? false,
+      extra: this.extra,
+      toggleMute: () => session?.toggleMute(),
+      toggleHold: () => void session?.toggleHold(),
+      hangup: () => session?.hangup(),
+      toggleExtra: (extra) => {
+        this.extra = this.extra === extra ? undefined : extra;
+        this.requestUpdate();
+      },
+      sendDigit: (digit) => session?.sendDigit(digit),
+      transfer: (target) => void session?.transfer(target),
+    });
   }
 
   private renderDialpad(enabled: boolean): TemplateResult {
-    return html`<div class="dialpad" role="group" aria-label=${this.t('dialpad.label')}>
-      ${KEYS.map(
-        ([digit, letters]) => html`<button type="button" data-action=${`dial-${digit}`} aria-label=${digit} ?disabled=${!enabled} @click=${() => this.press(digit)}>
-          <span class="digit" aria-hidden="true">${digit}</span><span class="letters" aria-hidden="true">${letters}</span>
-        </button>`,
-      )}
-    </div>`;
+    return dialpadView(this.t('dialpad.label'), enabled, (digit) => this.press(digit), 'dialpad');
   }
 
   private renderRecent(enabled: boolean): TemplateResult {
@@ -427,6 +414,7 @@ export class SwitchboardPhone extends LitElement {
       this.clampedFor = fitFor;
       this.clampPositions();
     }
+    if (state !== 'in-call') this.extra = undefined;
     if (state === 'in-call' && this.ticker === undefined) this.ticker = setInterval(() => this.requestUpdate(), 1000);
     if (state !== 'in-call' && this.ticker !== undefined) {
       clearInterval(this.ticker);

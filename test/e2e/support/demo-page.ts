@@ -127,11 +127,19 @@ export class DemoPage {
 
   /** Sends digits from the call's keypad; resolves once the gateway has taken them all, throws with the page's reason if not. */
   async sendDigits(callId: string, digits: string, timeoutMs = 10_000): Promise<void> {
+    await this.fillAndWait(callId, 'input.digits', digits, 'button.dtmf', `call ${callId}: sent digits ${digits}`, `digits ${digits} on ${callId} failed`, timeoutMs);
+  }
+
+  /** Transfers the call to `target`; resolves once the far end took it, throws with the page's reason if not. */
+  async transfer(callId: string, target: string, timeoutMs = 10_000): Promise<void> {
+    await this.fillAndWait(callId, 'input.transfer-target', target, 'button.transfer', `call ${callId}: transferred to ${target}`, `transfer ${callId} to ${target} failed`, timeoutMs);
+  }
+
+  /** Fills a field of the call's row, presses its button, and waits for the page to log that it worked or failed. */
+  private async fillAndWait(callId: string, field: string, value: string, press: string, done: string, failed: string, timeoutMs: number): Promise<void> {
     const row = this.call(callId);
-    await row.locator('input.digits').fill(digits);
-    await row.locator('button.dtmf').click();
-    const done = `call ${callId}: sent digits ${digits}`;
-    const failed = `digits ${digits} on ${callId} failed`;
+    await row.locator(field).fill(value);
+    await row.locator(press).click();
     await this.page.waitForFunction(([a, b]) => {
       const text = document.querySelector('#log')?.textContent ?? '';
       return text.includes(a!) || text.includes(b!);

@@ -11,7 +11,7 @@ function legAnswering(answers: (number | Error)[]): InfoLeg & { sent: SipRequest
   let cseq = 10;
   return {
     sent,
-    createInfo: () => new SipRequest('INFO', parseUri('sip:alice@192.0.2.7')).set('CSeq', `${++cseq} INFO`),
+    createRequest: () => new SipRequest('INFO', parseUri('sip:alice@192.0.2.7')).set('CSeq', `${++cseq} INFO`),
     send: async (info) => {
       sent.push(info);
       // Answered later, as a network would: the next INFO must still wait for this answer.

@@ -9,7 +9,7 @@ import { ProtocolError } from '../ws/errors.js';
 /** The SIP leg of a call, as far as sending INFO goes. */
 export interface InfoLeg {
   /** A new request in the call's dialog (its next CSeq, its route set). */
-  createInfo(): SipRequest;
+  createRequest(method: 'INFO'): SipRequest;
   /** Sends it and resolves with the final response; rejects when none comes. */
   send(info: SipRequest): Promise<SipResponse>;
 }
@@ -26,7 +26,7 @@ export function dtmfRelayBody(digit: string, durationMs: number): string {
  */
 export async function sendDtmfByInfo(leg: InfoLeg, digits: string, durationMs: number): Promise<void> {
   for (const digit of digits) {
-    const info = leg.createInfo();
+    const info = leg.createRequest('INFO');
     info.setBody(dtmfRelayBody(digit, durationMs), DTMF_RELAY_TYPE);
     let response: SipResponse;
     try {

@@ -13,7 +13,9 @@ import {
   addressOfUri,
   Dialog,
   DigestClient,
+  escapeUser,
   formatNameAddr,
+  formatUri,
   nextHop,
   parseUri,
   type IncomingRequest,
@@ -38,8 +40,9 @@ import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
 import type { MediaSession } from '../media/media-session.js';
 import type { PbxConfig } from '../config/types.js';
-import { sendDtmfByInfo, type InfoLeg } from './info-dtmf.js';
+import { sendDtmfByInfo } from './info-dtmf.js';
 import { SipSessionUpdates } from './sip-session-updates.js';
+import { BlindTransfer } from './blind-transfer.js';
 
 /** How DTMF reaches the SIP side of a call. */
 export type DtmfMode = PbxConfig['dtmf'];
@@ -111,6 +114,8 @@ export class SipCall {
   private pbxRoute: Extract<SipRoute, { kind: 'pbx' }> | undefined;
   /** DTMF requests in the order they came, so that two of them never interleave their digits. */
   private dtmfQueue: Promise<void> = Promise.resolve();
+  /** A blind transfer asked for; once accepted, the SIP leg outlives the browser's call until it is over. */
+  private transferring: BlindTransfer | undefined;
   private readonly log: Logger;
 
   private constructor(
@@ -132,13 +137,20 @@ export class SipCall {
     return call;
   }
 
-  static inbound(ctx: SipCallContext, id: string, operator: SessionOperator, incoming: IncomingRequest, media: CallMedia, dtmf: DtmfMode): SipCall {
+  /** `line`: the operator's PBX line the call came in on; undefined for a call from a phone registered here. */
+  static inbound(ctx: SipCallContext, id: string, operator: SessionOperator, incoming: IncomingRequest, media: CallMedia, line: Extract<SipRoute, { kind: 'pbx' }> | undefined): SipCall {
     const from = incoming.request.from;
     const remote = { number: userOf(from?.uri), ...(from?.displayName ? { name: from.displayName.slice(0, 128) } : {}) };
     const call = new SipCall(ctx, id, 'inbound', operator, remote, media, ctx.clock.now());
     call.incoming = incoming;
-    call.dtmfMode = dtmf;
+    call.pbxRoute = line;
+    call.dtmfMode = line?.pbx.dtmf ?? 'info';
     return call;
+  }
+
+  /** Whether the call's SIP side is a PBX (through a line), rather than a phone registered here. */
+  get throughPbx(): boolean {
+    return this.pbxRoute !== undefined;
   }
 
   get state(): SipCallState {
@@ -183,7 +195,7 @@ export class SipCall {
         if (preloaded !== undefined) invite.prepend('Route', preloaded);
       }
       invite.setBody(sdp, 'application/sdp');
-      invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS');
+      invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY');
       this.destination = destination;
       // A phone on TLS, TCP or a WebSocket is reached over the connection it registered on, in the dialog too: its
       // Contact may name an address nobody can connect to (a NAT, a browser's `.invalid` host).
@@ -209,7 +221,7 @@ export class SipCall {
       return { requestUri: route.binding.contact, from, destination: route.binding.source, connectionId: route.binding.connectionId };
     }
     const pbx = route.pbx;
-    const requestUri = parseUri(`sip:${target}@${pbx.domain}`);
+    const requestUri = parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
     const from = parseUri(`sip:${route.line.user}@${pbx.domain}`);
     // The server the line is registered with: the one that knows the line, and the one the PBX's DNS preferred.
     return { requestUri, from, destination: route.server ?? addressOfUri(parseUri(pbx.outboundProxy ?? pbx.registrar)), connectionId: undefined };
@@ -405,24 +417,58 @@ export class SipCall {
     if (this.dtmfMode !== 'info') {
       throw new ProtocolError('not-supported', 'DTMF in the media (RFC 4733) is not available on calls to SIP yet; a PBX that takes SIP INFO can be set to dtmf "info"');
     }
-    const route = this.pbxRoute;
-    const leg: InfoLeg = {
-      // Digits queued behind others may come due after the call has ended.
-      createInfo: () => {
-        if (this.hasEnded() || this.dialog === undefined) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
-        return this.dialog.createRequest('INFO');
-      },
-      send: (info) => {
-        const { destination, connectionId } = this.flowFor(info);
-        return this.ctx.ua.request(info, destination, {
-          ...(connectionId === undefined ? {} : { connectionId }),
-          ...(route === undefined ? {} : { digest: this.ctx.digestFor(route) }),
-        });
-      },
-    };
-    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(leg, digits, durationMs));
+    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.inDialogLeg(), digits, durationMs));
     this.dtmfQueue = sent.catch(() => undefined);
     return sent;
+  }
+
+  /**
+   * Blind transfer to `target` (see `BlindTransfer`): resolves once the far end has taken the REFER, and the call
+   * then ends for the browser as `transferred`. A refusal rejects and leaves the call as it was.
+   */
+  async transfer(session: SessionHandle, target: string, deliver: Deliver): Promise<void> {
+    this.requireLive();
+    const dialog = this.dialog;
+    if (this.current !== 'active' || dialog === undefined) throw new ProtocolError('call-state', 'transfer needs an answered call');
+    if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
+    if (this.transferring !== undefined) throw new ProtocolError('call-state', 'a transfer of this call is under way');
+    const transfer = new BlindTransfer(this.ctx.clock, this.log, () => this.released());
+    this.transferring = transfer;
+    const referredBy = `<${formatUri(dialog.localUri)}>`;
+    try {
+      await transfer.refer(this.inDialogLeg(), `<${formatUri(this.referTarget(target))}>`, referredBy);
+    } catch (error) {
+      this.transferring = undefined;
+      if (error instanceof ProtocolError && error.code === 'call-state' && !this.hasEnded()) {
+        // 481: the far end has no such call any more.
+        this.sendBye();
+        this.end('failed', send, 'the SIP side no longer has this call', 481);
+      }
+      throw error;
+    }
+    if (this.hasEnded()) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+    this.log.info({ target }, 'call transferred');
+    this.end('transferred', deliver, `transferred to ${target}`);
+    transfer.linger();
+  }
+
+  /** A NOTIFY in this call's dialog: how the far end's call to a transfer target goes. */
+  notifyFromSip(incoming: IncomingRequest): void {
+    const dialog = this.dialog;
+    if (dialog === undefined || this.transferring === undefined) {
+      incoming.respond(481, { reason: 'Subscription Does Not Exist' });
+      return;
+    }
+    if (!admitToDialog(dialog, incoming)) return;
+    this.transferring.notify(incoming);
+  }
+
+  /** Where the far end is to call: the target at the PBX, or at this gateway for a phone registered here. */
+  private referTarget(target: string): Uri {
+    const pbx = this.pbxRoute?.pbx;
+    if (pbx !== undefined) return parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
+    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
+    return this.ctx.ua.contact(escapeUser(target), protocol).uri;
   }
 
   /**
@@ -443,6 +489,10 @@ export class SipCall {
     this.dialog?.terminate();
     this.dialog = undefined;
     this.end('normal', send, 'the far end hung up');
+    if (this.transferring?.holdsLeg) {
+      this.transferring.settle();
+      this.released();
+    }
   }
 
   /**
@@ -509,7 +559,18 @@ export class SipCall {
     this.persist(() => this.ctx.calls.end(this.id, { cause, sipStatus: status ?? null, endedAt: at }));
     void this.media.close().catch((error: unknown) => this.log.warn({ err: error }, 'media release failed'));
     this.log.info({ cause, sipStatus: status, reason }, 'SIP call ended');
-    this.ctx.ended(this);
+    if (this.transferring?.state === 'referring') this.transferring.settle();
+    // A transferred call's SIP leg stays until the transfer is over; the layer forgets the call then.
+    if (!this.transferring?.holdsLeg) this.ctx.ended(this);
+  }
+
+  /** Ends the call, and releases its SIP leg even when a transfer still has it. */
+  shutDown(reason: string): void {
+    this.end('failed', send, reason);
+    if (this.transferring?.holdsLeg) {
+      this.transferring.settle();
+      this.released();
+    }
   }
 
   /** Resolves once the call log has every write for this call. */
@@ -518,6 +579,31 @@ export class SipCall {
   }
 
   // Plumbing ------------------------------------------------------------------------------------------------
+
+  /** A transfer is over: the SIP leg goes (unless the far end ended it) and the layer forgets the call. */
+  private released(): void {
+    this.sendBye();
+    this.ctx.ended(this);
+  }
+
+  /** Requests in the call's dialog, sent where the dialog goes, a challenge answered with the line's credentials. */
+  private inDialogLeg(): { createRequest(method: string): SipRequest; send(request: SipRequest): Promise<SipResponse> } {
+    const route = this.pbxRoute;
+    return {
+      // Requests queued behind others may come due after the call has ended.
+      createRequest: (method) => {
+        if (this.hasEnded() || this.dialog === undefined) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+        return this.dialog.createRequest(method);
+      },
+      send: (request) => {
+        const { destination, connectionId } = this.flowFor(request);
+        return this.ctx.ua.request(request, destination, {
+          ...(connectionId === undefined ? {} : { connectionId }),
+          ...(route === undefined ? {} : { digest: this.ctx.digestFor(route) }),
+        });
+      },
+    };
+  }
 
   private startUpdates(agreed: { local: string; remote: string }): void {
     const route = this.pbxRoute;

@@ -22,7 +22,7 @@ import { ProtocolError } from '../ws/errors.js';
 import type { CallRequest, SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
 import { EndedCalls } from './ended-calls.js';
 import { SipBridge } from './sip-bridge.js';
-import { SipCall, userOf, type CallMedia, type DtmfMode, type SipCallContext } from './sip-call.js';
+import { SipCall, userOf, type CallMedia, type SipCallContext } from './sip-call.js';
 import { respondWhileOpen } from '../sip/respond-while-open.js';
 import { routeFor, type LineDirectory, type PhoneDirectory, type SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
@@ -168,13 +168,22 @@ export class SipCallLayer {
       case 'call.resume':
         await call.setHold(session, request.type === 'call.hold', deliver);
         return {};
+      case 'call.transfer':
+        if (!call.throughPbx) await this.requireLocalTarget(request.target);
+        await call.transfer(session, request.target, deliver);
+        return {};
       case 'call.ice':
         // rtpengine and WebRTC-capable PBXs take the candidates in the SDP, which the SDK waits for; late ones
         // cannot be passed on in SIP without re-INVITEs, and are not needed on the networks this serves.
         return {};
-      default:
-        throw new ProtocolError('not-supported', `${request.type} is not available on calls to SIP yet`);
     }
+  }
+
+  /** Without a PBX the far end calls the target here: it must be an operator's extension or a phone registered here. */
+  private async requireLocalTarget(target: string): Promise<void> {
+    if ((this.options.phones?.lookup(target).length ?? 0) > 0) return;
+    const operator = isExtension(target) ? await this.options.directory.getByExtension(target) : undefined;
+    if (operator === undefined || !operator.enabled) throw new ProtocolError('not-found', `no operator or phone here has extension ${target}`, { target });
   }
 
   sessionClosed(session: SessionHandle): void {
@@ -216,7 +225,7 @@ export class SipCallLayer {
       incoming.respond(488, { reason: 'An SDP Offer Is Required' });
       return;
     }
-    const { operator, mode, codecs, dtmf } = target;
+    const { operator, mode, codecs, line } = target;
     if (this.options.busy(operator.id)) {
       incoming.respond(486);
       return;
@@ -235,14 +244,14 @@ export class SipCallLayer {
     }
     const external = userOf(request.from?.uri);
     await this.options.calls.start({ id, direction: 'inbound', toOperator: operator.id, externalNumber: external, startedAt: this.options.clock.now() });
-    const call = SipCall.inbound(this.context, id, operator, incoming, media, dtmf);
+    const call = SipCall.inbound(this.context, id, operator, incoming, media, line);
     this.calls.set(id, call);
     this.log.info({ callId: id, operatorId: operator.id, from: external }, 'incoming SIP call');
     await call.ring(tabs, (sessions, event) => sessions.filter((tab) => tab.send(event)));
   }
 
   /** Who an INVITE is for, if it comes from somewhere calls are taken from; answers the INVITE otherwise. */
-  private async targetOf(user: string, incoming: IncomingRequest): Promise<{ operator: SessionOperator; mode: 'rtpengine' | 'passthrough'; codecs: readonly string[]; dtmf: DtmfMode } | undefined> {
+  private async targetOf(user: string, incoming: IncomingRequest): Promise<{ operator: SessionOperator; mode: 'rtpengine' | 'passthrough'; codecs: readonly string[]; line: Extract<SipRoute, { kind: 'pbx' }> | undefined } | undefined> {
     const lines = this.options.lines?.linesForUser(user) ?? [];
     if (lines.length > 0) {
       // One user may be an account at several PBXs, each an operator's line: the PBX the INVITE comes from decides.
@@ -258,7 +267,7 @@ export class SipCallLayer {
         incoming.respond(480, { reason: 'Operator Not Available' });
         return undefined;
       }
-      return { operator, mode: line.pbx.media, codecs: line.pbx.codecs, dtmf: line.pbx.dtmf };
+      return { operator, mode: line.pbx.media, codecs: line.pbx.codecs, line: { kind: 'pbx', line, pbx: line.pbx, server: undefined } };
     }
     const operator = isExtension(user) ? await this.options.directory.getByExtension(user) : undefined;
     if (operator === undefined || !operator.enabled) {
@@ -269,7 +278,7 @@ export class SipCallLayer {
       incoming.respond(403, { reason: 'Not Registered Here' });
       return undefined;
     }
-    return { operator, mode: 'rtpengine', codecs: PHONE_CODECS, dtmf: 'info' };
+    return { operator, mode: 'rtpengine', codecs: PHONE_CODECS, line: undefined };
   }
 
   /**
@@ -309,6 +318,16 @@ export class SipCallLayer {
     call.byeFromSip(incoming);
   };
 
+  /** NOTIFYs come only for a transfer's REFER; anything else is for no subscription of ours. */
+  readonly onNotify = (incoming: IncomingRequest): void => {
+    const call = [...this.calls.values()].find((c) => c.matchesDialog(incoming.request));
+    if (call === undefined) {
+      incoming.respond(481, { reason: 'Subscription Does Not Exist' });
+      return;
+    }
+    call.notifyFromSip(incoming);
+  };
+
   /** The user agent answered a CANCEL (and the INVITE with 487); the browser side is told here. */
   readonly onCancelled = (request: SipRequest): void => {
     for (const bridge of this.bridges) if (bridge.isInvite(request)) bridge.cancelledByA();
@@ -319,7 +338,7 @@ export class SipCallLayer {
   async close(): Promise<void> {
     this.closed = true;
     for (const bridge of [...this.bridges]) bridge.hangupBoth();
-    for (const call of [...this.calls.values()]) call.end('failed', (s, e) => void s.send(e), 'the gateway is shutting down');
+    for (const call of [...this.calls.values()]) call.shutDown('the gateway is shutting down');
     await Promise.all([...this.finishing].map((call) => call.whenPersisted()));
   }
 

@@ -5,19 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Dialog, formatNameAddr, ManualClock, parseUri, UserAgent, type IncomingRequest, type SipResponse, type TransportAddress } from '@switchboard/sip';
-import { createTransport } from '@switchboard/sip/node';
-import type { ServerEvent } from '@switchboard/protocol';
-import { pino } from 'pino';
-import { Secret } from '../config/secret.js';
-import type { PbxLineConfig } from '../config/types.js';
-import { openStore, type Store } from '../store/store.js';
-import type { SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
-import { SipCallLayer } from './sip-calls.js';
-import { FakeTab, MarkingMedia, OFFER, waitFor } from './test-support/b2bua-fakes.js';
-
-const operator: SessionOperator = { id: 'op-101', displayName: 'Ada', extension: '101', enabled: true };
-const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
+import { formatNameAddr, parseUri, type Dialog, type IncomingRequest, type ManualClock, type SipResponse, type TransportAddress, type UserAgent } from '@switchboard/sip';
+import type { SipCallLayer } from './sip-calls.js';
+import { OFFER, waitFor, type FakeTab } from './test-support/b2bua-fakes.js';
+import { deliver, startLineCallHarness, type LineCallHarness } from './test-support/line-call-harness.js';
 
 /** The direction attribute of the (only) audio section, and the o= version. */
 function directionOf(sdp: string): string {
@@ -31,90 +22,26 @@ function holdEvents(tab: FakeTab): [unknown, unknown][] {
 }
 
 describe('hold on calls to SIP', () => {
-  let gatewayUa: UserAgent;
+  let harness: LineCallHarness;
   let pbxUa: UserAgent;
-  let store: Store;
   let layer: SipCallLayer;
   let tab: FakeTab;
   let gateway: TransportAddress;
   let pbxPort: number;
   /** The B2BUA's clock (the user agents keep real time): re-INVITE deadlines and glare waits advance by hand. */
   let clock: ManualClock;
-  const inbox: IncomingRequest[] = [];
+  let inbox: IncomingRequest[];
   /** CSeq numbers of the ACKs the PBX received. */
-  const acks: number[] = [];
-  const cleanup: (() => Promise<void>)[] = [];
+  let acks: number[];
 
   beforeEach(async () => {
-    const gatewayTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
-    const pbxTransport = await createTransport({ protocol: 'udp', host: '127.0.0.1', port: 0 });
-    gatewayUa = new UserAgent({ transports: [gatewayTransport] });
-    pbxUa = new UserAgent({ transports: [pbxTransport] });
-    gateway = { protocol: 'udp', host: '127.0.0.1', port: gatewayTransport.local.port };
-    pbxPort = pbxTransport.local.port;
-    store = await openStore({ kind: 'sqlite', file: ':memory:' });
-    await store.operators.upsert({ id: operator.id, displayName: operator.displayName, extension: operator.extension });
-    const line: PbxLineConfig = {
-      mode: 'pbx', operatorId: operator.id, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test'),
-      pbx: {
-        name: 'pbx', registrar: `sip:127.0.0.1:${pbxPort}`, outboundProxy: undefined, domain: '127.0.0.1', realm: undefined,
-        media: 'passthrough', dtmf: 'info', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
-      },
-    };
-    tab = new FakeTab('s-1', operator);
-    clock = new ManualClock(Date.now());
-    inbox.length = 0;
-    layer = new SipCallLayer({
-      ua: gatewayUa,
-      registry: { sessionsOf: (id: string) => (id === operator.id ? [tab] : []) } as unknown as SessionRegistry,
-      directory: { getByExtension: async () => undefined },
-      lines: { lineFor: (id) => (id === operator.id ? line : undefined), linesForUser: (user) => (user === 'line101' ? [line] : []), stateOf: () => ({ state: 'registered' }),
-        serverOf: () => undefined, isPbxServer: () => false },
-      phones: { lookup: () => [], isRegisteredSource: () => false },
-      mediaFor: () => new MarkingMedia(),
-      calls: store.calls,
-      clock,
-      // No wait after a collision on a call the PBX made (0-2 s, §14.1): the test need not sleep.
-      random: { bytes: (length) => new Uint8Array(length) },
-      logger: pino({ level: 'silent' }),
-      ringTimeoutSeconds: 30,
-      busy: () => false,
-    });
-    gatewayUa.on('request', (incoming) => {
-      if (incoming.request.method === 'INVITE') layer.onInvite(incoming);
-      else if (incoming.request.method === 'BYE') layer.onBye(incoming);
-      else incoming.respond(405);
-    });
-    pbxUa.on('request', (incoming) => inbox.push(incoming));
-    acks.length = 0;
-    pbxUa.on('ack', ({ request }) => acks.push(request.cseq!.seq));
-    cleanup.push(async () => {
-      await layer.close();
-      await gatewayUa.close();
-      await pbxUa.close();
-      await gatewayTransport.close();
-      await pbxTransport.close();
-      await store.close();
-    });
+    harness = await startLineCallHarness();
+    ({ pbxUa, layer, tab, gateway, pbxPort, clock, inbox, acks } = harness);
   });
 
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
+  afterEach(() => harness.close());
 
-  /** A call from the PBX, answered in the tab and ACKed: the PBX's dialog and the gateway's SDP. */
-  async function answeredInbound() {
-    const invite = pbxUa.createRequest('INVITE', `sip:line101@127.0.0.1:${gateway.port}`, { from: 'sip:+4930123@127.0.0.1', contact: pbxUa.contact('pbx') });
-    invite.setBody(OFFER, 'application/sdp');
-    const transaction = pbxUa.sendInvite(invite, gateway);
-    const final = new Promise<SipResponse>((resolve) => transaction.on('response', ({ response }) => response.status >= 200 && resolve(response)));
-    const callId = String((await tab.next('call.incoming')).callId);
-    await layer.handle(tab, { type: 'call.answer', id: 'a1', callId, sdp: OFFER }, deliver);
-    const ok = await final;
-    const dialog = Dialog.fromUac(invite, ok);
-    await pbxUa.sendAck(dialog.createAck(invite), gateway);
-    return { callId, dialog, answer: ok.bodyText };
-  }
+  const answeredInbound = () => harness.answeredInbound();
 
   /** The PBX's re-INVITE in the call; resolves with the gateway's final answer, ACKed. */
   async function reinviteFromPbx(dialog: Dialog, sdp: string): Promise<SipResponse> {

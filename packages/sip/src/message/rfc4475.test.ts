@@ -190,6 +190,16 @@ describe('RFC 4475 torture messages', () => {
     assert.deepEqual(verdict?.headers, [['Accept', 'application/sdp']]);
   });
 
+  test('body types may be set per method: a NOTIFY takes a sipfrag, an INVITE with one still gets 415', () => {
+    const options = { acceptedContentTypesOf: { NOTIFY: ['message/sipfrag'] } };
+    const withBody = (method: string, type: string) =>
+      parseMessage(`${method} sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK-1\r\nMax-Forwards: 70\r\nFrom: <sip:b@192.0.2.2>;tag=1\r\nTo: <sip:a@192.0.2.1>;tag=2\r\nCall-ID: c1\r\nCSeq: 2 ${method}\r\nContent-Type: ${type}\r\nContent-Length: 18\r\n\r\nSIP/2.0 200 OK\r\n\r\n`) as SipRequest;
+    assert.equal(validateRequest(withBody('NOTIFY', 'message/sipfrag'), options), null);
+    assert.deepEqual(validateRequest(withBody('NOTIFY', 'application/sdp'), options)?.headers, [['Accept', 'message/sipfrag']]);
+    assert.equal(validateRequest(withBody('INVITE', 'message/sipfrag'), options)?.status, 415);
+    assert.equal(validateRequest(withBody('NOTIFY', 'message/sipfrag'))?.status, 415, 'not without the option');
+  });
+
   test('3.3.11: Max-Forwards 0 is answered by a UAS, refused with 483 by a proxy', () => {
     const request = parseMessage(load('TC_ZEROMF_V.dat')) as SipRequest;
     assert.equal(validateRequest(request, { role: 'uas' }), null);

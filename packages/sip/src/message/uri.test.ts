@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SipParseError } from '../errors.js';
 import { ParamList } from './param-list.js';
-import { formatUri, parseUri, splitSimpleParams, unescapeUriPart, uriEquals, type SipUri, type TelUri, type Uri } from './uri.js';
+import { escapeUser, formatUri, parseUri, splitSimpleParams, unescapeUriPart, uriEquals, type SipUri, type TelUri, type Uri } from './uri.js';
 
 /** Plain data for deepStrictEqual: Maps as entry lists, undefined fields dropped. */
 function plain(uri: Uri): unknown {
@@ -245,6 +245,25 @@ const uriText = fc.record({
   u.host + (u.port === undefined ? '' : ':' + u.port) +
   u.params.map((p) => (p.value === null ? `;${p.name}` : `;${p.name}=${p.value}`)).join('') +
   (u.headers.length === 0 ? '' : '?' + u.headers.map((h) => `${h.name}=${h.value}`).join('&')));
+
+describe('escapeUser (RFC 3261 §25.1)', () => {
+  test('keeps what a user part may hold and escapes the rest, as UTF-8', () => {
+    assert.equal(escapeUser("+4930-12.3_4!~*'()&=+$,;?/"), "+4930-12.3_4!~*'()&=+$,;?/");
+    assert.equal(escapeUser('204#1'), '204%231');
+    assert.equal(escapeUser('a b@c:d%'), 'a%20b%40c%3Ad%25');
+    assert.equal(escapeUser('Ж😀'), '%D0%96%F0%9F%98%80');
+  });
+  test('an escaped user parses, and decodes back to the text', () => {
+    fc.assert(
+      // Lone surrogates are not text UTF-8 can carry.
+      fc.property(fc.string({ minLength: 1, maxLength: 20, unit: 'binary' }).filter((t) => !/[\uD800-\uDFFF]/.test(t)), (text) => {
+        const uri = parseUri(`sip:${escapeUser(text)}@example.com`) as SipUri;
+        assert.equal(decodeURIComponent(uri.user ?? ''), text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('uriEquals (RFC 3261 §19.1.4)', () => {
   const equivalentSets = [

@@ -23,6 +23,8 @@ export interface ValidateOptions {
   extensions?: readonly string[];
   /** Body types understood; others get 415. */
   acceptedContentTypes?: readonly string[];
+  /** Body types of particular methods, in place of `acceptedContentTypes` (a NOTIFY of a REFER carries a sipfrag). */
+  acceptedContentTypesOf?: Readonly<Record<string, readonly string[]>>;
   /** The body type a response to a session request would carry; if the request's Accept excludes it, 406. */
   answerContentType?: string;
 }
@@ -37,6 +39,7 @@ const DEFAULTS: Required<ValidateOptions> = {
   schemes: ['sip', 'sips'],
   extensions: ['outbound', 'path', 'gruu', 'replaces', 'timer', '100rel'],
   acceptedContentTypes: ['application/sdp'],
+  acceptedContentTypesOf: {},
   answerContentType: 'application/sdp',
 };
 
@@ -76,8 +79,9 @@ export function validateRequest(request: SipRequest, options: ValidateOptions = 
   // An ACK's body is only judged when it says what it is (it may carry a late answer the INVITE settled).
   if (request.bodyLength > 0 && (request.method !== 'ACK' || request.has('Content-Type'))) {
     const type = request.contentType?.mediaType;
-    if (type === undefined || !opts.acceptedContentTypes.includes(type)) {
-      return { status: 415, reason: 'Unsupported Media Type', headers: [['Accept', opts.acceptedContentTypes.join(', ')]] };
+    const accepted = opts.acceptedContentTypesOf[request.method] ?? opts.acceptedContentTypes;
+    if (type === undefined || !accepted.includes(type)) {
+      return { status: 415, reason: 'Unsupported Media Type', headers: [['Accept', accepted.join(', ')]] };
     }
   }
   if ((request.method === 'INVITE' || request.method === 'UPDATE') && request.has('Accept')) {

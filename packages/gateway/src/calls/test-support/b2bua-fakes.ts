@@ -47,11 +47,11 @@ export class MarkingMedia implements CallMedia {
   async close() { this.closed = true; }
 }
 
-/** Polls until `probe` gives something. */
-export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
+/** Polls until `probe` gives (or resolves with) something. */
+export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
   const started = Date.now();
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() - started > timeoutMs) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 10));
