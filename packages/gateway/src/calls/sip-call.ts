@@ -16,7 +16,6 @@ import {
   escapeUser,
   formatNameAddr,
   formatUri,
-  nextHop,
   parseUri,
   type IncomingRequest,
   type Random,
@@ -24,7 +23,6 @@ import {
   type InviteClientTransaction,
   type SipRequest,
   type SipResponse,
-  type TransportAddress,
   type Uri,
   type UserAgent,
 } from '@switchboard/sip';
@@ -43,6 +41,7 @@ import type { PbxConfig } from '../config/types.js';
 import { sendDtmfByInfo } from './info-dtmf.js';
 import { SipSessionUpdates } from './sip-session-updates.js';
 import { BlindTransfer } from './blind-transfer.js';
+import { SipLeg } from './sip-leg.js';
 
 /** How DTMF reaches the SIP side of a call. */
 export type DtmfMode = PbxConfig['dtmf'];
@@ -96,11 +95,9 @@ export class SipCall {
   endCause: CallEndCause | undefined;
   private invite: SipRequest | undefined;
   private transaction: InviteClientTransaction | undefined;
-  private destination: TransportAddress | undefined;
-  /** Outbound to a phone registered over a connection: that connection, for the whole dialog. */
-  private phoneFlow: { destination: TransportAddress; connectionId: string } | undefined;
   private incoming: IncomingRequest | undefined;
-  private dialog: Dialog | undefined;
+  /** The SIP side's dialog, and where its requests go. */
+  private readonly leg: SipLeg;
   /** The SIP leg's session once answered: its descriptions, hold, and re-INVITEs either way. */
   private updates: SipSessionUpdates | undefined;
   private ringTimer: TimerHandle | undefined;
@@ -129,6 +126,7 @@ export class SipCall {
   ) {
     this.current = direction === 'outbound' ? 'dialing' : 'ringing';
     this.log = ctx.logger.child({ callId: id, direction });
+    this.leg = new SipLeg(ctx.ua, this.log, direction, () => (this.pbxRoute === undefined ? undefined : ctx.digestFor(this.pbxRoute)));
   }
 
   static outbound(ctx: SipCallContext, id: string, session: SessionHandle, target: string, media: CallMedia): SipCall {
@@ -143,6 +141,7 @@ export class SipCall {
     const remote = { number: userOf(from?.uri), ...(from?.displayName ? { name: from.displayName.slice(0, 128) } : {}) };
     const call = new SipCall(ctx, id, 'inbound', operator, remote, media, ctx.clock.now());
     call.incoming = incoming;
+    call.leg.incoming = incoming;
     call.pbxRoute = line;
     call.dtmfMode = line?.pbx.dtmf ?? 'info';
     return call;
@@ -196,10 +195,10 @@ export class SipCall {
       }
       invite.setBody(sdp, 'application/sdp');
       invite.append('Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY');
-      this.destination = destination;
+      this.leg.destination = destination;
       // A phone on TLS, TCP or a WebSocket is reached over the connection it registered on, in the dialog too: its
       // Contact may name an address nobody can connect to (a NAT, a browser's `.invalid` host).
-      if (route.kind === 'phone' && connectionId !== undefined) this.phoneFlow = { destination, connectionId };
+      if (route.kind === 'phone' && connectionId !== undefined) this.leg.phoneFlow = { destination, connectionId };
       this.send(invite, route, connectionId);
       // The far side may ring for ever (a PBX without a ring timeout of its own): give up as the operator would.
       this.ringTimer = this.ctx.clock.setTimeout(() => {
@@ -229,7 +228,7 @@ export class SipCall {
 
   private send(invite: SipRequest, route: SipRoute, connectionId: string | undefined): void {
     this.invite = invite;
-    const transaction = this.ctx.ua.sendInvite(invite, this.destination!, connectionId);
+    const transaction = this.ctx.ua.sendInvite(invite, this.leg.destination!, connectionId);
     this.transaction = transaction;
     if (this.current === 'dialing') this.moveTo('ringing');
     transaction.on('response', ({ response }) => void this.onResponse(response, route, connectionId));
@@ -286,18 +285,18 @@ export class SipCall {
     }
     // Every 2xx gets its ACK, retransmissions and forks included (§13.2.2.4).
     const ack = dialog.createAck(this.invite!);
-    const flow = this.flowFor(ack);
+    const flow = this.leg.flowFor(ack);
     await this.ctx.ua.sendAck(ack, flow.destination, flow.connectionId).catch(() => undefined);
-    if (this.dialog !== undefined) return;
-    this.dialog = dialog;
+    if (this.leg.dialog !== undefined) return;
+    this.leg.dialog = dialog;
     if (this.current === 'ended') {
       // Answered after the browser gave up: the dialog exists on the far side, so it must be ended there.
-      this.sendBye();
+      this.leg.bye();
       return;
     }
     const sdp = await this.media.answerFromSip(response.bodyText).catch((error: unknown) => this.mediaFailed(error));
     if (sdp === undefined || this.hasEnded()) {
-      this.sendBye();
+      this.leg.bye();
       return;
     }
     this.startUpdates({ local: this.invite!.bodyText, remote: response.bodyText });
@@ -365,7 +364,7 @@ export class SipCall {
     if (this.current === 'ended') throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
     const response = this.respond(200, { body: sdp, contentType: 'application/sdp', headers: [['Contact', this.contactFor()]] });
     if (response === undefined) throw new ProtocolError('call-state', 'the caller gave up');
-    this.dialog = Dialog.fromUas(this.incoming!.request, response);
+    this.leg.dialog = Dialog.fromUas(this.incoming!.request, response);
     this.startUpdates({ local: sdp, remote: this.incoming!.request.bodyText });
     this.stopRinging();
     this.moveTo('active');
@@ -406,18 +405,18 @@ export class SipCall {
     this.requireLive();
     if (this.current !== 'active') throw new ProtocolError('call-state', this.direction === 'outbound' ? 'the call is not answered; use call.cancel' : 'the call is not answered; use call.reject');
     if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
-    this.sendBye();
+    this.leg.bye();
     this.end('normal', deliver, 'hung up in the browser');
   }
 
   /** DTMF from the operator, to the SIP side of an answered call. */
   sendDtmf(digits: string, durationMs: number): Promise<void> {
     this.requireLive();
-    if (this.current !== 'active' || this.dialog === undefined) throw new ProtocolError('call-state', 'DTMF needs an answered call');
+    if (this.current !== 'active' || this.leg.dialog === undefined) throw new ProtocolError('call-state', 'DTMF needs an answered call');
     if (this.dtmfMode !== 'info') {
       throw new ProtocolError('not-supported', 'DTMF in the media (RFC 4733) is not available on calls to SIP yet; a PBX that takes SIP INFO can be set to dtmf "info"');
     }
-    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.inDialogLeg(), digits, durationMs));
+    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.leg.requests(() => (this.hasEnded() ? (this.endCause ?? 'ended') : undefined)), digits, durationMs));
     this.dtmfQueue = sent.catch(() => undefined);
     return sent;
   }
@@ -428,7 +427,7 @@ export class SipCall {
    */
   async transfer(session: SessionHandle, target: string, deliver: Deliver): Promise<void> {
     this.requireLive();
-    const dialog = this.dialog;
+    const dialog = this.leg.dialog;
     if (this.current !== 'active' || dialog === undefined) throw new ProtocolError('call-state', 'transfer needs an answered call');
     if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
     if (this.transferring !== undefined) throw new ProtocolError('call-state', 'a transfer of this call is under way');
@@ -436,12 +435,12 @@ export class SipCall {
     this.transferring = transfer;
     const referredBy = `<${formatUri(dialog.localUri)}>`;
     try {
-      await transfer.refer(this.inDialogLeg(), `<${formatUri(this.referTarget(target))}>`, referredBy);
+      await transfer.refer(this.leg.requests(() => (this.hasEnded() ? (this.endCause ?? 'ended') : undefined)), `<${formatUri(this.referTarget(target))}>`, referredBy);
     } catch (error) {
       this.transferring = undefined;
       if (error instanceof ProtocolError && error.code === 'call-state' && !this.hasEnded()) {
         // 481: the far end has no such call any more.
-        this.sendBye();
+        this.leg.bye();
         this.end('failed', send, 'the SIP side no longer has this call', 481);
       }
       throw error;
@@ -454,7 +453,7 @@ export class SipCall {
 
   /** A NOTIFY in this call's dialog: how the far end's call to a transfer target goes. */
   notifyFromSip(incoming: IncomingRequest): void {
-    const dialog = this.dialog;
+    const dialog = this.leg.dialog;
     if (dialog === undefined || this.transferring === undefined) {
       incoming.respond(481, { reason: 'Subscription Does Not Exist' });
       return;
@@ -467,7 +466,7 @@ export class SipCall {
   private referTarget(target: string): Uri {
     const pbx = this.pbxRoute?.pbx;
     if (pbx !== undefined) return parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
-    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
+    const protocol = this.leg.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
     return this.ctx.ua.contact(escapeUser(target), protocol).uri;
   }
 
@@ -486,8 +485,8 @@ export class SipCall {
   /** A BYE from the SIP side for this call's dialog. */
   byeFromSip(incoming: IncomingRequest): void {
     incoming.respond(200);
-    this.dialog?.terminate();
-    this.dialog = undefined;
+    this.leg.dialog?.terminate();
+    this.leg.dialog = undefined;
     this.end('normal', send, 'the far end hung up');
     if (this.transferring?.holdsLeg) {
       this.transferring.settle();
@@ -501,7 +500,7 @@ export class SipCall {
    * `SipSessionUpdates` for what is taken and what gets 488.
    */
   reinvite(incoming: IncomingRequest): void {
-    const dialog = this.dialog;
+    const dialog = this.leg.dialog;
     if (dialog === undefined || this.current !== 'active' || this.updates === undefined) {
       incoming.respond(488, { reason: 'Not Acceptable Before The Call Is Answered' });
       return;
@@ -511,7 +510,7 @@ export class SipCall {
   }
 
   matchesDialog(request: SipRequest): boolean {
-    return this.dialog?.matchesRequest(request) ?? false;
+    return this.leg.dialog?.matchesRequest(request) ?? false;
   }
 
   /** Whether a CANCEL's INVITE is this call's. */
@@ -525,7 +524,7 @@ export class SipCall {
     if (this.current === 'ended') return;
     if (session === this.carrier) {
       if (this.current === 'active') {
-        this.sendBye();
+        this.leg.bye();
         this.end('normal', send, 'the browser disconnected');
       } else {
         this.cancelRequested = true;
@@ -542,7 +541,7 @@ export class SipCall {
   /** Ends the call for the browser side and releases media; the SIP side is answered or told by the caller. */
   end(cause: CallEndCause, deliver: Deliver, reason: string | undefined, sipStatus?: number): void {
     if (this.current === 'ended') return;
-    if (this.direction === 'inbound' && this.dialog === undefined) {
+    if (this.direction === 'inbound' && this.leg.dialog === undefined) {
       // Still a pending INVITE: the browser's refusal becomes the final response.
       this.respond(sipStatusFor(cause) ?? 500);
     }
@@ -582,38 +581,19 @@ export class SipCall {
 
   /** A transfer is over: the SIP leg goes (unless the far end ended it) and the layer forgets the call. */
   private released(): void {
-    this.sendBye();
+    this.leg.bye();
     this.ctx.ended(this);
-  }
-
-  /** Requests in the call's dialog, sent where the dialog goes, a challenge answered with the line's credentials. */
-  private inDialogLeg(): { createRequest(method: string): SipRequest; send(request: SipRequest): Promise<SipResponse> } {
-    const route = this.pbxRoute;
-    return {
-      // Requests queued behind others may come due after the call has ended.
-      createRequest: (method) => {
-        if (this.hasEnded() || this.dialog === undefined) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
-        return this.dialog.createRequest(method);
-      },
-      send: (request) => {
-        const { destination, connectionId } = this.flowFor(request);
-        return this.ctx.ua.request(request, destination, {
-          ...(connectionId === undefined ? {} : { connectionId }),
-          ...(route === undefined ? {} : { digest: this.ctx.digestFor(route) }),
-        });
-      },
-    };
   }
 
   private startUpdates(agreed: { local: string; remote: string }): void {
     const route = this.pbxRoute;
     this.updates = new SipSessionUpdates({ ua: this.ctx.ua, clock: this.ctx.clock, random: this.ctx.random, logger: this.log }, {
-      dialog: () => this.dialog,
-      flowFor: (request) => this.flowFor(request),
+      dialog: () => this.leg.dialog,
+      flowFor: (request) => this.leg.flowFor(request),
       digest: route === undefined ? undefined : this.ctx.digestFor(route),
       ownsCallId: this.direction === 'outbound',
       lost: (reason, sipStatus) => {
-        this.sendBye();
+        this.leg.bye();
         this.end('failed', send, reason, sipStatus);
       },
       holdChanged: (hold) => this.tellCarrier({ type: 'call.hold-state', callId: this.id, ...hold }),
@@ -627,37 +607,6 @@ export class SipCall {
   private contactFor(): string {
     const incoming = this.incoming!;
     return formatNameAddr(this.ctx.ua.contact(userOf(incoming.request.uri), incoming.source.protocol));
-  }
-
-  /** Where an in-dialog request goes: the phone's own connection when there is one, else its next hop. */
-  private flowFor(request: SipRequest): { destination: TransportAddress; connectionId: string | undefined } {
-    if (this.direction === 'inbound' && this.incoming?.connectionId !== undefined) {
-      return { destination: this.incoming.source, connectionId: this.incoming.connectionId };
-    }
-    if (this.phoneFlow !== undefined) return this.phoneFlow;
-    return { destination: this.inDialogDestination(request), connectionId: undefined };
-  }
-
-  private inDialogDestination(request: SipRequest): TransportAddress {
-    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
-    // A phone registered over a flow is reached over that flow, whatever its Contact says.
-    const uri = request.uri;
-    if (this.incoming !== undefined && this.direction === 'inbound' && uri.type === 'sip' && uri.host.endsWith('.invalid')) return this.incoming.source;
-    return nextHop(request, protocol);
-  }
-
-  private sendBye(): void {
-    const dialog = this.dialog;
-    if (dialog === undefined) return;
-    this.dialog = undefined;
-    try {
-      const bye = dialog.createRequest('BYE');
-      const { destination, connectionId } = this.flowFor(bye);
-      void this.ctx.ua.request(bye, destination, connectionId === undefined ? {} : { connectionId }).catch(() => undefined);
-    } catch (error) {
-      this.log.warn({ err: error }, 'could not send BYE');
-    }
-    dialog.terminate();
   }
 
   private tellCarrier(event: ServerEvent): void {
@@ -682,7 +631,7 @@ export class SipCall {
     const message = error instanceof Error ? error.message : String(error);
     this.log.error({ err: error }, 'media bridge failed');
     if (this.current !== 'ended') {
-      if (this.dialog !== undefined) this.sendBye();
+      if (this.leg.dialog !== undefined) this.leg.bye();
       else if (this.transaction !== undefined && this.current !== 'dialing') void this.ctx.ua.transactions.cancel(this.transaction).catch(() => undefined);
       this.end('failed', send, `media: ${message.slice(0, 160)}`);
     }

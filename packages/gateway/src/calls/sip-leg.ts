@@ -1,0 +1,86 @@
+/**
+ * The SIP side of one call between a browser and SIP, once it has a dialog: where its in-dialog requests go (the
+ * phone's own connection when it called or was reached over one, else the dialog's next hop), how a challenge to
+ * them is answered (the line's credentials on a PBX line), and how it ends (BYE).
+ */
+import { nextHop, type Dialog, type DigestClient, type IncomingRequest, type SipRequest, type SipResponse, type TransportAddress, type UserAgent } from '@switchboard/sip';
+import type { Logger } from 'pino';
+import { ProtocolError } from '../ws/errors.js';
+
+export interface Flow {
+  destination: TransportAddress;
+  connectionId: string | undefined;
+}
+
+/** Requests in the dialog: created with its next CSeq and route set, sent where the dialog goes. */
+export interface DialogRequests {
+  createRequest(method: string): SipRequest;
+  send(request: SipRequest): Promise<SipResponse>;
+}
+
+export class SipLeg {
+  dialog: Dialog | undefined;
+  /** Inbound: the INVITE, whose flow a phone registered over a connection is reached on. */
+  incoming: IncomingRequest | undefined;
+  /** Outbound: where the INVITE went. */
+  destination: TransportAddress | undefined;
+  /** Outbound to a phone registered over a connection: that connection, for the whole dialog. */
+  phoneFlow: Flow | undefined;
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly log: Logger,
+    private readonly direction: 'outbound' | 'inbound',
+    /** The line's credentials, for a call on a PBX line. */
+    private readonly digest: () => DigestClient | undefined,
+  ) {}
+
+  /** Where an in-dialog request goes: the phone's own connection when there is one, else its next hop. */
+  flowFor(request: SipRequest): Flow {
+    if (this.direction === 'inbound' && this.incoming?.connectionId !== undefined) {
+      return { destination: this.incoming.source, connectionId: this.incoming.connectionId };
+    }
+    if (this.phoneFlow !== undefined) return this.phoneFlow;
+    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
+    // A phone registered over a flow is reached over that flow, whatever its Contact says.
+    const uri = request.uri;
+    if (this.incoming !== undefined && this.direction === 'inbound' && uri.type === 'sip' && uri.host.endsWith('.invalid')) {
+      return { destination: this.incoming.source, connectionId: undefined };
+    }
+    return { destination: nextHop(request, protocol), connectionId: undefined };
+  }
+
+  /** `endedWhy`: undefined while the call goes on, else why it ended, for requests that come due after that. */
+  requests(endedWhy: () => string | undefined): DialogRequests {
+    return {
+      createRequest: (method) => {
+        const why = endedWhy();
+        if (why !== undefined || this.dialog === undefined) throw new ProtocolError('call-state', `the call has ended (${why ?? 'ended'})`);
+        return this.dialog.createRequest(method);
+      },
+      send: (request) => {
+        const { destination, connectionId } = this.flowFor(request);
+        const digest = this.digest();
+        return this.ua.request(request, destination, {
+          ...(connectionId === undefined ? {} : { connectionId }),
+          ...(digest === undefined ? {} : { digest }),
+        });
+      },
+    };
+  }
+
+  /** Ends the dialog with a BYE (answered or not); nothing when there is none. */
+  bye(): void {
+    const dialog = this.dialog;
+    if (dialog === undefined) return;
+    this.dialog = undefined;
+    try {
+      const bye = dialog.createRequest('BYE');
+      const { destination, connectionId } = this.flowFor(bye);
+      void this.ua.request(bye, destination, connectionId === undefined ? {} : { connectionId }).catch(() => undefined);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not send BYE');
+    }
+    dialog.terminate();
+  }
+}
