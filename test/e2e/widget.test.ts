@@ -322,13 +322,14 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     assert.equal(await b1.action('hold').getAttribute('aria-pressed'), 'false');
     // Keypad and transfer: between two operators the gateway offers neither, and the widget says so in its status.
     await b1.action('keypad').click();
-    assert.equal(await b1.action('keypad').getAttribute('aria-pressed'), 'true');
+    assert.equal(await b1.action('keypad').getAttribute('aria-expanded'), 'true');
     assert.equal(await b1.part('keypad').locator('button').count(), 12);
     await b1.part('keypad').locator('[data-action="dial-5"]').click();
     await b1.waitForStatus(/The digit could not be sent: not-supported/);
     await b1.action('transfer').click();
     assert.equal(await b1.part('keypad').count(), 0, 'the transfer form takes the keypad\'s place');
     const transferTo = b1.part('transfer').locator('input');
+    assert.equal(await transferTo.evaluate((input) => input === (input.getRootNode() as ShadowRoot).activeElement), true, 'the field has the focus');
     await transferTo.fill('sales');
     await transferTo.press('Enter');
     await b1.waitForStatus(/“s” cannot be dialled/);

@@ -39,8 +39,8 @@ export function inCallView(o: InCallViewOptions): TemplateResult | typeof nothin
   return html`<div class="call-row">
       ${toggleButton(o.t, 'mute', mute, o.muted, o.toggleMute, o.muted ? 'action.unmute' : 'action.mute')}
       ${toggleButton(o.t, 'hold', o.control('hold'), o.held, o.toggleHold, o.held ? 'action.resume' : 'action.hold')}
-      ${toggleButton(o.t, 'keypad', keypad, o.extra === 'keypad', () => o.toggleExtra('keypad'), 'action.keypad')}
-      ${toggleButton(o.t, 'transfer', transfer, o.extra === 'transfer', () => o.toggleExtra('transfer'), 'action.transfer')}
+      ${opener(o.t, 'keypad', keypad, o.extra === 'keypad', () => o.toggleExtra('keypad'), 'action.keypad')}
+      ${opener(o.t, 'transfer', transfer, o.extra === 'transfer', () => o.toggleExtra('transfer'), 'action.transfer')}
       ${hangup.shown
         ? html`<button class="action hangup" type="button" data-action="hangup" ?disabled=${!hangup.enabled} @click=${o.hangup}>${o.t('action.hangup')}</button>`
         : nothing}
@@ -49,7 +49,15 @@ export function inCallView(o: InCallViewOptions): TemplateResult | typeof nothin
     ${o.extra === 'transfer' && transfer.shown ? transferForm(o, transfer.enabled) : nothing}`;
 }
 
-/** A control that stays pressed while what it does is in force (mute, hold) or what it opened is open. */
+/** A control that opens a part below the call's controls (the keypad, the transfer form). */
+function opener(t: Translate, part: 'keypad' | 'transfer', control: ControlState, open: boolean, onClick: () => void, label: MessageKey): TemplateResult | typeof nothing {
+  if (!control.shown) return nothing;
+  return html`<button class="action secondary" type="button" data-action=${part} aria-expanded=${String(open)} aria-controls=${`switchboard-${part}`} ?disabled=${!control.enabled} @click=${onClick}>
+    ${t(label)}
+  </button>`;
+}
+
+/** A control that stays pressed while what it does is in force (mute, hold). */
 function toggleButton(t: Translate, action: Action, control: ControlState, pressed: boolean, onClick: () => void, label: MessageKey): TemplateResult | typeof nothing {
   if (!control.shown) return nothing;
   return html`<button class="action secondary" type="button" data-action=${action} aria-pressed=${String(pressed)} ?disabled=${!control.enabled} @click=${onClick}>
@@ -59,7 +67,7 @@ function toggleButton(t: Translate, action: Action, control: ControlState, press
 
 /** Twelve keys; `part` names the region for tests (`dialpad` for numbers to call, `keypad` for digits in a call). */
 export function dialpadView(label: string, enabled: boolean, press: (digit: string) => void, part: 'dialpad' | 'keypad'): TemplateResult {
-  return html`<div class="dialpad" role="group" aria-label=${label} data-part=${part}>
+  return html`<div class="dialpad" role="group" aria-label=${label} data-part=${part} id=${`switchboard-${part}`}>
     ${KEYS.map(
       ([digit, letters]) => html`<button type="button" data-action=${`dial-${digit}`} aria-label=${digit} ?disabled=${!enabled} @click=${() => press(digit)}>
         <span class="digit" aria-hidden="true">${digit}</span><span class="letters" aria-hidden="true">${letters}</span>
@@ -74,7 +82,7 @@ function transferForm(o: InCallViewOptions, enabled: boolean): TemplateResult {
     const input = (event.currentTarget as HTMLFormElement).querySelector('input');
     if (input && input.value.trim() !== '') o.transfer(input.value);
   };
-  return html`<form class="dial-row" data-part="transfer" @submit=${submit}>
+  return html`<form class="dial-row" data-part="transfer" id="switchboard-transfer" @submit=${submit}>
     <input
       type="tel"
       inputmode="tel"

@@ -110,11 +110,12 @@ export class PhoneSession {
     this.phone = createPhone({ url: options.gatewayUrl, getToken: () => this.tokens.get(), audioElement: options.audioElement });
   }
 
-  /** Hold or resume was pressed for the call shown and the new state has not come yet. */
+  /** A transfer of the call shown was asked for and not yet answered. */
   get transferring(): boolean {
     return this.transferringCall !== undefined && this.transferringCall === this.call;
   }
 
+  /** Hold or resume was pressed for the call shown and the new state has not come yet. */
   get holding(): boolean {
     return this.holdingCall !== undefined && this.holdingCall === this.call;
   }

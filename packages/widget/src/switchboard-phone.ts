@@ -390,6 +390,8 @@ export class SwitchboardPhone extends LitElement {
       toggleExtra: (extra) => {
         this.extra = this.extra === extra ? undefined : extra;
         this.requestUpdate();
+        // The number to transfer to is what the operator types next.
+        if (this.extra === 'transfer') void this.updateComplete.then(() => this.find('[data-part="transfer"] input')?.focus());
       },
       sendDigit: (digit) => session?.sendDigit(digit),
       transfer: (target) => void session?.transfer(target),

@@ -2,9 +2,10 @@
  * Blind transfer of a call's SIP leg, the gateway being the transferor (RFC 3515 REFER, RFC 5589 §6): the far end
  * (the transferee) is asked to call the target itself. Once it accepts the REFER (2xx), the operator is done with
  * the call; the SIP leg stays up only while the far end reports how its call to the target goes (NOTIFYs with a
- * `message/sipfrag` body, on the REFER's implicit subscription), so that it can still take the call back if the
- * target refuses. The leg is released (BYE) at the first final outcome, when the subscription ends, when the far
- * end hangs up, or after `LINGER_MS` at most.
+ * `message/sipfrag` body, on the REFER's implicit subscription): a transferee may drop its call to the target, or
+ * stop reporting, when the transferor hangs up first (RFC 5589 §6). The leg is released (BYE) at the first final
+ * outcome, when the subscription ends, when the far end hangs up, or after `LINGER_MS` at most. A target that
+ * refuses is logged; the caller is then the far end's to look after, as with any blind transfer.
  *
  *   referring ──2xx──► accepted ──linger──► lingering ──final sipfrag, terminated, BYE, LINGER_MS──► done
  *       │                 (the browser's call ends in between)                                       ▲
@@ -53,7 +54,7 @@ export class BlindTransfer {
     private readonly clock: Clock,
     private readonly log: Logger,
     /** The transfer is over: release the SIP leg. Called once, never for a REFER that was refused. */
-    private readonly released: (outcome: number | undefined) => void,
+    private readonly released: () => void,
   ) {}
 
   get state(): TransferState {
@@ -83,7 +84,8 @@ export class BlindTransfer {
       response = await leg.send(refer);
     } catch (error) {
       this.settle();
-      throw new ProtocolError('internal', `the SIP side did not answer the transfer (${error instanceof Error ? error.message.slice(0, 120) : String(error)})`);
+      // No answer in the dialog: the far end is gone (RFC 3261 §12.2.1.2), and the caller ends the call.
+      throw new ProtocolError('call-state', `the SIP side did not answer the transfer (${error instanceof Error ? error.message.slice(0, 120) : String(error)})`);
     }
     if (this.current === 'done') return;
     const status = response.status;
@@ -91,7 +93,7 @@ export class BlindTransfer {
       this.settle();
       const details = { sipStatus: status };
       const said = `${status} ${response.reason}`.slice(0, 120);
-      if (status === 481) throw new ProtocolError('call-state', 'the SIP side no longer has this call', details);
+      if (status === 481 || status === 408) throw new ProtocolError('call-state', 'the SIP side no longer has this call', details);
       if (status === 403 || status === 603) throw new ProtocolError('forbidden', `the SIP side refused the transfer: ${said}`, details);
       throw new ProtocolError('not-supported', `the SIP side did not take the transfer: ${said}`, details);
     }
@@ -121,10 +123,6 @@ export class BlindTransfer {
       incoming.respond(489);
       return;
     }
-    if (this.current === 'done') {
-      incoming.respond(481, { reason: 'Subscription Does Not Exist' });
-      return;
-    }
     const status = request.contentType?.mediaType === 'message/sipfrag' ? sipfragStatus(request.bodyText) : undefined;
     const terminated = /^\s*terminated\b/i.test(request.get('Subscription-State') ?? '');
     incoming.respond(200);
@@ -148,7 +146,7 @@ export class BlindTransfer {
   private finish(): void {
     this.settle();
     if (this.outcome !== undefined && this.outcome >= 300) this.log.warn({ sipfrag: this.outcome }, 'the transfer target did not take the call');
-    this.released(this.outcome);
+    this.released();
   }
 
   private stopTimer(): void {

@@ -107,7 +107,7 @@ export class SipCall {
   private persisted: Promise<void> = Promise.resolve();
   /** How DTMF reaches the SIP side: what the PBX is set to take; phones registered here take SIP INFO. */
   private dtmfMode: DtmfMode = 'info';
-  /** The PBX route of an outbound call, whose credentials answer a challenge to an in-dialog request. */
+  /** The PBX line of the call (either direction), whose credentials answer a challenge to an in-dialog request. */
   private pbxRoute: Extract<SipRoute, { kind: 'pbx' }> | undefined;
   /** DTMF requests in the order they came, so that two of them never interleave their digits. */
   private dtmfQueue: Promise<void> = Promise.resolve();
@@ -426,11 +426,7 @@ export class SipCall {
    * then ends for the browser as `transferred`. A refusal rejects and leaves the call as it was.
    */
   async transfer(session: SessionHandle, target: string, deliver: Deliver): Promise<void> {
-    this.requireLive();
-    const dialog = this.leg.dialog;
-    if (this.current !== 'active' || dialog === undefined) throw new ProtocolError('call-state', 'transfer needs an answered call');
-    if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
-    if (this.transferring !== undefined) throw new ProtocolError('call-state', 'a transfer of this call is under way');
+    const dialog = this.requireTransferable(session);
     const transfer = new BlindTransfer(this.ctx.clock, this.log, () => this.released());
     this.transferring = transfer;
     const referredBy = `<${formatUri(dialog.localUri)}>`;
@@ -439,16 +435,33 @@ export class SipCall {
     } catch (error) {
       this.transferring = undefined;
       if (error instanceof ProtocolError && error.code === 'call-state' && !this.hasEnded()) {
-        // 481: the far end has no such call any more.
+        // 481, 408 or no answer: the far end has no such call any more.
         this.leg.bye();
         this.end('failed', send, 'the SIP side no longer has this call', 481);
       }
       throw error;
     }
-    if (this.hasEnded()) throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+    if (this.hasEnded()) {
+      // Ended while the REFER was out: the leg, if the far end took it, is not waited on.
+      if (transfer.holdsLeg) {
+        transfer.settle();
+        this.released();
+      }
+      throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
+    }
     this.log.info({ target }, 'call transferred');
     this.end('transferred', deliver, `transferred to ${target}`);
     transfer.linger();
+  }
+
+  /** Throws unless `session` may transfer the call now; the call's dialog. */
+  requireTransferable(session: SessionHandle): Dialog {
+    this.requireLive();
+    const dialog = this.leg.dialog;
+    if (this.current !== 'active' || dialog === undefined) throw new ProtocolError('call-state', 'transfer needs an answered call');
+    if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
+    if (this.transferring !== undefined) throw new ProtocolError('call-state', 'a transfer of this call is under way');
+    return dialog;
   }
 
   /** A NOTIFY in this call's dialog: how the far end's call to a transfer target goes. */
@@ -563,8 +576,9 @@ export class SipCall {
     if (!this.transferring?.holdsLeg) this.ctx.ended(this);
   }
 
-  /** Ends the call, and releases its SIP leg even when a transfer still has it. */
+  /** Ends the call with a BYE to the far end, also when a transfer still holds the SIP leg. */
   shutDown(reason: string): void {
+    if (this.current !== 'ended') this.leg.bye();
     this.end('failed', send, reason);
     if (this.transferring?.holdsLeg) {
       this.transferring.settle();

@@ -169,6 +169,7 @@ export class SipCallLayer {
         await call.setHold(session, request.type === 'call.hold', deliver);
         return {};
       case 'call.transfer':
+        call.requireTransferable(session);
         if (!call.throughPbx) await this.requireLocalTarget(request.target);
         await call.transfer(session, request.target, deliver);
         return {};

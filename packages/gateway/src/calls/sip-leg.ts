@@ -59,14 +59,35 @@ export class SipLeg {
         return this.dialog.createRequest(method);
       },
       send: (request) => {
-        const { destination, connectionId } = this.flowFor(request);
-        const digest = this.digest();
-        return this.ua.request(request, destination, {
-          ...(connectionId === undefined ? {} : { connectionId }),
-          ...(digest === undefined ? {} : { digest }),
-        });
+        const dialog = this.dialog;
+        if (dialog === undefined) return Promise.reject(new ProtocolError('call-state', 'the call has ended'));
+        return this.send(dialog, request);
       },
     };
+  }
+
+  /**
+   * Sends a request of the dialog; a 401/407 is answered once with the line's credentials. The retry takes the
+   * dialog's next CSeq (RFC 3261 §12.2.1.1): one the user agent chose by itself would be handed out again.
+   */
+  private async send(dialog: Dialog, request: SipRequest): Promise<SipResponse> {
+    const { destination, connectionId } = this.flowFor(request);
+    const options = connectionId === undefined ? {} : { connectionId };
+    const response = await this.ua.request(request, destination, options);
+    const digest = this.digest();
+    if ((response.status !== 401 && response.status !== 407) || digest === undefined) return response;
+    let retry: SipRequest;
+    try {
+      const authorization = digest.authorize(request, response);
+      retry = request.clone();
+      retry.remove('Via');
+      retry.set(authorization.header, ...authorization.values);
+      retry.set('CSeq', { seq: dialog.createRequest(request.method).cseq!.seq, method: request.method });
+    } catch (error) {
+      this.log.warn({ code: (error as { code?: string }).code, method: request.method }, 'a challenge in the dialog could not be answered');
+      return response;
+    }
+    return this.ua.request(retry, destination, options);
   }
 
   /** Ends the dialog with a BYE (answered or not); nothing when there is none. */
@@ -75,12 +96,13 @@ export class SipLeg {
     if (dialog === undefined) return;
     this.dialog = undefined;
     try {
-      const bye = dialog.createRequest('BYE');
-      const { destination, connectionId } = this.flowFor(bye);
-      void this.ua.request(bye, destination, connectionId === undefined ? {} : { connectionId }).catch(() => undefined);
+      // Terminated once answered: a challenge to the BYE takes the dialog's next CSeq for the retry.
+      void this.send(dialog, dialog.createRequest('BYE'))
+        .catch(() => undefined)
+        .finally(() => dialog.terminate());
     } catch (error) {
       this.log.warn({ err: error }, 'could not send BYE');
+      dialog.terminate();
     }
-    dialog.terminate();
   }
 }

@@ -121,13 +121,14 @@ describe('blind transfer on calls to SIP', () => {
     assert.equal((await h.pbxUa.request(dialog.createRequest('BYE'), h.gateway)).status, 200);
     await settle();
     assert.equal(take('BYE'), undefined);
+    assert.equal(h.clock.pending, 0, 'no timer is left waiting for an outcome');
     h.clock.advance(LINGER_MS);
     await settle();
     assert.equal(take('BYE'), undefined, 'nothing is left to release');
   });
 
-  it('a REFER challenged by the PBX is sent again with the line\'s credentials', async () => {
-    const { callId } = await h.answeredInbound();
+  it('a REFER challenged by the PBX is sent again with the line\'s credentials; later requests take higher CSeqs, and a challenged BYE is answered too', async () => {
+    const { callId, dialog } = await h.answeredInbound();
     const transferring = h.layer.handle(h.tab, { type: 'call.transfer', id: 't1', callId, target: '204' }, deliver);
     const first = await next('REFER');
     first.respond(407, { headers: [['Proxy-Authenticate', 'Digest realm="pbx", nonce="n1", algorithm=MD5, qop="auth"']] });
@@ -136,6 +137,35 @@ describe('blind transfer on calls to SIP', () => {
     assert.ok(second.request.cseq!.seq > first.request.cseq!.seq);
     second.respond(202);
     await transferring;
+    assert.equal((await notify(dialog, 'SIP/2.0 200 OK', 'terminated')).status, 200);
+    const bye = await next('BYE');
+    assert.ok(bye.request.cseq!.seq > second.request.cseq!.seq, `BYE CSeq ${bye.request.cseq!.seq} after REFER ${second.request.cseq!.seq}`);
+    bye.respond(407, { headers: [['Proxy-Authenticate', 'Digest realm="pbx", nonce="n2", algorithm=MD5, qop="auth"']] });
+    const byeAgain = await next('BYE');
+    assert.match(byeAgain.request.get('Proxy-Authorization') ?? '', /^Digest username="line101"/);
+    assert.ok(byeAgain.request.cseq!.seq > bye.request.cseq!.seq);
+    byeAgain.respond(200);
+  });
+
+  it('a REFER without an answer (408) ends the call as failed with a BYE', async () => {
+    const { callId } = await h.answeredInbound();
+    const transferring = h.layer.handle(h.tab, { type: 'call.transfer', id: 't1', callId, target: '204' }, deliver);
+    (await next('REFER')).respond(408);
+    await assert.rejects(transferring, { code: 'call-state' });
+    assert.equal((await h.tab.next('call.ended'))['cause'], 'failed');
+    (await next('BYE')).respond(200);
+  });
+
+  it('the gateway shutting down while a transfer holds the leg sends one BYE', async () => {
+    const { callId } = await h.answeredInbound();
+    const transferring = h.layer.handle(h.tab, { type: 'call.transfer', id: 't1', callId, target: '204' }, deliver);
+    (await next('REFER')).respond(202);
+    await transferring;
+    await h.layer.close();
+    (await next('BYE')).respond(200);
+    await settle();
+    assert.equal(take('BYE'), undefined);
+    assert.equal(h.clock.pending, 0);
   });
 
   it('a NOTIFY outside any transfer gets 481', async () => {

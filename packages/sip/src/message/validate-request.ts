@@ -45,9 +45,20 @@ const DEFAULTS: Required<ValidateOptions> = {
 
 const MANDATORY = ['To', 'From', 'Call-ID', 'CSeq', 'Via'];
 
+const MERGED = new WeakMap<ValidateOptions, Required<ValidateOptions>>();
+
+function withDefaults(options: ValidateOptions): Required<ValidateOptions> {
+  let merged = MERGED.get(options);
+  if (merged === undefined) {
+    merged = { ...DEFAULTS, ...options };
+    MERGED.set(options, merged);
+  }
+  return merged;
+}
+
 export function validateRequest(request: SipRequest, options: ValidateOptions = NO_OPTIONS): RequestVerdict | null {
-  // Runs on every request a UAS receives: the common case (defaults, nothing wrong) allocates nothing.
-  const opts = options === NO_OPTIONS ? DEFAULTS : { ...DEFAULTS, ...options };
+  // Runs on every request a UAS receives: the common case (options given once, nothing wrong) allocates nothing.
+  const opts = options === NO_OPTIONS ? DEFAULTS : withDefaults(options);
   // §8.1.1: To, From, Call-ID, CSeq and Via are mandatory (Max-Forwards is not, for RFC 2543 peers: RFC 4475 §3.4.1).
   if (!MANDATORY.every((name) => request.has(name))) {
     return { status: 400, reason: `Missing Required Header: ${MANDATORY.filter((name) => !request.has(name)).join(', ')}` };

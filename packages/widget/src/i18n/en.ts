@@ -47,7 +47,6 @@ export const en = {
   'action.keypad': 'Keypad',
   'action.transfer': 'Transfer',
   'action.transfer-go': 'Transfer the call',
-  'action.transfer-cancel': 'Back to the call',
   'action.open-card': 'Open card',
   'action.callback': 'Call back {who}',
 

@@ -48,7 +48,6 @@ export const ru: Catalogue = {
   'action.keypad': 'Клавиатура',
   'action.transfer': 'Перевести',
   'action.transfer-go': 'Перевести звонок',
-  'action.transfer-cancel': 'Вернуться к звонку',
   'action.resume': 'Продолжить',
   'action.open-card': 'Открыть карточку',
   'action.callback': 'Перезвонить: {who}',
