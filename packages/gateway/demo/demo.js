@@ -73,6 +73,15 @@ function button(text, className, onClick) {
   return b;
 }
 
+function field(className, placeholder, label, maxLength) {
+  const input = document.createElement('input');
+  input.className = className;
+  input.placeholder = placeholder;
+  input.setAttribute('aria-label', label);
+  input.maxLength = maxLength;
+  return input;
+}
+
 function render(call) {
   let row = rows.get(call.id);
   if (!row) {
@@ -99,11 +108,7 @@ function render(call) {
       const resume = call.holdState.local;
       run(`${resume ? 'resume' : 'hold'} ${call.id}`, () => (resume ? call.resume() : call.hold()));
     });
-    const digits = document.createElement('input');
-    digits.className = 'digits';
-    digits.placeholder = 'Digits';
-    digits.setAttribute('aria-label', 'Digits to send');
-    digits.maxLength = 32;
+    const digits = field('digits', 'Digits', 'Digits to send', 32);
     const dtmf = button('Send digits', 'dtmf secondary', () => {
       const keys = digits.value.replace(/\s+/g, '').toUpperCase();
       digits.value = '';
@@ -114,11 +119,7 @@ function render(call) {
         });
       }
     });
-    const target = document.createElement('input');
-    target.className = 'transfer-target';
-    target.placeholder = 'Transfer to';
-    target.setAttribute('aria-label', 'Number to transfer the call to');
-    target.maxLength = 64;
+    const target = field('transfer-target', 'Transfer to', 'Number to transfer the call to', 64);
     const transfer = button('Transfer', 'transfer secondary', () => {
       const to = target.value.trim();
       if (to) {

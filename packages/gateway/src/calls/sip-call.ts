@@ -437,7 +437,7 @@ export class SipCall {
       if (error instanceof ProtocolError && error.code === 'call-state' && !this.hasEnded()) {
         // 481, 408 or no answer: the far end has no such call any more.
         this.leg.bye();
-        this.end('failed', send, 'the SIP side no longer has this call', 481);
+        this.end('failed', send, 'the SIP side no longer has this call', (error.details as { sipStatus?: number } | undefined)?.sipStatus);
       }
       throw error;
     }
