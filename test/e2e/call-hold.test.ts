@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
 import type { Phone } from './support/baresip.js';
 import type { DemoPage } from './support/demo-page.js';
-import { toneLine } from './support/line-calls.js';
+import { phoneAnswers, toneLine } from './support/line-calls.js';
 import { HZ_BROWSER, HZ_BROWSER_102, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
 
 const suite = 'call-hold';
@@ -42,10 +42,7 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
   }
 
   it('101 holds a call with the phone: the phone gets the re-INVITE and stops sending, neither side hears the other; resume brings both back', async () => {
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
+    const callId = await phoneAnswers(page, phone, 'alice');
     await hears(page, HZ_PHONE, 'before the hold the browser hears the phone');
     // A second and more of the browser's tone in the phone's recording, which ends at the hold.
     await sleep(1500);
@@ -77,10 +74,7 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
   });
 
   it('the phone holds and resumes: the gateway takes its re-INVITEs, the browser is told, and the call goes on', async () => {
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
+    const callId = await phoneAnswers(page, phone, 'alice');
     await hears(page, HZ_PHONE, 'before the hold');
     await phone.hold();
     await page.waitForHold(callId, 'remote');

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
 import type { Phone } from './support/baresip.js';
 import type { DemoPage } from './support/demo-page.js';
-import { toneLine } from './support/line-calls.js';
+import { phoneAnswers, toneLine } from './support/line-calls.js';
 import { HZ_BROWSER, HZ_BROWSER_102, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
 
 const suite = 'call-transfer';
@@ -27,10 +27,7 @@ describe('blind transfer with real peers', { timeout: 240_000 }, () => {
 
   /** 101 calls the phone, which answers; 101 hears it. */
   async function talkToPhone(): Promise<string> {
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
+    const callId = await phoneAnswers(page, phone, 'alice');
     const heard = await page.detectTone(HZ_PHONE, { timeoutMs: 10_000 });
     assert.ok(heard.detected, `101 hears the phone before the transfer: ${toneLine(heard)}`);
     return callId;

@@ -10,7 +10,7 @@ import { describeDetection, detectTone, readWav } from './support/audio.js';
 import { startPhone, type Phone } from './support/baresip.js';
 import { launchBrowser, writeToneWav, type TestBrowser } from './support/browser.js';
 import { DemoPage } from './support/demo-page.js';
-import { browserCallsPhone, phoneCallsBrowser, toneLine, type TonePair } from './support/line-calls.js';
+import { browserCallsPhone, phoneAnswers, phoneCallsBrowser, toneLine, type TonePair } from './support/line-calls.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
 import { startKamailio, type Kamailio } from './support/kamailio.js';
 import { assertPrivateNetns } from './support/netns.js';
@@ -94,10 +94,7 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
 
   it('101 sends digits to the phone through the PBX: each arrives as a SIP INFO, in order', async () => {
     const before = phone.receivedDtmf();
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
+    const callId = await phoneAnswers(page, phone, 'alice');
     await page.sendDigits(callId, '19*#');
     await phone.waitForDtmf(before + '19*#', 5000);
     // baresip logs this line for a DTMF INFO, not for telephone-events in the media.
@@ -108,10 +105,7 @@ describe('operators call phones through a PBX line, with rtpengine bridging medi
   });
 
   it('101 calls the phone and the phone hangs up', async () => {
-    const callId = await page.dial('alice');
-    await phone.waitForState('incoming', 10_000);
-    await phone.answer();
-    await page.waitFor(callId, 'active', undefined, 10_000);
+    const callId = await phoneAnswers(page, phone, 'alice');
     await phone.hangup();
     await page.waitFor(callId, 'ended', 'normal');
   });

@@ -35,13 +35,19 @@ async function browserHearsPhone({ page, phoneHz }: TonePair): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1500));
 }
 
-/** The page dials `target`, the phone answers, tones both ways, the browser hangs up. */
-export async function browserCallsPhone(pair: TonePair, target: string): Promise<void> {
-  const { page, phone } = pair;
+/** The page dials `target` and the phone answers; resolves with the page's call id once the page shows it active. */
+export async function phoneAnswers(page: DemoPage, phone: Phone, target: string): Promise<string> {
   const callId = await page.dial(target);
   await phone.waitForState('incoming', 10_000);
   await phone.answer();
   await page.waitFor(callId, 'active', undefined, 10_000);
+  return callId;
+}
+
+/** The page dials `target`, the phone answers, tones both ways, the browser hangs up. */
+export async function browserCallsPhone(pair: TonePair, target: string): Promise<void> {
+  const { page, phone } = pair;
+  const callId = await phoneAnswers(page, phone, target);
   await browserHearsPhone(pair);
   await page.hangup(callId);
   await page.waitFor(callId, 'ended', 'normal');

@@ -416,7 +416,7 @@ export class SipCall {
     if (this.dtmfMode !== 'info') {
       throw new ProtocolError('not-supported', 'DTMF in the media (RFC 4733) is not available on calls to SIP yet; a PBX that takes SIP INFO can be set to dtmf "info"');
     }
-    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.leg.requests(() => (this.hasEnded() ? (this.endCause ?? 'ended') : undefined)), digits, durationMs));
+    const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.dialogRequests(), digits, durationMs));
     this.dtmfQueue = sent.catch(() => undefined);
     return sent;
   }
@@ -431,7 +431,7 @@ export class SipCall {
     this.transferring = transfer;
     const referredBy = `<${formatUri(dialog.localUri)}>`;
     try {
-      await transfer.refer(this.leg.requests(() => (this.hasEnded() ? (this.endCause ?? 'ended') : undefined)), `<${formatUri(this.referTarget(target))}>`, referredBy);
+      await transfer.refer(this.dialogRequests(), `<${formatUri(this.referTarget(target))}>`, referredBy);
     } catch (error) {
       this.transferring = undefined;
       if (error instanceof ProtocolError && error.code === 'call-state' && !this.hasEnded()) {
@@ -443,10 +443,7 @@ export class SipCall {
     }
     if (this.hasEnded()) {
       // Ended while the REFER was out: the leg, if the far end took it, is not waited on.
-      if (transfer.holdsLeg) {
-        transfer.settle();
-        this.released();
-      }
+      this.releaseTransferredLeg();
       throw new ProtocolError('call-state', `the call has ended (${this.endCause ?? 'ended'})`);
     }
     this.log.info({ target }, 'call transferred');
@@ -479,8 +476,7 @@ export class SipCall {
   private referTarget(target: string): Uri {
     const pbx = this.pbxRoute?.pbx;
     if (pbx !== undefined) return parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
-    const protocol = this.leg.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
-    return this.ctx.ua.contact(escapeUser(target), protocol).uri;
+    return this.ctx.ua.contact(escapeUser(target), this.leg.protocol).uri;
   }
 
   /**
@@ -501,10 +497,7 @@ export class SipCall {
     this.leg.dialog?.terminate();
     this.leg.dialog = undefined;
     this.end('normal', send, 'the far end hung up');
-    if (this.transferring?.holdsLeg) {
-      this.transferring.settle();
-      this.released();
-    }
+    this.releaseTransferredLeg();
   }
 
   /**
@@ -580,10 +573,7 @@ export class SipCall {
   shutDown(reason: string): void {
     if (this.current !== 'ended') this.leg.bye();
     this.end('failed', send, reason);
-    if (this.transferring?.holdsLeg) {
-      this.transferring.settle();
-      this.released();
-    }
+    this.releaseTransferredLeg();
   }
 
   /** Resolves once the call log has every write for this call. */
@@ -599,12 +589,23 @@ export class SipCall {
     this.ctx.ended(this);
   }
 
+  /** The call ended some other way while a transfer still held its SIP leg: the leg is not waited on. */
+  private releaseTransferredLeg(): void {
+    if (!this.transferring?.holdsLeg) return;
+    this.transferring.settle();
+    this.released();
+  }
+
+  /** Requests in the call's dialog; one that comes due after the call ended (queued digits) says how it ended. */
+  private dialogRequests() {
+    return this.leg.requests(() => (this.hasEnded() ? (this.endCause ?? 'ended') : undefined));
+  }
+
   private startUpdates(agreed: { local: string; remote: string }): void {
-    const route = this.pbxRoute;
     this.updates = new SipSessionUpdates({ ua: this.ctx.ua, clock: this.ctx.clock, random: this.ctx.random, logger: this.log }, {
       dialog: () => this.leg.dialog,
       flowFor: (request) => this.leg.flowFor(request),
-      digest: route === undefined ? undefined : this.ctx.digestFor(route),
+      digest: this.leg.digest(),
       ownsCallId: this.direction === 'outbound',
       lost: (reason, sipStatus) => {
         this.leg.bye();

@@ -205,7 +205,7 @@ export class SipCallLayer {
     // A re-INVITE: a call with a browser answers a session refresh itself and refuses media changes without ending
     // the call; between two phones it is relayed to the other.
     if (request.toTag !== undefined) {
-      const call = [...this.calls.values()].find((candidate) => candidate.matchesDialog(request));
+      const call = this.callInDialog(request);
       if (call !== undefined) return call.reinvite(incoming);
       for (const bridge of this.bridges) {
         const side = bridge.matches(request);
@@ -311,7 +311,7 @@ export class SipCallLayer {
         return;
       }
     }
-    const call = [...this.calls.values()].find((c) => c.matchesDialog(incoming.request));
+    const call = this.callInDialog(incoming.request);
     if (call === undefined) {
       incoming.respond(481);
       return;
@@ -321,7 +321,7 @@ export class SipCallLayer {
 
   /** NOTIFYs come only for a transfer's REFER; anything else is for no subscription of ours. */
   readonly onNotify = (incoming: IncomingRequest): void => {
-    const call = [...this.calls.values()].find((c) => c.matchesDialog(incoming.request));
+    const call = this.callInDialog(incoming.request);
     if (call === undefined) {
       incoming.respond(481, { reason: 'Subscription Does Not Exist' });
       return;
@@ -344,6 +344,12 @@ export class SipCallLayer {
   }
 
   // Helpers ------------------------------------------------------------------------------------------------
+
+  /** The call whose SIP dialog an in-dialog request belongs to (a transferred call's too, while its leg lingers). */
+  private callInDialog(request: SipRequest): SipCall | undefined {
+    for (const call of this.calls.values()) if (call.matchesDialog(request)) return call;
+    return undefined;
+  }
 
   private mediaFor(route: SipRoute, callId: string): CallMedia | undefined {
     return route.kind === 'pbx' ? this.options.mediaFor(route.pbx.media, callId, route.pbx.codecs) : this.options.mediaFor('rtpengine', callId, PHONE_CODECS);

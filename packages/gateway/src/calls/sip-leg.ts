@@ -32,8 +32,13 @@ export class SipLeg {
     private readonly log: Logger,
     private readonly direction: 'outbound' | 'inbound',
     /** The line's credentials, for a call on a PBX line. */
-    private readonly digest: () => DigestClient | undefined,
+    readonly digest: () => DigestClient | undefined,
   ) {}
+
+  /** The transport the far end is reached on: the INVITE's, either way. */
+  get protocol(): TransportAddress['protocol'] {
+    return this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
+  }
 
   /** Where an in-dialog request goes: the phone's own connection when there is one, else its next hop. */
   flowFor(request: SipRequest): Flow {
@@ -41,13 +46,12 @@ export class SipLeg {
       return { destination: this.incoming.source, connectionId: this.incoming.connectionId };
     }
     if (this.phoneFlow !== undefined) return this.phoneFlow;
-    const protocol = this.destination?.protocol ?? this.incoming?.source.protocol ?? 'udp';
     // A phone registered over a flow is reached over that flow, whatever its Contact says.
     const uri = request.uri;
     if (this.incoming !== undefined && this.direction === 'inbound' && uri.type === 'sip' && uri.host.endsWith('.invalid')) {
       return { destination: this.incoming.source, connectionId: undefined };
     }
-    return { destination: nextHop(request, protocol), connectionId: undefined };
+    return { destination: nextHop(request, this.protocol), connectionId: undefined };
   }
 
   /** `endedWhy`: undefined while the call goes on, else why it ended, for requests that come due after that. */
