@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 // Free for both TCP and UDP, since the gateway's SIP listener takes the same port for both.
 import { freePort } from '../../test/e2e/support/ports.js';
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, WEBSOCKET_SUBPROTOCOL } from '@switchboard/protocol';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, WEBSOCKET_SUBPROTOCOL, type CallFeatures } from '@switchboard/protocol';
 import { OPERATOR_PREFIX, extensionOf } from './session-fixtures.js';
 
 export type Subject = 'gateway' | 'floor';
@@ -45,6 +45,9 @@ export type ServerMessage =
 
 /** Parent to child. */
 export type ServerRequest = { type: 'sample'; gc: boolean } | { type: 'exit' };
+
+/** Browser-to-browser calls, as the gateway's: no DTMF, no transfer. */
+const LOCAL_FEATURES: CallFeatures = { dtmf: 'none', transfer: false };
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -164,8 +167,8 @@ async function startFloor(): Promise<Running> {
         const call = calls.get(message.callId ?? '');
         if (call === undefined) return send(conn.ws, { id: message.id, ok: false, error: { code: 'not-found', message: 'no such call' } });
         send(conn.ws, { id: message.id, ok: true, result: {} });
-        send(call.caller.ws, { type: 'call.answered', callId: call.id, sdp: message.sdp, answeredAt: now });
-        send(conn.ws, { type: 'call.answered', callId: call.id, answeredAt: now });
+        send(call.caller.ws, { type: 'call.answered', callId: call.id, sdp: message.sdp, answeredAt: now, features: LOCAL_FEATURES });
+        send(conn.ws, { type: 'call.answered', callId: call.id, answeredAt: now, features: LOCAL_FEATURES });
         return;
       }
       case 'call.hangup': {

@@ -58,7 +58,7 @@ describe('operators’ lines registered at Kamailio', { timeout: 180_000 }, () =
   function lineConfigs(): LineConfig[] {
     const pbx = (name: string, transport: 'udp' | 'tcp') => ({
       name, registrar: kamailio.uri(transport), outboundProxy: undefined, domain: kamailio.domain, realm: undefined,
-      media: 'passthrough' as const, dtmf: 'rfc4733' as const, codecs: ['PCMU'], registerExpiresSeconds: 120, keepAliveSeconds: KEEP_ALIVE_S,
+      media: 'passthrough' as const, dtmf: 'rfc4733' as const, codecs: ['PCMU', 'telephone-event'], registerExpiresSeconds: 120, keepAliveSeconds: KEEP_ALIVE_S,
     });
     const udp = pbx('kamailio', 'udp');
     const tcp = pbx('kamailio-tcp', 'tcp');

@@ -1,22 +1,27 @@
 // The embeddable widget on a CRM page of its own origin: the host server below plays the CRM (pages, a token
 // endpoint that can fail on demand, the contact lookup), the real gateway serves /switchboard.js and the
-// WebSocket, and two Chromium instances with their own fake-microphone tones are operators 101 and 102.
+// WebSocket, and two Chromium instances with their own fake-microphone tones are operators 101 and 102. A baresip
+// desk phone registered at the gateway (extension 200, media through rtpengine) is the SIP party of in-call features.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startPhone, type Phone } from './support/baresip.js';
 import { launchBrowser, writeToneWav, type TestBrowser, type ToneResult } from './support/browser.js';
 import { startGateway, type StartedGateway } from './support/gateway.js';
 import { assertPrivateNetns } from './support/netns.js';
 import { LOOPBACK } from './support/ports.js';
-import { suiteDir } from './support/processes.js';
+import { stopAll, suiteDir } from './support/processes.js';
+import { startRtpengine } from './support/rtpengine.js';
 import { WidgetPage, type RecordedEvent } from './support/widget-page.js';
 
 const suite = 'widget';
 const HZ_101 = 697;
 const HZ_102 = 1209;
+const HZ_DESK = 1477;
+const DESK_PASSWORD = 'desk-200-Widget-e41c';
 const PAGES = fileURLToPath(new URL('./pages/', import.meta.url));
 const CONTACT_101 = { id: 'c-101', name: 'Ada Lovelace', company: 'Analytical Engines Ltd', fields: { 'open deals': '2' } };
 
@@ -146,6 +151,7 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
   let browserB: TestBrowser;
   let a1: WidgetPage;
   let b1: WidgetPage;
+  let desk: Phone;
   let shots: string;
 
   before(async () => {
@@ -157,13 +163,18 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
       () => `http://${gateway.http.host}:${gateway.http.port}`,
     );
     await crm.start();
+    const rtpengine = await startRtpengine({ suite });
     gateway = await startGateway({
       suite,
+      env: { DESK_200_PASSWORD: DESK_PASSWORD },
       config: {
         routing: { callWaiting: false },
         lookup: { url: `${crm.origin}/crm/lookup?number={number}`, timeoutMs: 2000, cacheSeconds: 0 },
+        rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
+        registrar: { accounts: { '200': { passwordEnv: 'DESK_200_PASSWORD' } } },
       },
     });
+    desk = await startPhone({ suite, name: 'desk-200', kamailio: gateway.sip.udp, user: '200', password: DESK_PASSWORD, toneHz: HZ_DESK, toneDurationS: 200 });
     const launch = async (name: string, hz: number) => {
       const browser = await launchBrowser({ suite, name, audioWav: writeToneWav(join(dir, `${name}-${hz}hz.wav`), hz) });
       browsers.push(browser);
@@ -179,6 +190,7 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
   after(async () => {
     await Promise.all(browsers.map((b) => b.close()));
     await gateway?.close();
+    await stopAll();
     await crm?.close();
   });
 
@@ -320,25 +332,8 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await b1.action('hold').click();
     await a1.waitForStatus(/^(?!.*Put on hold).*In call with/);
     assert.equal(await b1.action('hold').getAttribute('aria-pressed'), 'false');
-    // Keypad and transfer: between two operators the gateway offers neither, and the widget says so in its status.
-    await b1.action('keypad').click();
-    assert.equal(await b1.action('keypad').getAttribute('aria-expanded'), 'true');
-    assert.equal(await b1.part('keypad').locator('button').count(), 12);
-    await b1.part('keypad').locator('[data-action="dial-5"]').click();
-    await b1.waitForStatus(/The digit could not be sent: not-supported/);
-    await b1.action('transfer').click();
-    assert.equal(await b1.part('keypad').count(), 0, 'the transfer form takes the keypad\'s place');
-    const transferTo = b1.part('transfer').locator('input');
-    assert.equal(await transferTo.evaluate((input) => input === (input.getRootNode() as ShadowRoot).activeElement), true, 'the field has the focus');
-    await transferTo.fill('sales');
-    await transferTo.press('Enter');
-    await b1.waitForStatus(/“s” cannot be dialled/);
-    await transferTo.fill('103');
-    await b1.part('transfer').locator('[data-action="transfer-go"]').click();
-    await b1.waitForStatus(/The call could not be transferred: not-supported/);
-    assert.equal(await b1.state(), 'in-call', 'a refused transfer leaves the call as it was');
-    await b1.action('transfer').click();
-    assert.equal(await b1.part('transfer').count(), 0);
+    // Between two operators the gateway offers neither digits nor transfer: no Keypad, no Transfer.
+    for (const page of [a1, b1]) assert.deepEqual(await buttons(page, ['keypad', 'transfer']), { keypad: 'absent', transfer: 'absent' }, page.label);
     await b1.screenshot('in-call');
     await a1.action('hangup').click();
     await Promise.all([a1.waitForState('ended'), b1.waitForState('ended')]);
@@ -680,6 +675,46 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     } finally {
       await hidden.close();
     }
+  });
+
+  it('in a call with a desk phone: the keypad’s digits reach it, and Transfer hands it to 102, who hears it', async () => {
+    await Promise.all([a1.waitForState('idle', 8_000), b1.waitForState('idle', 8_000)]);
+    await a1.dial('200');
+    await desk.waitForState('incoming', 10_000);
+    await desk.answer();
+    await a1.waitForState('in-call');
+    const heard = await a1.detectTone(HZ_DESK);
+    assert.ok(heard.detected, `101 hears the desk phone: ${toneLine(heard)}`);
+    assert.deepEqual(await buttons(a1, ['keypad', 'transfer']), { keypad: true, transfer: true });
+
+    await a1.action('keypad').click();
+    assert.equal(await a1.action('keypad').getAttribute('aria-expanded'), 'true');
+    assert.equal(await a1.part('keypad').locator('button').count(), 12);
+    const digitsBefore = desk.receivedDtmf();
+    for (const key of ['5', '#']) await a1.part('keypad').locator(`[data-action="dial-${key}"]`).click();
+    await desk.waitForDtmf(digitsBefore + '5#', 5000);
+
+    await a1.action('transfer').click();
+    assert.equal(await a1.part('keypad').count(), 0, 'the transfer form takes the keypad\'s place');
+    const transferTo = a1.part('transfer').locator('input');
+    assert.equal(await transferTo.evaluate((input) => input === (input.getRootNode() as ShadowRoot).activeElement), true, 'the field has the focus');
+    await transferTo.fill('sales');
+    await transferTo.press('Enter');
+    await a1.waitForStatus(/“s” cannot be dialled/);
+    assert.equal(await a1.state(), 'in-call', 'a number that cannot be dialled leaves the call as it was');
+    await a1.screenshot('transfer');
+    await transferTo.fill('102');
+    await a1.part('transfer').locator('[data-action="transfer-go"]').click();
+    // The phone takes the REFER and calls 102 at the gateway itself; 101's call ends as transferred.
+    await Promise.all([a1.waitForStatus(/Transferred/), b1.waitForState('ringing-in', 15_000)]);
+    const ringing = (await b1.part('announce-urgent').textContent()) ?? '';
+    assert.match(ringing, /Incoming call from .*200/, `from the desk phone: ${ringing}`);
+    await b1.action('answer').click();
+    await b1.waitForState('in-call');
+    const heardBy102 = await b1.detectTone(HZ_DESK);
+    assert.ok(heardBy102.detected, `102 hears the desk phone after the transfer: ${toneLine(heardBy102)}`);
+    await desk.hangup();
+    await b1.waitForState('ended');
   });
 
   it('nothing in the happy path wrote to the console, and the gateway logged no errors', () => {

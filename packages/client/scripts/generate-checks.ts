@@ -16,8 +16,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   CLOSE_REASONS,
+  DTMF_DURATION_MS,
   EVENTS,
   EVENT_TYPES,
+  MAX_DTMF_DIGITS,
   MAX_FRAME_BYTES,
   MAX_SDP_BYTES,
   PROTOCOL_VERSION,
@@ -100,6 +102,7 @@ export function generateChecksSource(): string {
   const results = REQUEST_TYPES.map((type) => `  ${JSON.stringify(type)}: ${module.checkerFor(REQUESTS[type].result)},`);
   const replyOk = module.checkerFor(ReplyOkSchema);
   const replyError = module.checkerFor(ReplyErrorSchema);
+  const dtmfRequest = module.checkerFor(REQUESTS['call.dtmf'].request);
   const exports = `export type Check = (value: unknown) => boolean;
 
 /** One checker per event type; each expects the whole frame. */
@@ -114,10 +117,14 @@ ${results.join('\n')}
 
 export const checkReplyOk: Check = ${replyOk};
 export const checkReplyError: Check = ${replyError};
+/** A whole \`call.dtmf\` frame: digits the browser sends itself (RFC 4733) pass what the gateway's would. */
+export const checkDtmfRequest: Check = ${dtmfRequest};
 
 export const PROTOCOL_VERSION = ${PROTOCOL_VERSION};
 export const WEBSOCKET_SUBPROTOCOL = ${JSON.stringify(WEBSOCKET_SUBPROTOCOL)};
 export const MAX_FRAME_BYTES = ${MAX_FRAME_BYTES};
+export const MAX_DTMF_DIGITS = ${MAX_DTMF_DIGITS};
+export const DEFAULT_DTMF_MS = ${DTMF_DURATION_MS.default};
 /** Properties whose bound is in UTF-8 bytes, which a schema cannot express. */
 export const BYTE_LIMITS: Readonly<Record<string, number>> = { sdp: ${MAX_SDP_BYTES} };
 

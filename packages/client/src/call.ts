@@ -11,6 +11,7 @@
  */
 import type {
   CallEndCause,
+  CallFeatures,
   Contact,
   EventOf,
   IceCandidate,
@@ -22,12 +23,14 @@ import type {
 import type { RequestParams } from './connection.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ClientError } from './errors.js';
+import { checkDtmfRequest, DEFAULT_DTMF_MS } from './generated/server-checks.js';
 import type { CallMedia } from './media.js';
 
 export type CallState = 'ringing' | 'early' | 'active' | 'ended';
 export type CallDirection = 'inbound' | 'outbound';
 /** The gateway's causes, plus the one only this tab knows: its connection to the gateway was lost. */
 export type EndCause = CallEndCause | 'connection-lost';
+
 
 const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   ringing: ['early', 'active', 'ended'],
@@ -65,6 +68,8 @@ export interface Call {
   readonly endReason: string | undefined;
   readonly muted: boolean;
   readonly holdState: { local: boolean; remote: boolean };
+  /** What the call offers once answered (DTMF, transfer): undefined until then. Show only the controls that work. */
+  readonly features: CallFeatures | undefined;
   on<K extends keyof CallEvents>(name: K, listener: Listener<CallEvents[K]>): () => void;
   /** Opens the microphone and answers. On a microphone failure the call keeps ringing, so it can still be rejected. */
   answer(): Promise<void>;
@@ -75,6 +80,11 @@ export interface Call {
   mute(muted: boolean): void;
   hold(): Promise<void>;
   resume(): Promise<void>;
+  /**
+   * Digits to the far end of an answered call (0-9, A-D, * and #; 40-2000 ms each, 100 by default), sent the way
+   * `features.dtmf` says: through the gateway, or by this browser in the call's audio (RFC 4733), when the promise
+   * resolves as soon as they are queued. `not-supported` where the call takes none.
+   */
   sendDtmf(digits: string, durationMs?: number): Promise<void>;
   /** Blind transfer; the call ends with cause `transferred` once the far end accepts. */
   transfer(target: string): Promise<void>;
@@ -113,6 +123,7 @@ export class PhoneCall implements Call {
   endReason: string | undefined;
   muted = false;
   holdState = { local: false, remote: false };
+  features: CallFeatures | undefined;
   private readonly events = new Emitter<CallEvents>();
   private readonly offer: string | undefined;
   private media: CallMedia | undefined;
@@ -200,7 +211,20 @@ export class PhoneCall implements Call {
   }
 
   async sendDtmf(digits: string, durationMs?: number): Promise<void> {
-    await this.host.request('call.dtmf', { callId: this.id, digits, ...(durationMs === undefined ? {} : { durationMs }) });
+    const features = this.features;
+    if (this.state !== 'active' || features === undefined) throw new ClientError('invalid-state', `cannot send digits on a ${this.state} call`);
+    if (features.dtmf === 'gateway') {
+      await this.host.request('call.dtmf', { callId: this.id, digits, ...(durationMs === undefined ? {} : { durationMs }) });
+      return;
+    }
+    if (features.dtmf === 'none') throw new ClientError('not-supported', 'this call takes no digits (a call between operators, or media without telephone-events)');
+    // The gateway never sees these digits, so they are held to the rules of the request it would have checked.
+    const duration = durationMs ?? DEFAULT_DTMF_MS;
+    if (!checkDtmfRequest({ type: 'call.dtmf', id: '0', callId: this.id, digits, durationMs: duration })) {
+      throw new ClientError('bad-request', 'digits must be 1 to 32 of 0-9, A-D, * and #, each lasting 40 to 2000 ms');
+    }
+    if (!this.media) throw new ClientError('invalid-state', 'this tab does not carry the call’s media');
+    this.media.sendDtmf(digits, duration);
   }
 
   async transfer(target: string): Promise<void> {
@@ -220,6 +244,7 @@ export class PhoneCall implements Call {
         if (this.state === 'ringing') this.transition('early');
         break;
       case 'call.answered':
+        this.features = event.features;
         if (event.sdp !== undefined) this.applyAnswer(event.sdp, false);
         this.transition('active');
         break;

@@ -14,6 +14,8 @@ async function placeCall(h: Harness, callId = 'c-81f2', context?: string): Promi
   return placing;
 }
 
+const VIA_GATEWAY = { dtmf: 'gateway', transfer: true } as const;
+
 function incoming(h: Harness, callId = 'c-9d30'): Call {
   h.socket().receive({ ...EVENT_EXAMPLES['call.incoming'], callId });
   const call = h.phone.calls.find((c) => c.id === callId);
@@ -45,7 +47,7 @@ describe('outgoing calls', () => {
     call.on('state', ({ state }) => states.push(state));
     h.socket().receive({ type: 'call.ringing', callId: 'c-81f2' });
     h.socket().receive({ type: 'call.progress', callId: 'c-81f2', sdp: ANSWER });
-    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW });
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: VIA_GATEWAY });
     await settle();
     assert.deepEqual(states, ['early', 'active']);
     assert.deepEqual(peer.remoteDescriptions, [
@@ -146,7 +148,7 @@ describe('outgoing calls', () => {
     h.socket().receive({ type: 'call.ice', callId: 'c-81f2', candidate });
     await settle();
     assert.deepEqual(h.peer().candidates, []);
-    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW });
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: VIA_GATEWAY });
     h.socket().receive({ type: 'call.ice', callId: 'c-81f2', candidate: null });
     await settle();
     assert.deepEqual(h.peer().candidates, [candidate, null]);
@@ -203,6 +205,10 @@ describe('outgoing calls', () => {
     const h = harness();
     await h.login();
     const call = await placeCall(h);
+    await assert.rejects(call.sendDtmf('1'), { code: 'invalid-state' }, 'no digits before the answer');
+    assert.equal(call.features, undefined);
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: VIA_GATEWAY });
+    assert.deepEqual(call.features, VIA_GATEWAY);
     const done = Promise.all([call.hold(), call.resume(), call.sendDtmf('12#', 120), call.transfer('204')]);
     await settle();
     h.socket().reply('call.hold', {});
@@ -217,6 +223,44 @@ describe('outgoing calls', () => {
     h.socket().receive({ type: 'call.hold-state', callId: 'c-81f2', local: false, remote: true });
     assert.deepEqual(holds, [{ local: false, remote: true }]);
     assert.deepEqual(call.holdState, { local: false, remote: true });
+  });
+
+  it('puts digits in its own audio when the PBX takes them there, after those still waiting, and asks the gateway nothing', async () => {
+    const h = harness();
+    await h.login();
+    const call = await placeCall(h);
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: { dtmf: 'media', transfer: true } });
+    const dtmf = h.peer().dtmf;
+    const sent = h.socket().sent.length;
+    await call.sendDtmf('12');
+    dtmf.playOne();
+    await call.sendDtmf('#', 250);
+    assert.deepEqual(dtmf.inserted, [
+      { tones: '12', duration: 100, gap: 70 },
+      { tones: '2#', duration: 250, gap: 70 },
+    ]);
+    assert.equal(h.socket().sent.length, sent, 'no call.dtmf: the gateway never sees these digits');
+    await assert.rejects(call.sendDtmf('12E'), { code: 'bad-request' });
+    await assert.rejects(call.sendDtmf(''), { code: 'bad-request' });
+    await assert.rejects(call.sendDtmf('1', 39), { code: 'bad-request' });
+    await assert.rejects(call.sendDtmf('1', 2001), { code: 'bad-request' });
+    await assert.rejects(call.sendDtmf('1'.repeat(31)), (error: ClientError) => error.code === 'rate-limited' && error.details?.retryAfterMs === 170);
+    await call.sendDtmf('1'.repeat(30));
+    assert.equal(dtmf.toneBuffer.length, 32, 'up to 32 wait at a time');
+    dtmf.canInsertDTMF = false;
+    await assert.rejects(call.sendDtmf('5'), { code: 'not-supported' });
+    assert.equal(dtmf.inserted.length, 3);
+  });
+
+  it('refuses digits on a call that takes none without asking the gateway', async () => {
+    const h = harness();
+    await h.login();
+    const call = await placeCall(h);
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: { dtmf: 'none', transfer: false } });
+    const sent = h.socket().sent.length;
+    await assert.rejects(call.sendDtmf('1'), { code: 'not-supported' });
+    assert.equal(h.socket().sent.length, sent);
+    assert.deepEqual(h.peer().dtmf.inserted, []);
   });
 
   it('learns who the dialled number is when the gateway finds out', async () => {
@@ -261,7 +305,7 @@ describe('incoming calls', () => {
     h.socket().reply('call.answer', {});
     await answering;
     assert.equal(call.state, 'ringing', 'active once the gateway says so');
-    h.socket().receive({ type: 'call.answered', callId: 'c-9d30', answeredAt: NOW });
+    h.socket().receive({ type: 'call.answered', callId: 'c-9d30', answeredAt: NOW, features: VIA_GATEWAY });
     assert.equal(call.state, 'active');
     assert.equal(peer.remoteDescriptions.length, 1);
   });

@@ -1,6 +1,7 @@
 export { createPhone, Phone } from './phone.js';
 export type { PhoneOptions, PhoneEvents, Operator, MediaErrorEvent, CallOptions } from './phone.js';
 export type { Call, CallEvents, CallState, CallDirection, CallEnded, EndCause } from './call.js';
+export type { CallFeatures, DtmfPath } from '@switchboard/protocol';
 export type { ConnectionState } from './connection.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { browserTimers, type PlatformOverrides, type Timers } from './platform.js';

@@ -8,6 +8,7 @@
  */
 import type { IceCandidate, IceServer } from '@switchboard/protocol';
 import { ClientError } from './errors.js';
+import { MAX_DTMF_DIGITS } from './generated/server-checks.js';
 import type { Platform } from './platform.js';
 
 export interface MediaContext {
@@ -36,6 +37,9 @@ export function candidateToWire(candidate: RTCIceCandidate): IceCandidate {
   if (candidate.usernameFragment != null) wire.usernameFragment = candidate.usernameFragment;
   return wire;
 }
+
+/** The pause between two telephone-events: RTCDTMFSender's default, and what the gateway's INFO digits leave too. */
+const DTMF_GAP_MS = 70;
 
 function webrtcFailed(what: string, cause: unknown): ClientError {
   return new ClientError('webrtc-failed', `${what} failed`, { cause });
@@ -137,6 +141,28 @@ export class CallMedia {
   private applyTracks(): void {
     for (const track of this.microphone.getAudioTracks()) track.enabled = !this.muted && !this.held;
     for (const receiver of this.peer.getReceivers()) receiver.track.enabled = !this.held;
+  }
+
+  /**
+   * Queues digits as RFC 4733 telephone-events in the call's audio, after those still playing (`insertDTMF`
+   * replaces its buffer, so the rest of it goes first). Returns once queued. At most `MAX_DTMF_DIGITS` wait at a
+   * time; beyond that `rate-limited`, with how long until there is room.
+   */
+  sendDtmf(digits: string, durationMs: number): void {
+    if (this.closed) throw new ClientError('invalid-state', "sending digits: the call's media is closed");
+    const dtmf = this.peer.getSenders().find((sender) => sender.track?.kind === 'audio')?.dtmf;
+    if (!dtmf?.canInsertDTMF) throw new ClientError('not-supported', 'the call’s audio cannot carry telephone-events (not connected yet, or not negotiated)');
+    const waiting = dtmf.toneBuffer;
+    if (waiting.length + digits.length > MAX_DTMF_DIGITS) {
+      throw new ClientError('rate-limited', `${waiting.length} digits are still waiting to be sent`, {
+        details: { retryAfterMs: (waiting.length + digits.length - MAX_DTMF_DIGITS) * (durationMs + DTMF_GAP_MS) },
+      });
+    }
+    try {
+      dtmf.insertDTMF(waiting + digits, durationMs, DTMF_GAP_MS);
+    } catch (error) {
+      throw webrtcFailed('sending digits', error);
+    }
   }
 
   close(): void {

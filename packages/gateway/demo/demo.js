@@ -156,10 +156,14 @@ function render(call) {
   row.hold.hidden = call.state !== 'active';
   row.hold.textContent = local ? 'Resume' : 'Hold';
   row.hold.setAttribute('aria-pressed', String(local));
-  row.digits.hidden = call.state !== 'active';
-  row.dtmf.hidden = call.state !== 'active';
-  row.target.hidden = call.state !== 'active';
-  row.transfer.hidden = call.state !== 'active';
+  // Only what the answered call offers: no digits between two operators, no transfer where the gateway has none.
+  const takesDigits = call.state === 'active' && call.features !== undefined && call.features.dtmf !== 'none';
+  const transferable = call.state === 'active' && call.features?.transfer === true;
+  row.li.dataset.dtmf = call.features?.dtmf ?? '';
+  row.digits.hidden = !takesDigits;
+  row.dtmf.hidden = !takesDigits;
+  row.target.hidden = !transferable;
+  row.transfer.hidden = !transferable;
   ui.noCalls.hidden = rows.size > 0;
 }
 

@@ -14,6 +14,7 @@ import { Closed, EpochMs, Id, Sdp, SipStatus, Target, Text, labelPattern, oneOf 
 import {
   MAX_CONTACT_FIELDS,
   MAX_CONTEXT_LENGTH,
+  DTMF_DURATION_MS,
   MAX_DTMF_DIGITS,
   MAX_ICE_CANDIDATE_LENGTH,
   MAX_NAME_LENGTH,
@@ -58,6 +59,24 @@ export const REJECT_REASONS = ['decline', 'busy'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export const CALL_DIRECTIONS = ['inbound', 'outbound'] as const;
+
+/**
+ * How digits reach the far end of an answered call: `gateway` — the browser asks with `call.dtmf` and the gateway
+ * sends them (SIP INFO); `media` — the browser puts them in its own audio as RFC 4733 telephone-events
+ * (`RTCDTMFSender`), because the PBX takes them there and the call's media negotiated them; `none` — nowhere (a
+ * call between two operators, or media without telephone-event).
+ */
+export const DTMF_PATHS = ['gateway', 'media', 'none'] as const;
+export type DtmfPath = (typeof DTMF_PATHS)[number];
+
+/** What an answered call offers beyond hold and hang-up, so that an interface shows only controls that work. */
+export const CallFeaturesSchema = Type.Object(
+  {
+    dtmf: oneOf(DTMF_PATHS, 'gateway: send call.dtmf; media: the browser sends RFC 4733 telephone-events itself; none: no DTMF on this call'),
+    transfer: Type.Boolean({ description: 'call.transfer can hand the far end to another number' }),
+  },
+  Closed,
+);
 export const CALL_STATES = ['ringing', 'early', 'active'] as const;
 
 export const PartySchema = Type.Object(
@@ -148,9 +167,11 @@ export const CallDtmfSchema = request(
   {
     ...callOnly,
     digits: Type.String({ minLength: 1, maxLength: MAX_DTMF_DIGITS, pattern: '^[0-9A-D*#]+$', description: 'tones to send' }),
-    durationMs: Type.Optional(Type.Integer({ minimum: 40, maximum: 2000, description: 'per tone; default 100' })),
+    durationMs: Type.Optional(
+      Type.Integer({ minimum: DTMF_DURATION_MS.min, maximum: DTMF_DURATION_MS.max, description: `per tone; default ${DTMF_DURATION_MS.default}` }),
+    ),
   },
-  'send DTMF tones (RFC 4733) on an answered call',
+  'send DTMF tones on an answered call whose features say dtmf "gateway"',
 );
 export const CallTransferSchema = request(
   'call.transfer',
@@ -199,6 +220,7 @@ export const CallAnsweredSchema = event(
     ...callOnly,
     sdp: Type.Optional(Sdp('the answer, for outgoing calls')),
     answeredAt: EpochMs('when the call was answered'),
+    features: CallFeaturesSchema,
   },
   'the call is up; for incoming calls only the answering session gets this',
 );
@@ -243,3 +265,4 @@ export type Party = Static<typeof PartySchema>;
 export type Contact = Static<typeof ContactSchema>;
 export type IceCandidate = Static<typeof IceCandidateSchema>;
 export type CallSummary = Static<typeof CallSummarySchema>;
+export type CallFeatures = Static<typeof CallFeaturesSchema>;

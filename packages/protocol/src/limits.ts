@@ -38,6 +38,9 @@ export const MAX_URL_LENGTH = 512;
 /** Digits in one `call.dtmf` request. */
 export const MAX_DTMF_DIGITS = 32;
 
+/** Each digit's tone, in ms: the shortest a receiver reliably detects, the longest a key is held, and the usual. */
+export const DTMF_DURATION_MS = { min: 40, max: 2000, default: 100 } as const;
+
 /** Calls listed in `welcome`: an operator rarely has more than a few at once. */
 export const MAX_CALLS = 32;
 

@@ -5,8 +5,9 @@ import { hasCall, transition, type WidgetState } from './widget-state.js';
 
 const STATES: WidgetState[] = ['disconnected', 'connecting', 'idle', 'dialling', 'ringing-in', 'in-call', 'ended'];
 
-function enabled(state: WidgetState, hasNumber = true): string[] {
-  return ACTIONS.filter((a) => control(a, state, { hasNumber }).enabled).sort();
+/** In a call that takes digits and can be transferred, unless said otherwise. */
+function enabled(state: WidgetState, hasNumber = true, features = { takesDigits: true, transferable: true }): string[] {
+  return ACTIONS.filter((a) => control(a, state, { hasNumber, ...features }).enabled).sort();
 }
 
 describe('controls per state', () => {
@@ -35,9 +36,18 @@ describe('controls per state', () => {
   });
 
   it('disable Transfer while a transfer is under way, and only Transfer', () => {
-    assert.deepEqual(control('transfer', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: false });
-    assert.deepEqual(control('keypad', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: true });
+    const call = { takesDigits: true, transferable: true };
+    assert.deepEqual(control('transfer', 'in-call', { hasNumber: false, transferring: true, ...call }), { shown: true, enabled: false });
+    assert.deepEqual(control('keypad', 'in-call', { hasNumber: false, transferring: true, ...call }), { shown: true, enabled: true });
     assert.deepEqual(control('hangup', 'in-call', { hasNumber: false, transferring: true }), { shown: true, enabled: true });
+  });
+
+  it('show Keypad and Transfer only on calls that take digits and can be transferred', () => {
+    assert.deepEqual(enabled('in-call', true, { takesDigits: false, transferable: false }), ['hangup', 'hold', 'mute']);
+    assert.deepEqual(enabled('in-call', true, { takesDigits: true, transferable: false }), ['hangup', 'hold', 'keypad', 'mute']);
+    assert.deepEqual(enabled('in-call', true, { takesDigits: false, transferable: true }), ['hangup', 'hold', 'mute', 'transfer']);
+    assert.deepEqual(control('keypad', 'in-call', { hasNumber: false }), { shown: false, enabled: false }, 'features not known: not shown');
+    assert.deepEqual(control('transfer', 'in-call', { hasNumber: false, takesDigits: true }), { shown: false, enabled: false });
   });
 
   it('never show Call with Hang up, nor Answer outside ringing; an enabled control is always shown', () => {

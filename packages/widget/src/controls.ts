@@ -15,6 +15,10 @@ export interface ControlContext {
   holding?: boolean;
   /** A transfer was asked for and the far end has not answered yet. */
   transferring?: boolean;
+  /** The call shown takes DTMF (its `features.dtmf` is not `none`): without it there is no Keypad. */
+  takesDigits?: boolean;
+  /** The call shown can be transferred: without it there is no Transfer. */
+  transferable?: boolean;
 }
 
 export interface ControlState {
@@ -54,7 +58,10 @@ const ENABLED: Record<Action, readonly WidgetState[]> = {
 };
 
 export function control(action: Action, state: WidgetState, context: ControlContext): ControlState {
-  const shown = SHOWN[action].includes(state);
+  let shown = SHOWN[action].includes(state);
+  // Buttons for what the call cannot do are not there at all, rather than there to fail.
+  if (action === 'keypad') shown &&= context.takesDigits === true;
+  if (action === 'transfer') shown &&= context.transferable === true;
   let enabled = shown && ENABLED[action].includes(state);
   if (action === 'call') enabled &&= context.hasNumber;
   if (action === 'answer') enabled &&= !context.answering;

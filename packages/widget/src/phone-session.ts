@@ -110,6 +110,11 @@ export class PhoneSession {
     this.phone = createPhone({ url: options.gatewayUrl, getToken: () => this.tokens.get(), audioElement: options.audioElement });
   }
 
+  /** What the call shown offers (DTMF, transfer), once answered. */
+  get callFeatures(): Call['features'] {
+    return this.call?.features;
+  }
+
   /** A transfer of the call shown was asked for and not yet answered. */
   get transferring(): boolean {
     return this.transferringCall !== undefined && this.transferringCall === this.call;

@@ -160,6 +160,8 @@ export class SwitchboardPhone extends LitElement {
         answering: session?.answering ?? false,
         holding: session?.holding ?? false,
         transferring: session?.transferring ?? false,
+        takesDigits: session?.callFeatures?.dtmf !== undefined && session.callFeatures.dtmf !== 'none',
+        transferable: session?.callFeatures?.transfer ?? false,
       });
     const connection = this.connectionLine(state);
     const fabLabel = this.fabLabel(state);

@@ -126,6 +126,11 @@ export class DemoPage {
   }
 
   /** Sends digits from the call's keypad; resolves once the gateway has taken them all, throws with the page's reason if not. */
+  /** How the answered call takes digits, as its row shows (`features.dtmf`): gateway, media or none. */
+  async dtmfPath(callId: string): Promise<string | null> {
+    return this.page.locator(`#calls li[data-call-id="${callId}"]`).getAttribute('data-dtmf');
+  }
+
   async sendDigits(callId: string, digits: string, timeoutMs = 10_000): Promise<void> {
     await this.fillAndWait(callId, 'input.digits', digits, 'button.dtmf', `call ${callId}: sent digits ${digits}`, `digits ${digits} on ${callId} failed`, timeoutMs);
   }

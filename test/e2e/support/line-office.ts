@@ -27,7 +27,12 @@ export interface LineOffice {
   close(): Promise<void>;
 }
 
-export async function startLineOffice(suite: string, passwords: { line101: string; line102: string; phone: string }): Promise<LineOffice> {
+/** `dtmf`: how the PBX takes digits (default "info", SIP INFO). */
+export async function startLineOffice(
+  suite: string,
+  passwords: { line101: string; line102: string; phone: string },
+  options: { dtmf?: 'info' | 'rfc4733' } = {},
+): Promise<LineOffice> {
   assertPrivateNetns();
   const dir = suiteDir(suite);
   const browsers: TestBrowser[] = [];
@@ -44,7 +49,7 @@ export async function startLineOffice(suite: string, passwords: { line101: strin
       suite,
       env: { LINE_101_PASSWORD: passwords.line101, LINE_102_PASSWORD: passwords.line102 },
       config: {
-        pbx: { kamailio: { registrar: kamailio.uri('udp'), media: 'rtpengine', registerExpiresSeconds: 120, keepAliveSeconds: 5 } },
+        pbx: { kamailio: { registrar: kamailio.uri('udp'), media: 'rtpengine', dtmf: options.dtmf ?? 'info', registerExpiresSeconds: 120, keepAliveSeconds: 5 } },
         lines: {
           '101': { mode: 'pbx', pbx: 'kamailio', user: '101', passwordEnv: 'LINE_101_PASSWORD' },
           '102': { mode: 'pbx', pbx: 'kamailio', user: 'l102', passwordEnv: 'LINE_102_PASSWORD' },

@@ -11,6 +11,7 @@ const pattern3 = /^https?:\/\/[^\s<>"\u0000-\u001F\u007F]+$/;
 const pattern4 = /^[^\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]{1,128}$/;
 const pattern5 = /^(stun|stuns|turn|turns):[^\s<>"]+$/;
 const pattern6 = /^(.*)$/;
+const pattern7 = /^[0-9A-D*#]+$/;
 
 function check0(value: any): boolean {
   return (
@@ -124,7 +125,11 @@ function check6(value: any): boolean {
     Number.isInteger(value['answeredAt']) &&
     value['answeredAt'] <= 9007199254740991 &&
     value['answeredAt'] >= 0 &&
-    Object.getOwnPropertyNames(value).every(key => ['type', 'callId', 'sdp', 'answeredAt'].includes(key))
+    (typeof value['features'] === 'object' && value['features'] !== null && !Array.isArray(value['features'])) &&
+    (((value['features']['dtmf'] === 'gateway')) || ((value['features']['dtmf'] === 'media')) || ((value['features']['dtmf'] === 'none'))) &&
+    (typeof value['features']['transfer'] === 'boolean') &&
+    Object.getOwnPropertyNames(value['features']).length === 2 &&
+    Object.getOwnPropertyNames(value).every(key => ['type', 'callId', 'sdp', 'answeredAt', 'features'].includes(key))
   )
 }
 
@@ -296,6 +301,27 @@ function check16(value: any): boolean {
   )
 }
 
+function check17(value: any): boolean {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'call.dtmf') &&
+    (typeof value['id'] === 'string') &&
+    value['id'].length <= 64 &&
+    value['id'].length >= 1 &&
+    pattern1.test(value['id']) &&
+    (typeof value['callId'] === 'string') &&
+    value['callId'].length <= 64 &&
+    value['callId'].length >= 1 &&
+    pattern1.test(value['callId']) &&
+    (typeof value['digits'] === 'string') &&
+    value['digits'].length <= 32 &&
+    value['digits'].length >= 1 &&
+    pattern7.test(value['digits']) &&
+    (value['durationMs'] !== undefined ? (Number.isInteger(value['durationMs']) && value['durationMs'] <= 2000 && value['durationMs'] >= 40) : true) &&
+    Object.getOwnPropertyNames(value).every(key => ['type', 'id', 'callId', 'digits', 'durationMs'].includes(key))
+  )
+}
+
 export type Check = (value: unknown) => boolean;
 
 /** One checker per event type; each expects the whole frame. */
@@ -331,10 +357,14 @@ export const RESULT_CHECKS: { readonly [T in RequestType]: Check } = {
 
 export const checkReplyOk: Check = check15;
 export const checkReplyError: Check = check16;
+/** A whole `call.dtmf` frame: digits the browser sends itself (RFC 4733) pass what the gateway's would. */
+export const checkDtmfRequest: Check = check17;
 
 export const PROTOCOL_VERSION = 1;
 export const WEBSOCKET_SUBPROTOCOL = "switchboard.v1";
 export const MAX_FRAME_BYTES = 65536;
+export const MAX_DTMF_DIGITS = 32;
+export const DEFAULT_DTMF_MS = 100;
 /** Properties whose bound is in UTF-8 bytes, which a schema cannot express. */
 export const BYTE_LIMITS: Readonly<Record<string, number>> = { sdp: 32768 };
 

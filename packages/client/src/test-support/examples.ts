@@ -77,7 +77,7 @@ export const EVENT_EXAMPLES: { [T in EventType]: EventOf<T> } = {
   },
   'call.ringing': { type: 'call.ringing', callId: 'c-81f2' },
   'call.progress': { type: 'call.progress', callId: 'c-81f2', sdp: ANSWER },
-  'call.answered': { type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW + 5_000 },
+  'call.answered': { type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW + 5_000, features: { dtmf: 'gateway', transfer: true } },
   'call.ended': { type: 'call.ended', callId: 'c-81f2', cause: 'busy', sipStatus: 486, reason: 'Busy Here', endedAt: NOW + 6_000 },
   'call.ice': {
     type: 'call.ice',

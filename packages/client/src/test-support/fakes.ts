@@ -132,6 +132,23 @@ export interface FakeDescription {
 
 export const LOCAL_SDP = 'v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
 
+/** An RTCDTMFSender whose tones never play: the buffer holds what was last inserted until a test plays it. */
+export class FakeDtmfSender {
+  canInsertDTMF = true;
+  toneBuffer = '';
+  readonly inserted: { tones: string; duration: number; gap: number }[] = [];
+
+  insertDTMF(tones: string, duration: number, gap: number): void {
+    this.inserted.push({ tones, duration, gap });
+    this.toneBuffer = tones;
+  }
+
+  /** The first tone in the buffer starts playing, and so leaves it. */
+  playOne(): void {
+    this.toneBuffer = this.toneBuffer.slice(1);
+  }
+}
+
 export class FakePeer extends EventTarget {
   /** When false, gathering stays under way until the test completes it. */
   static gatherAtOnce = true;
@@ -143,6 +160,7 @@ export class FakePeer extends EventTarget {
   readonly receivers: { track: FakeTrack }[] = [];
   iceGatheringState: 'new' | 'gathering' | 'complete' = 'new';
   closed = false;
+  readonly dtmf = new FakeDtmfSender();
 
   constructor(public config: { iceServers?: unknown[] }) {
     super();
@@ -171,6 +189,10 @@ export class FakePeer extends EventTarget {
 
   async addIceCandidate(candidate?: unknown): Promise<void> {
     this.candidates.push(candidate ?? null);
+  }
+
+  getSenders(): { track: unknown; dtmf: FakeDtmfSender }[] {
+    return this.tracks.map((track) => ({ track, dtmf: this.dtmf }));
   }
 
   getReceivers(): { track: FakeTrack }[] {

@@ -161,6 +161,7 @@ describe('calls between operators', () => {
     assert.equal(answered.sdp, ANSWER);
     const mine = await event(tabA, 'call.answered', callId);
     assert.equal(mine.sdp, undefined);
+    for (const side of [answered, mine]) assert.deepEqual(side.features, { dtmf: 'none', transfer: false }, 'neither digits nor transfer between browsers');
     assert.equal((await event(tabB, 'call.ended', callId)).cause, 'answered-elsewhere');
     assert.equal(errorCode(await tabB.request({ type: 'call.answer', callId, sdp: ANSWER })), 'already-answered');
     assert.equal(errorCode(await tabA.request({ type: 'call.answer', callId, sdp: ANSWER })), 'already-answered');

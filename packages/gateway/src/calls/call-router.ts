@@ -18,7 +18,7 @@ import { ProtocolError } from '../ws/errors.js';
 import type { AfterReply, CallRequest, CallResult, SessionHandle, SessionOperator, SessionRegistry } from '../ws/index.js';
 import { EndedCalls } from './ended-calls.js';
 import { FAILURE_CAUSES, REASON_PHRASES, endedEvent } from './events.js';
-import { LocalCall, party } from './local-call.js';
+import { LOCAL_CALL_FEATURES, LocalCall, party } from './local-call.js';
 import type { SipCallLayer } from './sip-calls.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 
@@ -272,8 +272,8 @@ export class CallRouter {
     const at = this.options.clock.now();
     call.answeredBy = session;
     call.answeredAt = at;
-    deliver(call.caller.session, { type: 'call.answered', callId, sdp, answeredAt: at });
-    deliver(session, { type: 'call.answered', callId, answeredAt: at });
+    deliver(call.caller.session, { type: 'call.answered', callId, sdp, answeredAt: at, features: LOCAL_CALL_FEATURES });
+    deliver(session, { type: 'call.answered', callId, answeredAt: at, features: LOCAL_CALL_FEATURES });
     for (const tab of call.rung) {
       if (tab !== session) deliver(tab, endedEvent(callId, 'answered-elsewhere', 'answered in another session', at));
     }

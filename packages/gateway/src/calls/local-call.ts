@@ -14,9 +14,15 @@
  * The caller's side is the one session that placed the call. The callee's side is every session of the callee
  * operator while ringing, and the one that answered afterwards.
  */
-import type { CallEndCause, CallSummary, Contact, Party } from '@switchboard/protocol';
+import type { CallEndCause, CallFeatures, CallSummary, Contact, Party } from '@switchboard/protocol';
 import type { TimerHandle } from '@switchboard/sip';
 import type { SessionHandle, SessionOperator } from '../ws/index.js';
+
+/**
+ * Neither digits nor transfer between two browsers: a browser cannot hear telephone-events, and handing a call to
+ * a third operator needs the gateway to reconnect media it never carried.
+ */
+export const LOCAL_CALL_FEATURES: CallFeatures = { dtmf: 'none', transfer: false };
 
 export type LocalCallState = 'ringing' | 'active' | 'ended';
 

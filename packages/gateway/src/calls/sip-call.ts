@@ -8,7 +8,7 @@
  *                              any state ──hangup, BYE, CANCEL, failure, timeout──► ended
  */
 import { randomUUID } from 'node:crypto';
-import { causeFromSipStatus, type CallEndCause, type CallSummary, type ServerEvent } from '@switchboard/protocol';
+import { causeFromSipStatus, type CallEndCause, type CallFeatures, type CallSummary, type ServerEvent } from '@switchboard/protocol';
 import {
   addressOfUri,
   Dialog,
@@ -37,14 +37,11 @@ import type { SipRoute } from './sip-routes.js';
 import type { ContactLookup } from '../lookup/contact-lookup.js';
 import { outboundRoute } from '../sip/outbound-proxy.js';
 import type { MediaSession } from '../media/media-session.js';
-import type { PbxConfig } from '../config/types.js';
+import { dtmfRefusal, sipCallFeatures, type DtmfMode } from './call-features.js';
 import { sendDtmfByInfo } from './info-dtmf.js';
 import { SipSessionUpdates } from './sip-session-updates.js';
 import { BlindTransfer } from './blind-transfer.js';
 import { SipLeg } from './sip-leg.js';
-
-/** How DTMF reaches the SIP side of a call. */
-export type DtmfMode = PbxConfig['dtmf'];
 
 /** The media bridge of one call (rtpengine or passthrough). */
 export type CallMedia = MediaSession;
@@ -105,8 +102,9 @@ export class SipCall {
   private authenticated = false;
   private ringingSent = false;
   private persisted: Promise<void> = Promise.resolve();
-  /** How DTMF reaches the SIP side: what the PBX is set to take; phones registered here take SIP INFO. */
   private dtmfMode: DtmfMode = 'info';
+  /** What the answered call offers the browser; told in `call.answered`. */
+  private features: CallFeatures | undefined;
   /** The PBX line of the call (either direction), whose credentials answer a challenge to an in-dialog request. */
   private pbxRoute: Extract<SipRoute, { kind: 'pbx' }> | undefined;
   /** DTMF requests in the order they came, so that two of them never interleave their digits. */
@@ -304,7 +302,8 @@ export class SipCall {
     this.moveTo('active');
     const at = this.ctx.clock.now();
     this.answeredAt = at;
-    this.tellCarrier({ type: 'call.answered', callId: this.id, sdp, answeredAt: at });
+    this.features = sipCallFeatures(this.dtmfMode, sdp);
+    this.tellCarrier({ type: 'call.answered', callId: this.id, sdp, answeredAt: at, features: this.features });
     this.persist(() => this.ctx.calls.setState(this.id, 'active', at));
     this.log.info('SIP call answered');
   }
@@ -370,7 +369,8 @@ export class SipCall {
     this.moveTo('active');
     const at = this.ctx.clock.now();
     this.answeredAt = at;
-    deliver(session, { type: 'call.answered', callId: this.id, answeredAt: at });
+    this.features = sipCallFeatures(this.dtmfMode, browserSdp);
+    deliver(session, { type: 'call.answered', callId: this.id, answeredAt: at, features: this.features });
     for (const tab of this.rung) if (tab !== session) deliver(tab, endedEvent(this.id, 'answered-elsewhere', 'answered in another session', at));
     this.rung.clear();
     this.persist(() => this.ctx.calls.setState(this.id, 'active', at));
@@ -412,10 +412,8 @@ export class SipCall {
   /** DTMF from the operator, to the SIP side of an answered call. */
   sendDtmf(digits: string, durationMs: number): Promise<void> {
     this.requireLive();
-    if (this.current !== 'active' || this.leg.dialog === undefined) throw new ProtocolError('call-state', 'DTMF needs an answered call');
-    if (this.dtmfMode !== 'info') {
-      throw new ProtocolError('not-supported', 'DTMF in the media (RFC 4733) is not available on calls to SIP yet; a PBX that takes SIP INFO can be set to dtmf "info"');
-    }
+    if (this.current !== 'active' || this.leg.dialog === undefined || this.features === undefined) throw new ProtocolError('call-state', 'DTMF needs an answered call');
+    if (this.features.dtmf !== 'gateway') throw dtmfRefusal(this.features);
     const sent = this.dtmfQueue.then(() => sendDtmfByInfo(this.dialogRequests(), digits, durationMs));
     this.dtmfQueue = sent.catch(() => undefined);
     return sent;

@@ -144,29 +144,44 @@ describe('SIP calls through the B2BUA', () => {
     assert.equal(record?.cause, 'normal');
   });
 
-  /** An INVITE from the PBX for the line, answered in the first tab and ACKed, with the PBX set to `dtmf`. */
-  async function answeredCall(dtmf: PbxConfig['dtmf']) {
+  /** An INVITE from the PBX for the line, answered in the first tab with `answer` and ACKed, with the PBX set to `dtmf`. */
+  async function answeredCall(dtmf: PbxConfig['dtmf'], answer = OFFER) {
     const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
     line = { ...line, pbx: { ...line.pbx, dtmf } };
     const { final, invite } = inviteToGateway('line101');
     const callId = String((await tabs[0]!.next('call.incoming')).callId);
     await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd0', callId, digits: '1' }, deliver), { code: 'call-state' }, 'not before the answer');
-    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: OFFER }, deliver);
+    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: answer }, deliver);
     const dialog = Dialog.fromUac(invite, await final);
     await pbxUa.sendAck(dialog.createAck(invite), { protocol: 'udp', host: '127.0.0.1', port: gatewayUa.transport('udp').local.port });
-    return { callId, dialog, deliver };
+    const { features } = await tabs[0]!.next('call.answered');
+    return { callId, dialog, deliver, features };
   }
 
-  it('DTMF to a PBX set to rfc4733 is refused as not supported, and nothing is sent', async () => {
-    const { callId, deliver } = await answeredCall('rfc4733');
-    await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd1', callId, digits: '1' }, deliver), { code: 'not-supported' });
+  it('a PBX set to rfc4733: the browser sends the digits in its audio when its answer has telephone-event, none without; call.dtmf is refused and sends nothing', async () => {
+    const withEvents = `${OFFER.replace('RTP/AVP 0', 'RTP/AVP 0 101')}a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n`;
+    const media = await answeredCall('rfc4733', withEvents);
+    assert.deepEqual(media.features, { dtmf: 'media', transfer: true });
+    await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd1', callId: media.callId, digits: '1' }, media.deliver), {
+      code: 'not-supported',
+      message: /the browser sends the digits itself/,
+    });
+    await layer.handle(tabs[0]!, { type: 'call.hangup', id: 'h1', callId: media.callId }, media.deliver);
+    for (const tab of tabs) tab.events.length = 0;
+    const none = await answeredCall('rfc4733');
+    assert.deepEqual(none.features, { dtmf: 'none', transfer: true });
+    await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd2', callId: none.callId, digits: '1' }, none.deliver), {
+      code: 'not-supported',
+      message: /negotiated no telephone-event/,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(inbox.filter((i) => i.request.method === 'INFO').length, 0);
     await layer.close();
   });
 
   it('DTMF to a PBX set to info: an INFO per digit, in the call\'s dialog, each once the last is answered', async () => {
-    const { callId, dialog, deliver } = await answeredCall('info');
+    const { callId, dialog, deliver, features } = await answeredCall('info');
+    assert.deepEqual(features, { dtmf: 'gateway', transfer: true }, 'whatever the media negotiated');
     const infos: SipRequest[] = [];
     const answering = setInterval(() => {
       for (const incoming of inbox.splice(0)) {
@@ -243,13 +258,14 @@ describe('SIP calls through the B2BUA', () => {
     invite.respond(180);
     await tab.next('call.ringing');
     const response = invite.respond(200, {
-      body: OFFER,
+      body: `${OFFER.replace('RTP/AVP 0', 'RTP/AVP 0 101')}a=rtpmap:101 telephone-event/8000\r\n`,
       contentType: 'application/sdp',
       headers: [['Contact', formatNameAddr({ displayName: undefined, uri: parseUri(`sip:pbx@127.0.0.1:${pbxPort}`), params: new Map() })]],
     });
     const dialog = Dialog.fromUas(invite.request, response);
     const answered = await tab.next('call.answered');
     assert.match(String(answered.sdp), /a=x-bridge:to-browser-answer/);
+    assert.deepEqual(answered.features, { dtmf: 'media', transfer: true }, 'a PBX set to rfc4733 whose answer has telephone-event');
     await layer.handle(tab, { type: 'call.hangup', id: 'r2', callId: placed.callId }, (s, e) => void s.send(e));
     const bye = await waitFor(() => inbox.find((i) => i.request.method === 'BYE'));
     assert.equal(dialog.matchesRequest(bye.request), true, 'the BYE belongs to the dialog');

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { DigestClient, cryptoRandom, unbracketed, type IncomingRequest, type Random, type SipRequest, type UserAgent } from '@switchboard/sip';
 import { nodeDigestHasher } from '@switchboard/sip/node';
-import type { CallSummary, ServerEvent } from '@switchboard/protocol';
+import { DTMF_DURATION_MS, type CallSummary, type ServerEvent } from '@switchboard/protocol';
 import type { Clock } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import type { CallRepository } from '../store/calls.js';
@@ -30,7 +30,6 @@ import type { ContactLookup } from '../lookup/contact-lookup.js';
 /** Codecs offered to phones registered here; a PBX's come from its config. */
 export const PHONE_CODECS = ['opus', 'G722', 'PCMU', 'PCMA', 'telephone-event'] as const;
 /** A tone's length when the request names none (the protocol's default). */
-const DEFAULT_DTMF_MS = 100;
 
 export interface SipCallLayerOptions {
   ua: UserAgent;
@@ -162,7 +161,7 @@ export class SipCallLayer {
         call.hangup(session, deliver);
         return {};
       case 'call.dtmf':
-        await call.sendDtmf(request.digits, request.durationMs ?? DEFAULT_DTMF_MS);
+        await call.sendDtmf(request.digits, request.durationMs ?? DTMF_DURATION_MS.default);
         return {};
       case 'call.hold':
       case 'call.resume':

@@ -105,6 +105,10 @@ function resolveDns(entry: ConfigFile['dns'], issues: ConfigIssue[]): DnsConfig 
 function resolvePbx(name: string, entry: ConfigFile['pbx'][string], issues: ConfigIssue[]): PbxConfig {
   const host = hostOf(entry.registrar);
   if (host === undefined) issues.push({ path: `pbx.${name}.registrar`, message: 'has no host' });
+  if (entry.dtmf === 'rfc4733' && !entry.codecs.some((codec) => codec.toLowerCase() === 'telephone-event')) {
+    // Filtered out of every offer, the events could never be negotiated, and no call would take digits.
+    issues.push({ path: `pbx.${name}.codecs`, message: 'must list telephone-event when dtmf is "rfc4733" (the digits travel as telephone-events in the media)' });
+  }
   return {
     name,
     registrar: entry.registrar,

@@ -24,6 +24,16 @@ function issues(raw: unknown): string[] {
 const PBX = { main: { registrar: 'sip:127.0.0.1:5090;transport=udp', media: 'passthrough' } };
 
 describe('SIP side of the config', () => {
+  test('dtmf "rfc4733" needs telephone-event among the codecs, in any case', () => {
+    const line = { '101': { mode: 'pbx', pbx: 'main', user: 'op101', passwordEnv: 'LINE_101_PASSWORD' } };
+    assert.deepEqual(issues({ pbx: { main: { ...PBX.main, dtmf: 'rfc4733', codecs: ['PCMU'] } }, lines: line }), [
+      'pbx.main.codecs: must list telephone-event when dtmf is "rfc4733" (the digits travel as telephone-events in the media)',
+    ]);
+    assert.equal(resolveRaw({ pbx: { main: { ...PBX.main, dtmf: 'rfc4733', codecs: ['PCMU', 'Telephone-Event'] } }, lines: line }).pbx[0]?.dtmf, 'rfc4733');
+    assert.equal(resolveRaw({ pbx: { main: { ...PBX.main, dtmf: 'info', codecs: ['PCMU'] } }, lines: line }).pbx[0]?.dtmf, 'info', 'INFO needs no codec');
+  });
+
+
   test('without any, there are no PBXs or lines, and the registrar has its defaults', () => {
     const config = resolveRaw({});
     assert.deepEqual(config.pbx, []);

@@ -53,7 +53,7 @@ export const PbxSchema = Type.Object(
       Type.String({ minLength: 1, maxLength: 256, description: 'answer digest challenges of this realm only', [EXPECT]: 'a non-empty string of at most 256 characters' }),
     ),
     media: oneOf(MEDIA_MODES, 'rtpengine', 'rtpengine bridges WebRTC to plain RTP; passthrough hands the browser’s SDP to a WebRTC-capable PBX'),
-    dtmf: oneOf(DTMF_MODES, 'info', 'how DTMF reaches the PBX: info sends SIP INFO (application/dtmf-relay), one per digit; rfc4733 (in the media) is not available yet, and DTMF requests are then refused'),
+    dtmf: oneOf(DTMF_MODES, 'info', 'how DTMF reaches the PBX: info sends SIP INFO (application/dtmf-relay), one per digit; rfc4733 has the browser send telephone-events in its audio (codecs must then list telephone-event)'),
     codecs: Type.Array(Type.String({ pattern: CODEC_PATTERN }), {
       minItems: 1,
       maxItems: 16,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCodecs, parseSdp } from '@switchboard/sip';
-import { checkSdp, restrictOffer } from './codec-policy.js';
+import { carriesTelephoneEvents, checkSdp, restrictOffer } from './codec-policy.js';
 import { isMediaError } from './media-error.js';
 
 const crlf = (lines: string[]): string => `${lines.join('\r\n')}\r\n`;
@@ -31,5 +31,19 @@ describe('restrictOffer', () => {
     assert.throws(() => restrictOffer(offer('18', ['a=rtpmap:18 G729/8000']), ['PCMU']), (e: unknown) => isMediaError(e, 'no-common-codec') && /PCMU/.test(e.message));
     assert.throws(() => restrictOffer('m=audio', ['PCMU']), (e: unknown) => isMediaError(e, 'invalid-sdp'));
     assert.throws(() => checkSdp('v=0\r\n', 'SIP answer'), (e: unknown) => isMediaError(e, 'invalid-sdp') && /SIP answer/.test(e.message));
+  });
+});
+
+describe('carriesTelephoneEvents', () => {
+  it('finds telephone-event on an active audio stream, at any rate and in any case', () => {
+    assert.equal(carriesTelephoneEvents(offer('0 101', ['a=rtpmap:101 telephone-event/8000'])), true);
+    assert.equal(carriesTelephoneEvents(offer('111 110', ['a=rtpmap:111 opus/48000/2', 'a=rtpmap:110 Telephone-Event/48000'])), true);
+  });
+
+  it('finds none where the audio lacks it, is rejected (port 0), or the text is not SDP', () => {
+    assert.equal(carriesTelephoneEvents(offer('0 8')), false);
+    assert.equal(carriesTelephoneEvents(offer('0 101', ['a=rtpmap:101 telephone-event/8000']).replace('m=audio 4000', 'm=audio 0')), false);
+    assert.equal(carriesTelephoneEvents(offer('0 101', ['a=rtpmap:101 telephone-event/8000']).replace('m=audio', 'm=video')), false);
+    assert.equal(carriesTelephoneEvents('m=audio'), false);
   });
 });

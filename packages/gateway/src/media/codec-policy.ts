@@ -34,6 +34,22 @@ export function restrictOffer(sdp: string, codecs: readonly string[], options: R
   return text === serializeSdp(session) ? sdp : text;
 }
 
+/**
+ * Whether the SDP's audio carries RFC 4733 telephone-events: an active audio stream lists the codec. An SDP that
+ * does not parse carries nothing.
+ */
+export function carriesTelephoneEvents(sdp: string): boolean {
+  let session: SdpSession;
+  try {
+    session = parseSdp(sdp);
+  } catch {
+    return false;
+  }
+  return session.media.some(
+    (media, index) => media.type === 'audio' && media.port !== 0 && getCodecs(session, index).some((codec) => codec.name.toLowerCase() === 'telephone-event'),
+  );
+}
+
 /** Throws `MediaError('invalid-sdp')` unless the text is a usable SDP. */
 export function checkSdp(sdp: string, what: string): void {
   parse(sdp, what);
