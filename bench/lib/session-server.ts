@@ -46,7 +46,7 @@ export type ServerMessage =
 /** Parent to child. */
 export type ServerRequest = { type: 'sample'; gc: boolean } | { type: 'exit' };
 
-/** Browser-to-browser calls, as the gateway's: no DTMF, no transfer. */
+/** Browser-to-browser calls: what the gateway's LOCAL_CALL_FEATURES says (keep the two alike). */
 const LOCAL_FEATURES: CallFeatures = { dtmf: 'none', transfer: false };
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Phone } from './support/baresip.js';
 import type { DemoPage } from './support/demo-page.js';
-import { phoneAnswers } from './support/line-calls.js';
+import { pageAnswers, phoneAnswers } from './support/line-calls.js';
 import { startLineOffice, type LineOffice } from './support/line-office.js';
 import { waitFor } from './support/processes.js';
 
@@ -56,20 +56,14 @@ describe('DTMF as telephone-events with real peers', { timeout: 180_000 }, () =>
   it('the phone calls 101: the answered call takes digits the same way, A-D included', async () => {
     const before = phone.receivedDtmf();
     const infoBefore = infoDigits();
-    const since = phone.events.length;
-    await phone.dial(office.kamailio.aor('101'));
-    const row = page.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
-    await row.first().waitFor({ timeout: 10_000 });
-    const callId = (await row.first().getAttribute('data-call-id')) ?? '';
-    await page.answer(callId);
-    await page.waitFor(callId, 'active');
-    await phone.waitForEvent('CALL_ESTABLISHED', { since, timeoutMs: 10_000 });
+    const callId = await pageAnswers(page, phone, office.kamailio.aor('101'));
     assert.equal(await page.dtmfPath(callId), 'media');
-    // Two requests in a row: the second waits behind the first instead of replacing it.
-    await page.sendDigits(callId, '5A');
+    // Two requests in a row: the second comes while the first's four digits (680 ms) still play, and waits behind
+    // them instead of replacing them.
+    await page.sendDigits(callId, '5A78');
     await page.sendDigits(callId, '0');
-    await phone.waitForDtmf(before + '5A0', 5000);
-    await heardInMedia('5A0');
+    await phone.waitForDtmf(before + '5A780', 5000);
+    await heardInMedia('5A780');
     assert.equal(infoDigits(), infoBefore, 'none came as SIP INFO');
     await phone.hangup();
     await page.waitFor(callId, 'ended', 'normal');

@@ -143,7 +143,7 @@ async function buttons(page: WidgetPage, names: string[]): Promise<Record<string
 
 const MAIN = ['call', 'hangup', 'answer', 'reject', 'mute', 'dial-1'];
 
-describe('the widget on a CRM page', { timeout: 150_000 }, () => {
+describe('the widget on a CRM page', { timeout: 210_000 }, () => {
   let gateway: StartedGateway;
   let crm: Crm;
   const browsers: TestBrowser[] = [];
@@ -702,6 +702,11 @@ describe('the widget on a CRM page', { timeout: 150_000 }, () => {
     await transferTo.press('Enter');
     await a1.waitForStatus(/“s” cannot be dialled/);
     assert.equal(await a1.state(), 'in-call', 'a number that cannot be dialled leaves the call as it was');
+    // A refusal is said in the operator's words: nobody has extension 555 here.
+    await transferTo.fill('555');
+    await a1.part('transfer').locator('[data-action="transfer-go"]').click();
+    await a1.waitForStatus(/The call could not be transferred: no such number/);
+    assert.equal(await a1.state(), 'in-call', 'a refused transfer leaves the call as it was');
     await a1.screenshot('transfer');
     await transferTo.fill('102');
     await a1.part('transfer').locator('[data-action="transfer-go"]').click();

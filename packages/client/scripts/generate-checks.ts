@@ -124,6 +124,8 @@ export const PROTOCOL_VERSION = ${PROTOCOL_VERSION};
 export const WEBSOCKET_SUBPROTOCOL = ${JSON.stringify(WEBSOCKET_SUBPROTOCOL)};
 export const MAX_FRAME_BYTES = ${MAX_FRAME_BYTES};
 export const MAX_DTMF_DIGITS = ${MAX_DTMF_DIGITS};
+export const MIN_DTMF_MS = ${DTMF_DURATION_MS.min};
+export const MAX_DTMF_MS = ${DTMF_DURATION_MS.max};
 export const DEFAULT_DTMF_MS = ${DTMF_DURATION_MS.default};
 /** Properties whose bound is in UTF-8 bytes, which a schema cannot express. */
 export const BYTE_LIMITS: Readonly<Record<string, number>> = { sdp: ${MAX_SDP_BYTES} };

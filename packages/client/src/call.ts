@@ -23,14 +23,13 @@ import type {
 import type { RequestParams } from './connection.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ClientError } from './errors.js';
-import { checkDtmfRequest, DEFAULT_DTMF_MS } from './generated/server-checks.js';
+import { checkDtmfRequest, DEFAULT_DTMF_MS, MAX_DTMF_DIGITS, MAX_DTMF_MS, MIN_DTMF_MS } from './generated/server-checks.js';
 import type { CallMedia } from './media.js';
 
 export type CallState = 'ringing' | 'early' | 'active' | 'ended';
 export type CallDirection = 'inbound' | 'outbound';
 /** The gateway's causes, plus the one only this tab knows: its connection to the gateway was lost. */
 export type EndCause = CallEndCause | 'connection-lost';
-
 
 const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   ringing: ['early', 'active', 'ended'],
@@ -71,7 +70,10 @@ export interface Call {
   /** What the call offers once answered (DTMF, transfer): undefined until then. Show only the controls that work. */
   readonly features: CallFeatures | undefined;
   on<K extends keyof CallEvents>(name: K, listener: Listener<CallEvents[K]>): () => void;
-  /** Opens the microphone and answers. On a microphone failure the call keeps ringing, so it can still be rejected. */
+  /**
+   * Opens the microphone and answers; resolves once the call is active (its `features` known) or has ended. On a
+   * microphone failure the call keeps ringing, so it can still be rejected.
+   */
   answer(): Promise<void>;
   reject(reason?: RejectReason): Promise<void>;
   /** Cancels an unanswered outgoing call, hangs up an answered one, declines a ringing incoming one. */
@@ -171,6 +173,16 @@ export class PhoneCall implements Call {
     } finally {
       this.answering = false;
     }
+    // The gateway's call.answered (with what the call offers) follows its reply: what comes after an answer, such
+    // as digits, needs it. A lost connection ends the call, so this never waits for ever.
+    if (this.state === 'ringing') {
+      await new Promise<void>((resolve) => {
+        const off = this.events.on('state', () => {
+          off();
+          resolve();
+        });
+      });
+    }
   }
 
   async reject(reason: RejectReason = 'decline'): Promise<void> {
@@ -221,10 +233,10 @@ export class PhoneCall implements Call {
     // The gateway never sees these digits, so they are held to the rules of the request it would have checked.
     const duration = durationMs ?? DEFAULT_DTMF_MS;
     if (!checkDtmfRequest({ type: 'call.dtmf', id: '0', callId: this.id, digits, durationMs: duration })) {
-      throw new ClientError('bad-request', 'digits must be 1 to 32 of 0-9, A-D, * and #, each lasting 40 to 2000 ms');
+      throw new ClientError('bad-request', `digits must be 1 to ${MAX_DTMF_DIGITS} of 0-9, A-D, * and #, each lasting ${MIN_DTMF_MS} to ${MAX_DTMF_MS} ms`);
     }
-    if (!this.media) throw new ClientError('invalid-state', 'this tab does not carry the call’s media');
-    this.media.sendDtmf(digits, duration);
+    // An active call in this tab always has its media: the tab placed the call, or answered it.
+    await this.media!.sendDtmf(digits, duration);
   }
 
   async transfer(target: string): Promise<void> {

@@ -229,16 +229,19 @@ describe('outgoing calls', () => {
     const h = harness();
     await h.login();
     const call = await placeCall(h);
-    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: { dtmf: 'media', transfer: true } });
     const dtmf = h.peer().dtmf;
+    h.socket().receive({ type: 'call.answered', callId: 'c-81f2', sdp: ANSWER, answeredAt: NOW, features: { dtmf: 'media', transfer: true } });
+    // At once: the digits wait for the answer, without which the sender could not insert them.
+    assert.equal(dtmf.canInsertDTMF, false);
     const sent = h.socket().sent.length;
     await call.sendDtmf('12');
     dtmf.playOne();
-    await call.sendDtmf('#', 250);
+    await call.sendDtmf('#');
     assert.deepEqual(dtmf.inserted, [
       { tones: '12', duration: 100, gap: 70 },
-      { tones: '2#', duration: 250, gap: 70 },
+      { tones: '2#', duration: 100, gap: 70 },
     ]);
+    await assert.rejects(call.sendDtmf('3', 250), (error: ClientError) => error.code === 'rate-limited' && error.details?.retryAfterMs === 340, 'another duration waits for the digits queued');
     assert.equal(h.socket().sent.length, sent, 'no call.dtmf: the gateway never sees these digits');
     await assert.rejects(call.sendDtmf('12E'), { code: 'bad-request' });
     await assert.rejects(call.sendDtmf(''), { code: 'bad-request' });
@@ -247,9 +250,12 @@ describe('outgoing calls', () => {
     await assert.rejects(call.sendDtmf('1'.repeat(31)), (error: ClientError) => error.code === 'rate-limited' && error.details?.retryAfterMs === 170);
     await call.sendDtmf('1'.repeat(30));
     assert.equal(dtmf.toneBuffer.length, 32, 'up to 32 wait at a time');
+    dtmf.toneBuffer = '';
+    await call.sendDtmf('9', 250);
+    assert.deepEqual(dtmf.inserted.at(-1), { tones: '9', duration: 250, gap: 70 }, 'once the queue is empty, any duration');
     dtmf.canInsertDTMF = false;
     await assert.rejects(call.sendDtmf('5'), { code: 'not-supported' });
-    assert.equal(dtmf.inserted.length, 3);
+    assert.equal(dtmf.inserted.length, 4);
   });
 
   it('refuses digits on a call that takes none without asking the gateway', async () => {
@@ -303,10 +309,15 @@ describe('incoming calls', () => {
     assert.deepEqual(peer.candidates, [early]);
     assert.deepEqual(h.socket().last('call.answer'), { type: 'call.answer', id: h.socket().last('call.answer').id, callId: 'c-9d30', sdp: LOCAL_SDP });
     h.socket().reply('call.answer', {});
-    await answering;
+    let answered = false;
+    void answering.then(() => (answered = true));
+    await settle();
     assert.equal(call.state, 'ringing', 'active once the gateway says so');
+    assert.equal(answered, false, 'answer() waits for that too, so digits can follow it at once');
     h.socket().receive({ type: 'call.answered', callId: 'c-9d30', answeredAt: NOW, features: VIA_GATEWAY });
+    await answering;
     assert.equal(call.state, 'active');
+    assert.deepEqual(call.features, VIA_GATEWAY);
     assert.equal(peer.remoteDescriptions.length, 1);
   });
 

@@ -120,6 +120,7 @@ describe('token refresh', () => {
     const answering = call.answer();
     await settle();
     socket.reply('call.answer', {});
+    socket.receive({ type: 'call.answered', callId: 'c-9d30', answeredAt: NOW, features: { dtmf: 'gateway', transfer: true } });
     await answering;
     assert.deepEqual(h.peer().config.iceServers, [{ urls: ['turn:turn2.example.com:3478'], username: 'u', credential: 'c' }]);
     assert.equal(socket.last('call.answer').callId, 'c-9d30');

@@ -57,6 +57,8 @@ export class CallMedia {
   private closed = false;
   private muted = false;
   private held = false;
+  /** What the digits waiting in the DTMF sender last asked for. */
+  private dtmfDurationMs = 0;
 
   private constructor(
     private readonly context: MediaContext,
@@ -144,25 +146,31 @@ export class CallMedia {
   }
 
   /**
-   * Queues digits as RFC 4733 telephone-events in the call's audio, after those still playing (`insertDTMF`
-   * replaces its buffer, so the rest of it goes first). Returns once queued. At most `MAX_DTMF_DIGITS` wait at a
-   * time; beyond that `rate-limited`, with how long until there is room.
+   * Queues digits as RFC 4733 telephone-events in the call's audio, after those still waiting (`insertDTMF`
+   * replaces its buffer, so the rest of it goes first), once an answer on its way has been applied: before that the
+   * sender has nothing negotiated to send with. Resolves once queued. `insertDTMF` gives one duration to its whole
+   * buffer, so digits of another duration than those waiting, and more than `MAX_DTMF_DIGITS` waiting at a time,
+   * are refused `rate-limited`, with how long until they would fit.
    */
-  sendDtmf(digits: string, durationMs: number): void {
-    if (this.closed) throw new ClientError('invalid-state', "sending digits: the call's media is closed");
-    const dtmf = this.peer.getSenders().find((sender) => sender.track?.kind === 'audio')?.dtmf;
-    if (!dtmf?.canInsertDTMF) throw new ClientError('not-supported', 'the call’s audio cannot carry telephone-events (not connected yet, or not negotiated)');
-    const waiting = dtmf.toneBuffer;
-    if (waiting.length + digits.length > MAX_DTMF_DIGITS) {
-      throw new ClientError('rate-limited', `${waiting.length} digits are still waiting to be sent`, {
-        details: { retryAfterMs: (waiting.length + digits.length - MAX_DTMF_DIGITS) * (durationMs + DTMF_GAP_MS) },
-      });
-    }
-    try {
+  sendDtmf(digits: string, durationMs: number): Promise<void> {
+    return this.serially('sending digits', async () => {
+      const dtmf = this.peer.getSenders().find((sender) => sender.track?.kind === 'audio')?.dtmf;
+      if (!dtmf?.canInsertDTMF) throw new ClientError('not-supported', 'the call’s audio cannot carry telephone-events: not negotiated, or not sending');
+      const waiting = dtmf.toneBuffer;
+      const pace = this.dtmfDurationMs + DTMF_GAP_MS;
+      if (waiting !== '' && durationMs !== this.dtmfDurationMs) {
+        throw new ClientError('rate-limited', `digits of ${this.dtmfDurationMs} ms are still waiting; ${durationMs} ms ones can follow once they are sent`, {
+          details: { retryAfterMs: waiting.length * pace },
+        });
+      }
+      if (waiting.length + digits.length > MAX_DTMF_DIGITS) {
+        throw new ClientError('rate-limited', `${waiting.length} digits are still waiting to be sent`, {
+          details: { retryAfterMs: (waiting.length + digits.length - MAX_DTMF_DIGITS) * pace },
+        });
+      }
       dtmf.insertDTMF(waiting + digits, durationMs, DTMF_GAP_MS);
-    } catch (error) {
-      throw webrtcFailed('sending digits', error);
-    }
+      this.dtmfDurationMs = durationMs;
+    });
   }
 
   close(): void {

@@ -57,8 +57,10 @@ describe('controls per state', () => {
       assert.equal(shown('answer'), state === 'ringing-in', state);
       assert.equal(shown('call') || shown('hangup') || shown('answer'), true, `${state}: one main action`);
       for (const action of ACTIONS) {
-        const c = control(action, state, { hasNumber: true });
-        assert.ok(!c.enabled || c.shown, `${state} ${action}`);
+        for (const features of [{}, { takesDigits: true, transferable: true }]) {
+          const c = control(action, state, { hasNumber: true, ...features });
+          assert.ok(!c.enabled || c.shown, `${state} ${action} ${JSON.stringify(features)}`);
+        }
       }
       // A hang-up button exists exactly when a call of this tab does (ringing in is answered or rejected).
       assert.equal(shown('hangup') || shown('reject'), hasCall(state), state);

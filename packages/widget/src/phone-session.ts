@@ -7,9 +7,10 @@
  * One call at a time is shown: a call ringing in while this tab is busy (call waiting on the gateway) still gets
  * its DOM events, but the operator finishes the current call first.
  */
-import { browserTimers, ClientError, createPhone, MicrophoneError, type Call, type CallEnded, type Operator, type Phone, type PhoneEvents } from '@switchboard/client';
+import { browserTimers, createPhone, MicrophoneError, type Call, type CallEnded, type Operator, type Phone, type PhoneEvents } from '@switchboard/client';
 import { callDetail, type EndedDetail, type SwitchboardEvents } from './dom-events.js';
 import type { MessageKey, Params, Translate } from './i18n/index.js';
+import { errorText } from './error-text.js';
 import { IncomingNotifier } from './notifications.js';
 import { judgePendingDial, PENDING_DIAL_MS, type PendingDial } from './pending-dial.js';
 import { safeLocalStorage } from './drag.js';
@@ -255,7 +256,7 @@ export class PhoneSession {
       // The caller gave up, or another tab took it, while the microphone prompt was open: the end says it all.
       if (this.stopped || this.call !== call || call.state !== 'ringing') return;
       this.sounds.play('ringtone');
-      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.answer-failed', params: { message: describe(error) } });
+      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.answer-failed', params: { message: errorText(error, this.host.translate) } });
     } finally {
       // A later call may be under way by now; its own answer is not settled by this one.
       if (this.answeringCall === call) this.answeringCall = undefined;
@@ -335,7 +336,7 @@ export class PhoneSession {
   /** A hang-up, reject, hold, DTMF or transfer that failed, unless the call ended anyway (the far end was quicker). */
   private callFailed(call: Call, key: 'call.reject-failed' | 'call.hangup-failed' | 'call.hold-failed' | 'call.dtmf-failed' | 'call.transfer-failed', error: unknown): void {
     if (this.stopped || this.call !== call || call.state === 'ended') return;
-    this.say({ key, params: { message: describe(error) } });
+    this.say({ key, params: { message: errorText(error, this.host.translate) } });
   }
 
   toggleMute(): void {
@@ -355,7 +356,7 @@ export class PhoneSession {
       this.outcome = { cause: 'failed' };
       this.endedWho = number;
       // A microphone failure has already been said, through media-error.
-      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.failed', params: { message: describe(error) } });
+      if (!(error instanceof MicrophoneError)) this.say({ key: 'call.failed', params: { message: errorText(error, this.host.translate) } });
       this.go('ended');
       this.scheduleReset();
       return;
@@ -525,11 +526,6 @@ export class PhoneSession {
 /** Who is on the line, for people: the CRM contact, else the caller's name, else the number. */
 export function who(call: Pick<Call, 'contact' | 'remote'>): string {
   return call.contact?.name ?? call.remote.name ?? call.remote.number;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof ClientError) return error.code;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Resolves at the call's next hold event, or after `timeoutMs` (a hold that changed nothing sends none). */

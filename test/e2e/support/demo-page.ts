@@ -125,12 +125,15 @@ export class DemoPage {
     }
   }
 
-  /** Sends digits from the call's keypad; resolves once the gateway has taken them all, throws with the page's reason if not. */
   /** How the answered call takes digits, as its row shows (`features.dtmf`): gateway, media or none. */
   async dtmfPath(callId: string): Promise<string | null> {
     return this.page.locator(`#calls li[data-call-id="${callId}"]`).getAttribute('data-dtmf');
   }
 
+  /**
+   * Sends digits from the call's keypad; resolves once the gateway has taken them all (or, when the call's digits
+   * go in the media, once the browser has queued them), throws with the page's reason if not.
+   */
   async sendDigits(callId: string, digits: string, timeoutMs = 10_000): Promise<void> {
     await this.fillAndWait(callId, 'input.digits', digits, 'button.dtmf', `call ${callId}: sent digits ${digits}`, `digits ${digits} on ${callId} failed`, timeoutMs);
   }

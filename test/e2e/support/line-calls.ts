@@ -55,9 +55,8 @@ export async function browserCallsPhone(pair: TonePair, target: string): Promise
   await phoneHeardBrowser(pair);
 }
 
-/** The phone dials `aor`, the page answers, tones both ways, the phone hangs up. */
-export async function phoneCallsBrowser(pair: TonePair, aor: string): Promise<void> {
-  const { page, phone } = pair;
+/** The phone dials `aor` and the page answers; resolves with the page's call id once both have the call up. */
+export async function pageAnswers(page: DemoPage, phone: Phone, aor: string): Promise<string> {
   const since = phone.events.length;
   await phone.dial(aor);
   const row = page.page.locator('#calls li[data-direction="inbound"][data-state="ringing"]');
@@ -66,6 +65,13 @@ export async function phoneCallsBrowser(pair: TonePair, aor: string): Promise<vo
   await page.answer(callId);
   await page.waitFor(callId, 'active');
   await phone.waitForEvent('CALL_ESTABLISHED', { since, timeoutMs: 10_000 });
+  return callId;
+}
+
+/** The phone dials `aor`, the page answers, tones both ways, the phone hangs up. */
+export async function phoneCallsBrowser(pair: TonePair, aor: string): Promise<void> {
+  const { page, phone } = pair;
+  const callId = await pageAnswers(page, phone, aor);
   await browserHearsPhone(pair);
   await phone.hangup();
   await page.waitFor(callId, 'ended', 'normal');

@@ -364,6 +364,8 @@ export const PROTOCOL_VERSION = 1;
 export const WEBSOCKET_SUBPROTOCOL = "switchboard.v1";
 export const MAX_FRAME_BYTES = 65536;
 export const MAX_DTMF_DIGITS = 32;
+export const MIN_DTMF_MS = 40;
+export const MAX_DTMF_MS = 2000;
 export const DEFAULT_DTMF_MS = 100;
 /** Properties whose bound is in UTF-8 bytes, which a schema cannot express. */
 export const BYTE_LIMITS: Readonly<Record<string, number>> = { sdp: 32768 };

@@ -132,9 +132,12 @@ export interface FakeDescription {
 
 export const LOCAL_SDP = 'v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
 
-/** An RTCDTMFSender whose tones never play: the buffer holds what was last inserted until a test plays it. */
+/**
+ * An RTCDTMFSender whose tones never play: the buffer holds what was last inserted until a test plays it. Like a
+ * browser's, it can insert only once the session is negotiated (an answer applied, or given).
+ */
 export class FakeDtmfSender {
-  canInsertDTMF = true;
+  canInsertDTMF = false;
   toneBuffer = '';
   readonly inserted: { tones: string; duration: number; gap: number }[] = [];
 
@@ -180,11 +183,13 @@ export class FakePeer extends EventTarget {
 
   async setLocalDescription(description: FakeDescription): Promise<void> {
     this.localDescription = description;
+    if (description.type === 'answer') this.dtmf.canInsertDTMF = true;
     this.iceGatheringState = FakePeer.gatherAtOnce ? 'complete' : 'gathering';
   }
 
   async setRemoteDescription(description: FakeDescription): Promise<void> {
     this.remoteDescriptions.push(description);
+    if (description.type === 'answer') this.dtmf.canInsertDTMF = true;
   }
 
   async addIceCandidate(candidate?: unknown): Promise<void> {

@@ -58,7 +58,7 @@ describe('SIP calls through the B2BUA', () => {
     });
     const pbx: PbxConfig = {
       name: 'pbx', registrar: `sip:127.0.0.1:${pbxPort}`, outboundProxy: undefined, domain: '127.0.0.1', realm: undefined,
-      media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+      media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU', 'telephone-event'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
     };
     line = { mode: 'pbx', operatorId: operator.id, pbx, user: 'line101', authUser: 'line101', password: new Secret('pw', 'test') };
     otherLines = [];
@@ -96,10 +96,10 @@ describe('SIP calls through the B2BUA', () => {
     pbxUa.on('request', (incoming) => inbox.push(incoming));
   });
 
-  function inviteToGateway(user: string) {
+  function inviteToGateway(user: string, offer = OFFER) {
     const port = gatewayUa.transport('udp').local.port;
     const invite = pbxUa.createRequest('INVITE', `sip:${user}@127.0.0.1:${port}`, { from: 'sip:+4930123@127.0.0.1', contact: pbxUa.contact('pbx') });
-    invite.setBody(OFFER, 'application/sdp');
+    invite.setBody(offer, 'application/sdp');
     const provisional: SipResponse[] = [];
     const transaction = pbxUa.sendInvite(invite, { protocol: 'udp', host: '127.0.0.1', port });
     const final = new Promise<SipResponse>((resolve) => {
@@ -144,14 +144,14 @@ describe('SIP calls through the B2BUA', () => {
     assert.equal(record?.cause, 'normal');
   });
 
-  /** An INVITE from the PBX for the line, answered in the first tab with `answer` and ACKed, with the PBX set to `dtmf`. */
-  async function answeredCall(dtmf: PbxConfig['dtmf'], answer = OFFER) {
+  /** An INVITE from the PBX for the line offering `sdp`, answered with it in the first tab and ACKed, with the PBX set to `dtmf`. */
+  async function answeredCall(dtmf: PbxConfig['dtmf'], sdp = OFFER) {
     const deliver = (s: SessionHandle, e: ServerEvent) => void s.send(e);
     line = { ...line, pbx: { ...line.pbx, dtmf } };
-    const { final, invite } = inviteToGateway('line101');
+    const { final, invite } = inviteToGateway('line101', sdp);
     const callId = String((await tabs[0]!.next('call.incoming')).callId);
     await assert.rejects(layer.handle(tabs[0]!, { type: 'call.dtmf', id: 'd0', callId, digits: '1' }, deliver), { code: 'call-state' }, 'not before the answer');
-    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp: answer }, deliver);
+    await layer.handle(tabs[0]!, { type: 'call.answer', id: 'r1', callId, sdp }, deliver);
     const dialog = Dialog.fromUac(invite, await final);
     await pbxUa.sendAck(dialog.createAck(invite), { protocol: 'udp', host: '127.0.0.1', port: gatewayUa.transport('udp').local.port });
     const { features } = await tabs[0]!.next('call.answered');
@@ -409,7 +409,7 @@ describe('phone to phone through the gateway', () => {
 describe('who may call a line', () => {
   const pbx: PbxConfig = {
     name: 'pbx', registrar: 'sip:192.0.2.10:5060', outboundProxy: 'sip:[2001:db8::5];lr', domain: 'example.com', realm: undefined,
-    media: 'rtpengine', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+    media: 'rtpengine', dtmf: 'rfc4733', codecs: ['PCMU', 'telephone-event'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
   };
   const none = () => false;
   it('only the PBX’s registrar or outbound proxy address, or an address DNS gave for its servers', () => {

@@ -29,7 +29,6 @@ import type { ContactLookup } from '../lookup/contact-lookup.js';
 
 /** Codecs offered to phones registered here; a PBX's come from its config. */
 export const PHONE_CODECS = ['opus', 'G722', 'PCMU', 'PCMA', 'telephone-event'] as const;
-/** A tone's length when the request names none (the protocol's default). */
 
 export interface SipCallLayerOptions {
   ua: UserAgent;

@@ -150,7 +150,7 @@ export function harness(): Harness {
     line(overrides = {}, lineOverrides = {}) {
       const pbx: PbxConfig = {
         name: 'main', registrar: `sip:${PBX.host}:${PBX.port};transport=udp`, outboundProxy: undefined, domain: 'pbx.example',
-        realm: undefined, media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
+        realm: undefined, media: 'passthrough', dtmf: 'rfc4733', codecs: ['PCMU', 'telephone-event'], registerExpiresSeconds: 600, keepAliveSeconds: 15,
         ...overrides,
       };
       return { mode: 'pbx', operatorId: 'op-1', pbx, user: '1001', authUser: '1001', password: new Secret(PASSWORD, 'env LINE_PASSWORD'), ...lineOverrides };
