@@ -32,7 +32,6 @@ import { PendingRequests } from './pending.js';
 import type { Platform } from './platform.js';
 import { CLIENT_NAME, CLIENT_VERSION } from './version.js';
 
-
 /**
  * Requests the gateway answers only once the far end has: a hold waits for a re-INVITE's answer (a collision costs a
  * few seconds, a silent far end up to 8 s before it is cancelled), digits go one SIP INFO at a time. The gateway
@@ -40,6 +39,7 @@ import { CLIENT_NAME, CLIENT_VERSION } from './version.js';
  */
 const FAR_END_REQUESTS: ReadonlySet<RequestType> = new Set<RequestType>(['call.hold', 'call.resume', 'call.dtmf', 'call.transfer']);
 const FAR_END_TIMEOUT_MS = 45_000;
+
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
 const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {

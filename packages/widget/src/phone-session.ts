@@ -118,17 +118,22 @@ export class PhoneSession {
 
   /** A transfer of the call shown was asked for and not yet answered. */
   get transferring(): boolean {
-    return this.transferringCall !== undefined && this.transferringCall === this.call;
+    return this.isShown(this.transferringCall);
   }
 
   /** Hold or resume was pressed for the call shown and the new state has not come yet. */
   get holding(): boolean {
-    return this.holdingCall !== undefined && this.holdingCall === this.call;
+    return this.isShown(this.holdingCall);
   }
 
   /** Answer was pressed for the call shown and has not settled yet. */
   get answering(): boolean {
-    return this.answeringCall !== undefined && this.answeringCall === this.call;
+    return this.isShown(this.answeringCall);
+  }
+
+  /** Whether `call` is the call shown: a request under way for another call does not change this one's controls. */
+  private isShown(call: Call | undefined): boolean {
+    return call !== undefined && call === this.call;
   }
 
   /** The ringback or ringtone wanted now. */
@@ -399,13 +404,13 @@ export class PhoneSession {
       this.notifier.close();
       this.go('answered');
     });
-    // The CRM's answer about a dialled number arrives after the call started: the card fills in while it rings.
-    const offContact = call.on('contact', () => {
+    // The CRM's answer about a dialled number arrives after the call started (the card fills in while it rings),
+    // and either side may hold the call at any time.
+    const refresh = (): void => {
       if (shown && this.call === call && !this.stopped) this.host.changed();
-    });
-    const offHold = call.on('hold', () => {
-      if (shown && this.call === call && !this.stopped) this.host.changed();
-    });
+    };
+    const offContact = call.on('contact', refresh);
+    const offHold = call.on('hold', refresh);
     const offEnded = call.on('ended', (ended) => {
       offState();
       offContact();

@@ -14,9 +14,10 @@
  * NOTIFYs may overtake the REFER's 2xx (RFC 3515 §2.4.4): an outcome that arrives first is kept, and the leg is
  * released as soon as the lingering starts.
  */
-import type { Clock, IncomingRequest, SipRequest, SipResponse, TimerHandle } from '@switchboard/sip';
+import type { Clock, IncomingRequest, SipResponse, TimerHandle } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../ws/errors.js';
+import type { DialogRequests } from './sip-leg.js';
 
 /** How long the SIP leg waits for the far end to report the outcome of its call to the target. */
 export const LINGER_MS = 60_000;
@@ -29,14 +30,6 @@ const ALLOWED: Readonly<Record<TransferState, readonly TransferState[]>> = {
   lingering: ['done'],
   done: [],
 };
-
-/** The SIP leg of the call, as far as transferring it goes. */
-export interface TransferLeg {
-  /** A new request in the call's dialog; throws when the call has ended. */
-  createRequest(method: 'REFER'): SipRequest;
-  /** Sends it (answering a challenge with the line's credentials) and resolves with the final response. */
-  send(request: SipRequest): Promise<SipResponse>;
-}
 
 /** The status of a `message/sipfrag` body's status line (`SIP/2.0 180 Ringing`), or undefined when it has none. */
 export function sipfragStatus(body: string): number | undefined {
@@ -75,7 +68,7 @@ export class BlindTransfer {
    * Sends the REFER and resolves once the far end accepted it; `linger` is to follow. A refusal rejects with the ProtocolError the browser
    * gets, and leaves the call as it was; a 481 rejects with `call-state` (the caller ends the call).
    */
-  async refer(leg: TransferLeg, referTo: string, referredBy: string): Promise<void> {
+  async refer(leg: DialogRequests, referTo: string, referredBy: string): Promise<void> {
     const refer = leg.createRequest('REFER');
     refer.append('Refer-To', referTo);
     refer.append('Referred-By', referredBy);

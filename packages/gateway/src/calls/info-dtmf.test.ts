@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SipRequest, SipResponse, parseUri } from '@switchboard/sip';
 import { ProtocolError } from '../ws/errors.js';
-import { sendDtmfByInfo, type InfoLeg } from './info-dtmf.js';
+import { sendDtmfByInfo } from './info-dtmf.js';
+import type { DialogRequests } from './sip-leg.js';
 
 /** A leg whose far end answers each INFO with the next status of `answers`, recording what it was sent. */
-function legAnswering(answers: (number | Error)[]): InfoLeg & { sent: SipRequest[] } {
+function legAnswering(answers: (number | Error)[]): DialogRequests & { sent: SipRequest[] } {
   const sent: SipRequest[] = [];
   let cseq = 10;
   return {

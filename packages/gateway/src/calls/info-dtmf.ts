@@ -3,16 +3,9 @@
  * Asterisk, FreeSWITCH, Kamailio-fronted PBXs and desk phones take. One request per digit, each sent once the one
  * before it is answered, so that digits arrive in the order they were pressed even over UDP.
  */
-import type { SipRequest, SipResponse } from '@switchboard/sip';
+import type { SipResponse } from '@switchboard/sip';
 import { ProtocolError } from '../ws/errors.js';
-
-/** The SIP leg of a call, as far as sending INFO goes. */
-export interface InfoLeg {
-  /** A new request in the call's dialog (its next CSeq, its route set). */
-  createRequest(method: 'INFO'): SipRequest;
-  /** Sends it and resolves with the final response; rejects when none comes. */
-  send(info: SipRequest): Promise<SipResponse>;
-}
+import type { DialogRequests } from './sip-leg.js';
 
 export const DTMF_RELAY_TYPE = 'application/dtmf-relay';
 
@@ -24,7 +17,7 @@ export function dtmfRelayBody(digit: string, durationMs: number): string {
  * Sends each digit as an INFO. The first refusal stops the rest: 481 means the far end no longer has the call;
  * anything else (405, 415, 501...) that it does not take DTMF this way.
  */
-export async function sendDtmfByInfo(leg: InfoLeg, digits: string, durationMs: number): Promise<void> {
+export async function sendDtmfByInfo(leg: DialogRequests, digits: string, durationMs: number): Promise<void> {
   for (const digit of digits) {
     const info = leg.createRequest('INFO');
     info.setBody(dtmfRelayBody(digit, durationMs), DTMF_RELAY_TYPE);

@@ -82,6 +82,11 @@ export function userOf(uri: Uri | undefined): string {
   return 'anonymous';
 }
 
+/** A number or extension dialled through a PBX: the user part of a URI in the PBX's domain. */
+function atPbx(target: string, pbx: Extract<SipRoute, { kind: 'pbx' }>['pbx']): Uri {
+  return parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
+}
+
 export class SipCall {
   private current: SipCallState;
   /** Outbound: the placing session. Inbound: the answering one, once answered. */
@@ -92,7 +97,6 @@ export class SipCall {
   endCause: CallEndCause | undefined;
   private invite: SipRequest | undefined;
   private transaction: InviteClientTransaction | undefined;
-  private incoming: IncomingRequest | undefined;
   /** The SIP side's dialog, and where its requests go. */
   private readonly leg: SipLeg;
   /** The SIP leg's session once answered: its descriptions, hold, and re-INVITEs either way. */
@@ -102,7 +106,6 @@ export class SipCall {
   private authenticated = false;
   private ringingSent = false;
   private persisted: Promise<void> = Promise.resolve();
-  private dtmfMode: DtmfMode = 'info';
   /** What the answered call offers the browser; told in `call.answered`. */
   private features: CallFeatures | undefined;
   /** The PBX line of the call (either direction), whose credentials answer a challenge to an in-dialog request. */
@@ -138,11 +141,19 @@ export class SipCall {
     const from = incoming.request.from;
     const remote = { number: userOf(from?.uri), ...(from?.displayName ? { name: from.displayName.slice(0, 128) } : {}) };
     const call = new SipCall(ctx, id, 'inbound', operator, remote, media, ctx.clock.now());
-    call.incoming = incoming;
     call.leg.incoming = incoming;
     call.pbxRoute = line;
-    call.dtmfMode = line?.pbx.dtmf ?? 'info';
     return call;
+  }
+
+  /** Inbound: the INVITE; the leg keeps it, for where in-dialog requests go. */
+  private get incoming(): IncomingRequest | undefined {
+    return this.leg.incoming;
+  }
+
+  /** How digits reach the SIP side: what the PBX is set to take; phones registered here take SIP INFO. */
+  private get dtmfMode(): DtmfMode {
+    return this.pbxRoute?.pbx.dtmf ?? 'info';
   }
 
   /** Whether the call's SIP side is a PBX (through a line), rather than a phone registered here. */
@@ -187,7 +198,6 @@ export class SipCall {
       }
       if (route.kind === 'pbx') {
         this.pbxRoute = route;
-        this.dtmfMode = route.pbx.dtmf;
         const preloaded = outboundRoute(route.pbx.outboundProxy === undefined ? undefined : parseUri(route.pbx.outboundProxy));
         if (preloaded !== undefined) invite.prepend('Route', preloaded);
       }
@@ -218,7 +228,7 @@ export class SipCall {
       return { requestUri: route.binding.contact, from, destination: route.binding.source, connectionId: route.binding.connectionId };
     }
     const pbx = route.pbx;
-    const requestUri = parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
+    const requestUri = atPbx(target, pbx);
     const from = parseUri(`sip:${route.line.user}@${pbx.domain}`);
     // The server the line is registered with: the one that knows the line, and the one the PBX's DNS preferred.
     return { requestUri, from, destination: route.server ?? addressOfUri(parseUri(pbx.outboundProxy ?? pbx.registrar)), connectionId: undefined };
@@ -473,7 +483,7 @@ export class SipCall {
   /** Where the far end is to call: the target at the PBX, or at this gateway for a phone registered here. */
   private referTarget(target: string): Uri {
     const pbx = this.pbxRoute?.pbx;
-    if (pbx !== undefined) return parseUri(`sip:${escapeUser(target)}@${pbx.domain}`);
+    if (pbx !== undefined) return atPbx(target, pbx);
     return this.ctx.ua.contact(escapeUser(target), this.leg.protocol).uri;
   }
 

@@ -12,9 +12,11 @@ export interface Flow {
   connectionId: string | undefined;
 }
 
-/** Requests in the dialog: created with its next CSeq and route set, sent where the dialog goes. */
+/** Requests in the call's dialog (INFO, REFER): what sending digits and transferring need of the SIP leg. */
 export interface DialogRequests {
+  /** A new request with the dialog's next CSeq and its route set; throws `call-state` once the call has ended. */
   createRequest(method: string): SipRequest;
+  /** Sends it where the dialog goes, answering a challenge with the line's credentials; rejects when no final response comes. */
   send(request: SipRequest): Promise<SipResponse>;
 }
 

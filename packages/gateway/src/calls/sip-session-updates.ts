@@ -23,13 +23,13 @@ import {
   type SipRequest,
   type SipResponse,
   type TimerHandle,
-  type TransportAddress,
   type UserAgent,
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../ws/errors.js';
 import { sdpOf } from '../sip/respond-while-open.js';
 import { holds, meet, ownWish, reversed, sameTransport, wishOf, withDirection } from './media-direction.js';
+import type { Flow } from './sip-leg.js';
 
 type UpdateState = 'idle' | 'offering' | 'waiting' | 'closed';
 
@@ -62,7 +62,7 @@ export interface ReinviteLeg {
   /** The call's dialog; undefined once it has ended. */
   dialog(): Dialog | undefined;
   /** Where a request in the dialog goes. */
-  flowFor(request: SipRequest): { destination: TransportAddress; connectionId: string | undefined };
+  flowFor(request: SipRequest): Flow;
   /** Credentials that answer a challenge to our re-INVITE (a PBX line's); none for other calls. */
   readonly digest: DigestClient | undefined;
   /** The gateway made the Call-ID (it sent the INVITE): it waits longer after glare (§14.1). */

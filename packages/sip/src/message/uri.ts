@@ -304,10 +304,11 @@ export function formatUri(uri: Uri): string {
 
 // RFC 3261 §25.1: a user part takes unreserved and user-unreserved characters as they are, everything else escaped.
 const NOT_USER_CHAR = /[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/gu;
+const utf8 = new TextEncoder();
 
 /** Text (a dialled number, a name) as the user part of a SIP URI: what a user part cannot hold, %-escaped as UTF-8. */
 export function escapeUser(text: string): string {
-  return text.replace(NOT_USER_CHAR, (char) => [...new TextEncoder().encode(char)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  return text.replace(NOT_USER_CHAR, (char) => [...utf8.encode(char)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 
 /** Decodes %-escapes (for display and lookups). Malformed escapes are kept literally. */
