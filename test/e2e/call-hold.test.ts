@@ -1,18 +1,19 @@
 // Hold and resume, end to end. Operators 101 and 102 each have a line at Kamailio (the PBX stand-in), and rtpengine
 // bridges their browsers' WebRTC to plain RTP: to a baresip desk phone, or through the PBX from one line to the
 // other. Every side plays a tone of its own, so a hold shows as silence where the tone was, and a resume as the
-// tone coming back.
+// tone coming back. rtpengine has hold music (a tone of its own) for the far end of a hold.
 //
 // baresip 1.0 stops recording what it decodes at the first re-INVITE of a call (its own or the gateway's), so the
 // phone's recording proves the browser's tone up to the hold only; the call from line to line through the PBX
-// proves both directions after a resume.
+// proves both directions after a resume, and a listening phone of our own (bob) what a phone hears through a hold.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
 import type { Phone } from './support/baresip.js';
 import type { DemoPage } from './support/demo-page.js';
+import { startListeningPhone, type ListeningPhone } from './support/listening-phone.js';
 import { phoneAnswers, toneLine } from './support/line-calls.js';
-import { HZ_BROWSER, HZ_BROWSER_102, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
+import { HZ_BROWSER, HZ_BROWSER_102, HZ_MUSIC, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
 
 const suite = 'call-hold';
 
@@ -23,13 +24,19 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
   let phone: Phone;
   let page: DemoPage;
   let page102: DemoPage;
+  let listener: ListeningPhone;
 
   before(async () => {
-    office = await startLineOffice(suite, { line101: 'line-101-Hold-4e1b', line102: 'line-102-Hold-93c0', phone: 'alice-hold-secret' });
+    const bob = 'bob-listens-7d21';
+    office = await startLineOffice(suite, { line101: 'line-101-Hold-4e1b', line102: 'line-102-Hold-93c0', phone: 'alice-hold-secret' }, { holdMusic: true, users: { bob } });
     ({ phone, page, page102 } = office);
+    listener = await startListeningPhone({ kamailio: office.kamailio, user: 'bob', password: bob });
   });
 
-  after(() => office?.close());
+  after(async () => {
+    await listener?.close();
+    await office?.close();
+  });
 
   async function hears(listener: DemoPage, hz: number, what: string): Promise<void> {
     const heard = await listener.detectTone(hz, { timeoutMs: 10_000 });
@@ -73,6 +80,39 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
     assert.ok(heard.present && heard.tonedS >= 1, `the phone heard the browser before the hold: ${describeDetection(heard)}`);
   });
 
+  /** Waits up to 10 s for the listening phone to hear `hz` in its last second. */
+  async function phoneHears(hz: number, what: string): Promise<void> {
+    const started = Date.now();
+    while (!listener.hears(hz).present) {
+      if (Date.now() - started > 10_000) assert.fail(`${what}: ${describeDetection(listener.hears(hz))}`);
+      await sleep(200);
+    }
+  }
+
+  it('101 holds a call with a phone: the phone hears the hold music, alone and looping, until the resume brings the browser back', async () => {
+    const callId = await page.dial('bob');
+    await page.waitFor(callId, 'active', undefined, 10_000);
+    await phoneHears(HZ_BROWSER, 'before the hold the phone hears the browser');
+    assert.ok(!listener.hears(HZ_MUSIC).present, 'and no music');
+
+    await page.toggleHold(callId, 'local');
+    assert.equal(listener.invites.at(-1)?.answered, 'recvonly', 'the hold reached the phone as a sendonly offer');
+    await phoneHears(HZ_MUSIC, 'on hold the phone hears the music');
+    await sleep(1000);
+    assert.ok(!listener.hears(HZ_BROWSER).present, 'and not the browser');
+    assert.equal(listener.ssrcs().size, 1, 'one stream: what the held browser still sends is blocked, not interleaved with the music');
+    await sleep(2500);
+    assert.ok(listener.hears(HZ_MUSIC).present, `past the end of the 2-second file the music goes on: ${describeDetection(listener.hears(HZ_MUSIC))}`);
+
+    await page.toggleHold(callId, '');
+    assert.equal(listener.invites.at(-1)?.answered, 'sendrecv');
+    await phoneHears(HZ_BROWSER, 'after the resume the phone hears the browser again');
+    await sleep(1000);
+    assert.ok(!listener.hears(HZ_MUSIC).present, `and the music has stopped: ${describeDetection(listener.hears(HZ_MUSIC))}`);
+    await page.hangup(callId);
+    await page.waitFor(callId, 'ended', 'normal');
+  });
+
   it('the phone holds and resumes: the gateway takes its re-INVITEs, the browser is told, and the call goes on', async () => {
     const callId = await phoneAnswers(page, phone, 'alice');
     await hears(page, HZ_PHONE, 'before the hold');
@@ -95,14 +135,18 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
     name: string;
   }
 
-  /** Tones both ways; `holder` holds: the other is told, neither hears the other; it resumes: tones both ways again. */
-  async function holdAndResume(holder: Side, other: Side): Promise<void> {
+  /**
+   * Tones both ways; `holder` holds: the other is told, neither hears the other (and `whileHeld` checks more); it
+   * resumes: tones both ways again.
+   */
+  async function holdAndResume(holder: Side, other: Side, whileHeld?: () => Promise<void>): Promise<void> {
     await hears(holder.page, other.hz, `${holder.name} hears ${other.name}`);
     await hears(other.page, holder.hz, `${other.name} hears ${holder.name}`);
     await holder.page.toggleHold(holder.callId, 'local');
     await other.page.waitForHold(other.callId, 'remote');
     await hearsNothing(other.page, holder.hz, `${other.name} does not hear ${holder.name} while ${holder.name} holds`);
     await hearsNothing(holder.page, other.hz, `${holder.name} does not hear ${other.name} while holding`);
+    await whileHeld?.();
     await holder.page.toggleHold(holder.callId, '');
     await other.page.waitForHold(other.callId, '');
     await hears(holder.page, other.hz, `${holder.name} hears ${other.name} after the resume`);
@@ -114,7 +158,9 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
     await page102.waitFor(callId, 'ringing');
     await page102.answer(callId);
     await page.waitFor(callId, 'active');
-    await holdAndResume({ page, callId, hz: HZ_BROWSER, name: '101' }, { page: page102, callId, hz: HZ_BROWSER_102, name: '102' });
+    await holdAndResume({ page, callId, hz: HZ_BROWSER, name: '101' }, { page: page102, callId, hz: HZ_BROWSER_102, name: '102' }, () =>
+      hearsNothing(page102, HZ_MUSIC, 'no hold music between two operators: their media does not pass rtpengine'),
+    );
     await page.hangup(callId);
     await page102.waitFor(callId, 'ended', 'normal');
   });

@@ -19,6 +19,7 @@ import { LineRegistrations } from './sip/line-registrations.js';
 import { SipCallLayer } from './calls/sip-calls.js';
 import type { PhoneDirectory } from './calls/sip-routes.js';
 import { RtpengineClient } from './media/rtpengine-client.js';
+import { warnOfMissingHoldMusic } from './media/hold-music.js';
 import { createMediaSession } from './media/media-session.js';
 import { seedDemoOperators } from './store/seed.js';
 import { openStore } from './store/store.js';
@@ -77,6 +78,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
 
     const rtpengine = config.rtpengine === undefined ? undefined : new RtpengineClient({ ...config.rtpengine, logger: logger.child({ component: 'rtpengine' }) });
     if (rtpengine !== undefined) opened.unshift({ close: async () => rtpengine.close() });
+    if (config.rtpengine !== undefined) warnOfMissingHoldMusic(config.rtpengine, logger);
     const sip = await startSipListener(config.sip, logger);
     opened.unshift(sip);
     const registrar = new Registrar({ config: config.registrar, logger, clock: systemClock });
@@ -99,7 +101,14 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
       mediaFor: (mode, callId, codecs) =>
         mode === 'rtpengine' && rtpengine === undefined
           ? undefined
-          : createMediaSession({ mode, callId, codecs, logger: logger.child({ component: 'media' }), ...(rtpengine === undefined ? {} : { client: rtpengine }) }),
+          : createMediaSession({
+              mode,
+              callId,
+              codecs,
+              logger: logger.child({ component: 'media' }),
+              holdMusic: config.rtpengine?.holdMusic,
+              ...(rtpengine === undefined ? {} : { client: rtpengine }),
+            }),
       calls: store.calls,
       clock: systemClock,
       logger,

@@ -16,6 +16,8 @@ import { startRtpengine } from './rtpengine.js';
 export const HZ_BROWSER = 697;
 export const HZ_PHONE = 1209;
 export const HZ_BROWSER_102 = 770;
+/** The hold music's tone, when the office has hold music. */
+export const HZ_MUSIC = 1100;
 
 export interface LineOffice {
   kamailio: Kamailio;
@@ -27,11 +29,15 @@ export interface LineOffice {
   close(): Promise<void>;
 }
 
-/** `dtmf`: how the PBX takes digits (default "info", SIP INFO). */
+/**
+ * `dtmf`: how the PBX takes digits (default "info", SIP INFO). `holdMusic`: rtpengine plays a 2-second file of
+ * HZ_MUSIC (so that a hold of a few seconds hears it loop) to the far end of calls an operator holds. `users`: more
+ * accounts at Kamailio (user → password), for phones a test brings itself.
+ */
 export async function startLineOffice(
   suite: string,
   passwords: { line101: string; line102: string; phone: string },
-  options: { dtmf?: 'info' | 'rfc4733' } = {},
+  options: { dtmf?: 'info' | 'rfc4733'; holdMusic?: boolean; users?: Record<string, string> } = {},
 ): Promise<LineOffice> {
   assertPrivateNetns();
   const dir = suiteDir(suite);
@@ -44,7 +50,7 @@ export async function startLineOffice(
   };
   try {
     const rtpengine = await startRtpengine({ suite });
-    const kamailio = await startKamailio({ suite, users: { '101': passwords.line101, l102: passwords.line102, alice: passwords.phone }, authenticateInvites: true });
+    const kamailio = await startKamailio({ suite, users: { ...options.users, '101': passwords.line101, l102: passwords.line102, alice: passwords.phone }, authenticateInvites: true });
     gateway = await startGateway({
       suite,
       env: { LINE_101_PASSWORD: passwords.line101, LINE_102_PASSWORD: passwords.line102 },
@@ -54,7 +60,10 @@ export async function startLineOffice(
           '101': { mode: 'pbx', pbx: 'kamailio', user: '101', passwordEnv: 'LINE_101_PASSWORD' },
           '102': { mode: 'pbx', pbx: 'kamailio', user: 'l102', passwordEnv: 'LINE_102_PASSWORD' },
         },
-        rtpengine: { ng: `127.0.0.1:${rtpengine.ngPort}` },
+        rtpengine: {
+          ng: `127.0.0.1:${rtpengine.ngPort}`,
+          ...(options.holdMusic ? { holdMusic: writeToneWav(join(dir, `hold-music-${HZ_MUSIC}hz.wav`), HZ_MUSIC, { seconds: 2, sampleRate: 8000 }) } : {}),
+        },
       },
     });
     const phone = await startPhone({ suite, name: 'alice', kamailio, user: 'alice', password: passwords.phone, toneHz: HZ_PHONE, toneDurationS: 200 });

@@ -496,7 +496,10 @@ export class SipCall {
     const updates = this.updates;
     if (this.current !== 'active' || updates === undefined) throw new ProtocolError('call-state', `${held ? 'hold' : 'resume'} needs an answered call`);
     if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
-    if (await updates.setLocalHold(held)) deliver(session, { type: 'call.hold-state', callId: this.id, ...updates.hold });
+    if (!(await updates.setLocalHold(held))) return;
+    // Not awaited: the operator's hold holds with or without music, and the media session keeps the order.
+    void this.media.setHoldMusic(updates.hold.local);
+    deliver(session, { type: 'call.hold-state', callId: this.id, ...updates.hold });
   }
 
   /** A BYE from the SIP side for this call's dialog. */

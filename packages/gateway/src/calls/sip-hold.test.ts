@@ -92,6 +92,7 @@ describe('hold on calls to SIP', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(inbox.filter((i) => i.request.method === 'INVITE').length, 0, 'resuming a call not held sends nothing');
     assert.equal(holdEvents(tab).length, 2);
+    assert.deepEqual(harness.medias[0]?.holdMusic, [true, false], 'the music plays from the hold to the resume, and is not asked again');
   });
 
   it('the PBX holds: its sendonly offer gets recvonly; with both holding the stream is inactive; its resume leaves our hold in force', async () => {
@@ -116,6 +117,7 @@ describe('hold on calls to SIP', () => {
     const again = await reinviteFromPbx(dialog, pbxHold(3, 'sendrecv'));
     assert.equal(again.bodyText, resumed.bodyText, 'a session refresh gets the same description back');
     assert.equal(holdEvents(tab).length, 3, 'and says nothing');
+    assert.deepEqual(harness.medias[0]?.holdMusic, [true], 'the PBX’s own hold and resume leave the music to ours');
   });
 
   it('a hold the PBX refuses leaves the call as it was, and a later one works', async () => {
@@ -123,6 +125,7 @@ describe('hold on calls to SIP', () => {
     const refused = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
     (await nextReinvite()).respond(488);
     await assert.rejects(refused, (error: { code?: string; details?: { sipStatus?: number } }) => error.code === 'not-supported' && error.details?.sipStatus === 488);
+    assert.deepEqual(harness.medias[0]?.holdMusic, [], 'no music for a hold the far end refused');
     assert.deepEqual(holdEvents(tab), []);
     const holding = layer.handle(tab, { type: 'call.hold', id: 'h2', callId }, deliver);
     const second = await nextReinvite();

@@ -133,7 +133,7 @@ function resolveRtpengine(entry: NonNullable<ConfigFile['rtpengine']>, issues: C
     issues.push({ path: 'rtpengine.ng', message: `has no valid port, got ${JSON.stringify(entry.ng)}` });
     return undefined;
   }
-  return { host, port, timeoutMs: entry.timeoutMs };
+  return { host, port, timeoutMs: entry.timeoutMs, holdMusic: entry.holdMusic };
 }
 
 function sipUriOf(text: string): SipUri | undefined {

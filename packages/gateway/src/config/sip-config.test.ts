@@ -91,7 +91,15 @@ describe('SIP side of the config', () => {
     };
     assert.match(issues(raw)[0] ?? '', /^pbx\.main\.media: is "rtpengine" but no rtpengine is configured/);
     const config = resolveRaw({ ...raw, rtpengine: { ng: '127.0.0.1:22222' } });
-    assert.deepEqual(config.rtpengine, { host: '127.0.0.1', port: 22222, timeoutMs: 1000 });
+    assert.deepEqual(config.rtpengine, { host: '127.0.0.1', port: 22222, timeoutMs: 1000, holdMusic: undefined });
+  });
+
+  test('hold music is an absolute path, as rtpengine takes it: no relative path, no control characters, not too long', () => {
+    const config = resolveRaw({ rtpengine: { ng: '127.0.0.1:22222', holdMusic: '/usr/share/sounds/Hold Music.wav' } });
+    assert.equal(config.rtpengine?.holdMusic, '/usr/share/sounds/Hold Music.wav');
+    for (const holdMusic of ['hold.wav', '', '/', '/srv/hold\n.wav', `/${'a'.repeat(1024)}`, 42]) {
+      assert.match(issues({ rtpengine: { ng: '127.0.0.1:22222', holdMusic } })[0] ?? '', /^rtpengine\.holdMusic: must be an absolute path/, JSON.stringify(holdMusic));
+    }
   });
 
   test('TLS, WS and WSS listeners: paths follow the config file, and no two share a TCP port', () => {

@@ -15,6 +15,8 @@ const SIP_URI_PATTERN = '^sips?:[^\\s<>"]{1,500}$';
 const HOST_PORT_PATTERN = '^([A-Za-z0-9.-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\]):[0-9]{1,5}$';
 const DOMAIN_PATTERN = '^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]{2,45}\\])(:[0-9]{1,5})?$';
 const CODEC_PATTERN = '^[A-Za-z0-9-]{1,32}$';
+/** An absolute path without control characters (rtpengine takes it as one string in an ng command). */
+const FILE_PATH_PATTERN = '^/[^\\u0000-\\u001f\\u007f]{1,1023}$';
 const ENV_NAME_PATTERN = '^[A-Z_][A-Z0-9_]{0,63}$';
 /** An IP address with an optional port: `10.0.0.53`, `10.0.0.53:5353`, `2001:db8::53`, `[2001:db8::53]:5353`. */
 const NAME_SERVER_PATTERN = '^([0-9]{1,3}(\\.[0-9]{1,3}){3}(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]{2,45}\\](:[0-9]{1,5})?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$';
@@ -105,6 +107,14 @@ export const RtpengineSchema = Type.Object(
   {
     ng: Type.String({ pattern: HOST_PORT_PATTERN, description: 'rtpengine’s ng control address', [EXPECT]: 'host:port, e.g. 127.0.0.1:22222' }),
     timeoutMs: int(100, 10_000, 1000, 'how long one ng command may take, retries included'),
+    holdMusic: Type.Optional(
+      Type.String({
+        pattern: FILE_PATH_PATTERN,
+        description:
+          'an audio file rtpengine plays in a loop to the far end of a call an operator holds: a path on rtpengine’s host, in any format its ffmpeg reads (WAV, MP3...); none: the far end hears silence',
+        [EXPECT]: 'an absolute path, e.g. /usr/share/sounds/hold.wav',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'rtpengine, the media relay between WebRTC and plain RTP' },
 );

@@ -124,6 +124,8 @@ export interface RtpengineConfig {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
+  /** Played to the far end while an operator holds a call rtpengine relays; a path on rtpengine's host. */
+  readonly holdMusic: string | undefined;
 }
 
 /** The CRM's contact lookup for the screen pop. */

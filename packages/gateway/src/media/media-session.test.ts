@@ -5,7 +5,7 @@ import type { BencodeDict } from './bencode.js';
 import { isMediaError, type MediaErrorCode } from './media-error.js';
 import { createMediaSession, type MediaSession } from './media-session.js';
 import { RtpengineClient, type MediaLogger } from './rtpengine-client.js';
-import { TO_BROWSER_ANSWER, TO_BROWSER_OFFER, TO_SIP } from './rtpengine-media-session.js';
+import { HOLD_MUSIC_REPEATS, TO_BROWSER_ANSWER, TO_BROWSER_OFFER, TO_SIP } from './rtpengine-media-session.js';
 import { FakeNgServer, unusedUdpPort, type ReceivedCommand } from './test-support/fake-ng-server.js';
 
 const silent = { debug() {}, info() {}, warn() {} } as unknown as MediaLogger;
@@ -95,6 +95,12 @@ describe('passthrough media', () => {
     const media = passthrough();
     await rejectsWith(media.offerFromBrowser(OPUS_ONLY), 'no-common-codec', /PCMU, PCMA, telephone-event/);
     await rejectsWith(media.answerFromSip('hello'), 'invalid-sdp', /SIP answer/);
+  });
+
+  it('has no hold music to play: the media does not pass the gateway', async () => {
+    const media = createMediaSession({ mode: 'passthrough', callId: 'c', codecs: CODECS, logger: silent, holdMusic: '/srv/moh.wav' });
+    await media.setHoldMusic(true);
+    await media.setHoldMusic(false);
   });
 
   it('is closed after close()', async () => {
@@ -252,5 +258,93 @@ describe('rtpengine media', () => {
     } finally {
       await lonely.close();
     }
+  });
+
+  describe('hold music', () => {
+    const MUSIC = '/usr/share/switchboard/hold.wav';
+    const warnings: Record<string, unknown>[] = [];
+    const logger = { ...silent, warn: (fields: Record<string, unknown>) => void warnings.push(fields) } as unknown as MediaLogger;
+    let held: MediaSession;
+
+    beforeEach(() => {
+      warnings.length = 0;
+      server.autoReply = (command): BencodeDict => {
+        const name = command.dict['command'];
+        if (name === 'play media') return { result: 'ok', duration: 4200 };
+        if (name === 'delete' || name === 'stop media' || name === 'block media' || name === 'unblock media') return { result: 'ok' };
+        return { result: 'ok', sdp: rewritten(command) };
+      };
+      held = createMediaSession({ mode: 'rtpengine', client, callId: 'call-8', codecs: CODECS, logger, holdMusic: MUSIC });
+    });
+
+    const answered = async (): Promise<void> => {
+      await held.offerFromBrowser(BROWSER_OFFER);
+      await held.answerFromSip(PHONE_SDP);
+    };
+    const musicCommands = (): Record<string, unknown>[] =>
+      server.received.map((c) => ({ ...c.dict })).filter((d) => /^(play|stop|block|unblock) media$/.test(String(d['command'])));
+
+    it('on hold blocks what the browser sends and plays the file to the SIP leg, looped; on resume the reverse; asking twice changes nothing', async () => {
+      await answered();
+      await held.setHoldMusic(true);
+      await held.setHoldMusic(true);
+      await held.setHoldMusic(false);
+      await held.setHoldMusic(false);
+      assert.deepEqual(musicCommands(), [
+        { command: 'block media', 'call-id': 'call-8', 'from-tag': 'switchboard-browser' },
+        { command: 'play media', 'call-id': 'call-8', 'from-tag': 'switchboard-sip', file: MUSIC, 'repeat-times': HOLD_MUSIC_REPEATS },
+        { command: 'stop media', 'call-id': 'call-8', 'from-tag': 'switchboard-sip' },
+        { command: 'unblock media', 'call-id': 'call-8', 'from-tag': 'switchboard-browser' },
+      ]);
+      assert.deepEqual(warnings, []);
+    });
+
+    it('keeps the order of a quick hold and resume, and plays nothing before the call is answered or after it closed', async () => {
+      await held.setHoldMusic(true);
+      assert.deepEqual(musicCommands(), [], 'before any answer there is no SIP leg at rtpengine to play to');
+      await answered();
+      await Promise.all([held.setHoldMusic(true), held.setHoldMusic(false), held.setHoldMusic(true)]);
+      assert.deepEqual(musicCommands().map((d) => d['command']), ['block media', 'play media', 'stop media', 'unblock media', 'block media', 'play media']);
+      await held.close();
+      await held.setHoldMusic(false);
+      assert.equal(musicCommands().length, 6);
+    });
+
+    it('never rejects: refusals are logged and the hold goes on in silence; a play never answered still gets its stop', async () => {
+      await answered();
+      server.autoReply = (command): BencodeDict => ({ result: 'error', 'error-reason': `no ${String(command.dict['command'])} here` });
+      await held.setHoldMusic(true);
+      assert.deepEqual(warnings.map((w) => [w['command'], w['code']]), [['block media', 'refused'], ['play media', 'refused']]);
+      await held.setHoldMusic(false);
+      assert.deepEqual(musicCommands().map((d) => d['command']), ['block media', 'play media', 'unblock media'], 'nothing played, so nothing to stop');
+
+      // rtpengine got the play but its reply was lost: the music may be playing, so the resume stops it.
+      const hasty = new RtpengineClient({ host: '127.0.0.1', port: server.port, timeoutMs: 100 });
+      try {
+        const unsure = createMediaSession({ mode: 'rtpengine', client: hasty, callId: 'call-9', codecs: CODECS, logger, holdMusic: MUSIC });
+        server.autoReply = (command): BencodeDict | undefined => {
+          const name = String(command.dict['command']);
+          if (name === 'play media') return undefined;
+          return name.endsWith(' media') ? { result: 'ok' } : { result: 'ok', sdp: rewritten(command) };
+        };
+        await unsure.offerFromBrowser(BROWSER_OFFER);
+        await unsure.answerFromSip(PHONE_SDP);
+        await unsure.setHoldMusic(true);
+        assert.equal(warnings.find((w) => w['command'] === 'play media' && w['code'] === 'unreachable') !== undefined, true);
+        await unsure.setHoldMusic(false);
+        const commands = musicCommands().filter((d) => d['call-id'] === 'call-9').map((d) => d['command']);
+        assert.deepEqual(commands.slice(-2), ['stop media', 'unblock media']);
+      } finally {
+        await hasty.close();
+      }
+    });
+
+    it('does nothing without a file', async () => {
+      await media.offerFromBrowser(BROWSER_OFFER);
+      await media.answerFromSip(PHONE_SDP);
+      await media.setHoldMusic(true);
+      await media.setHoldMusic(false);
+      assert.deepEqual(musicCommands(), []);
+    });
   });
 });

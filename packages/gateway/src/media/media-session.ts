@@ -20,6 +20,12 @@ export interface MediaSession {
   offerFromSip(sdp: string): Promise<string>;
   /** SIP → browser call: the browser's answer becomes the SDP of the 200 OK. */
   answerFromBrowser(sdp: string): Promise<string>;
+  /**
+   * Music on hold: while the operator holds the call, the SIP side hears the configured file instead of silence.
+   * `true` starts it, `false` stops it. Never rejects (a hold without music is still a hold), and does nothing where
+   * no music is configured or the media does not pass the gateway's relay (passthrough).
+   */
+  setHoldMusic(playing: boolean): Promise<void>;
   /** Releases the call's media resources; idempotent, never rejects. Later operations reject with `closed`. */
   close(): Promise<void>;
 }
@@ -35,6 +41,8 @@ export interface MediaSessionOptions {
   /** The PBX's `codecs`. */
   readonly codecs: readonly string[];
   readonly logger: MediaLogger;
+  /** rtpengine mode only: the file played to the SIP side while the operator holds (a path on rtpengine's host). */
+  readonly holdMusic?: string | undefined;
 }
 
 export function createMediaSession(options: MediaSessionOptions): MediaSession {
@@ -45,5 +53,11 @@ export function createMediaSession(options: MediaSessionOptions): MediaSession {
     throw new MediaError('invalid-argument', 'media mode "rtpengine" needs an rtpengine client (configure rtpengine.ng)');
   }
   if (options.callId.length === 0) throw new MediaError('invalid-argument', 'a media session needs a call id');
-  return new RtpengineMediaSession({ client: options.client, callId: options.callId, codecs: options.codecs, logger: options.logger });
+  return new RtpengineMediaSession({
+    client: options.client,
+    callId: options.callId,
+    codecs: options.codecs,
+    logger: options.logger,
+    holdMusic: options.holdMusic,
+  });
 }

@@ -33,6 +33,9 @@ export class PassthroughMediaSession implements MediaSession {
     return sdp;
   }
 
+  /** The media flows between browser and PBX without the gateway: nothing here could play (the PBX may, on hold). */
+  async setHoldMusic(): Promise<void> {}
+
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManualClock, type Random } from '@switchboard/sip';
-import { bencode, type BencodeDict } from './bencode.js';
+import { bencode, type BencodeDict, type BencodeValue } from './bencode.js';
 import { isMediaError, MediaError, type MediaErrorCode } from './media-error.js';
 import { RtpengineClient, type RtpengineClientOptions } from './rtpengine-client.js';
 import { FakeNgServer, unusedUdpPort } from './test-support/fake-ng-server.js';
@@ -121,6 +121,25 @@ describe('RtpengineClient', () => {
     assert.equal(server.received[0]!.dict['to-tag'], 'b');
     assert.deepEqual({ ...server.received[1]!.dict }, { command: 'delete', 'call-id': 'c' });
     assert.deepEqual({ ...server.received[2]!.dict }, { command: 'delete', 'call-id': 'c', 'delete-delay': 0 });
+  });
+
+  it('plays a file to a participant and stops it, reading the length rtpengine gives when it gives one; blocks and unblocks what a participant sends', async () => {
+    const durations: BencodeValue[] = [3500, 'long', -1];
+    server.autoReply = (command): BencodeDict =>
+      command.dict['command'] === 'play media' ? { result: 'ok', duration: durations.shift()! } : { result: 'ok', 'last-frame-pos': 12 };
+    assert.deepEqual(await client.playMedia({ callId: 'c', fromTag: 'b', file: '/srv/hold.wav', repeatTimes: 3 }), { durationMs: 3500 });
+    assert.deepEqual(await client.playMedia({ callId: 'c', fromTag: 'b', file: '/srv/hold.wav' }), { durationMs: undefined });
+    assert.deepEqual(await client.playMedia({ callId: 'c', fromTag: 'b', file: '/srv/hold.wav' }), { durationMs: undefined });
+    await client.stopMedia({ callId: 'c', fromTag: 'b' });
+    await client.blockMedia({ callId: 'c', fromTag: 'a' });
+    await client.unblockMedia({ callId: 'c', fromTag: 'a' });
+    assert.deepEqual({ ...server.received[0]!.dict }, { command: 'play media', 'call-id': 'c', 'from-tag': 'b', file: '/srv/hold.wav', 'repeat-times': 3 });
+    assert.deepEqual({ ...server.received[1]!.dict }, { command: 'play media', 'call-id': 'c', 'from-tag': 'b', file: '/srv/hold.wav' });
+    assert.deepEqual(server.received.slice(3).map((c) => ({ ...c.dict })), [
+      { command: 'stop media', 'call-id': 'c', 'from-tag': 'b' },
+      { command: 'block media', 'call-id': 'c', 'from-tag': 'a' },
+      { command: 'unblock media', 'call-id': 'c', 'from-tag': 'a' },
+    ]);
   });
 
   it('retransmits the same datagram with doubling intervals until a reply comes', async () => {

@@ -74,6 +74,19 @@ export interface NgDeleteParams {
   readonly delaySeconds?: number;
 }
 
+/** A participant of an ng call: the one its tag names (`play media` plays to it; `stop media` stops that). */
+export interface NgParticipant {
+  readonly callId: string;
+  readonly fromTag: string;
+}
+
+export interface NgPlayMediaParams extends NgParticipant {
+  /** A media file on rtpengine's host, in any format its ffmpeg reads. */
+  readonly file: string;
+  /** `repeat-times`: how many times the file plays (rtpengine's default is once). */
+  readonly repeatTimes?: number;
+}
+
 export interface NgSdpReply {
   readonly sdp: string;
   /** rtpengine's `warning`, when it accepted the command with reservations. */
@@ -151,6 +164,35 @@ export class RtpengineClient {
       'to-tag': params.toTag,
       'delete-delay': params.delaySeconds,
     } as BencodeDict);
+  }
+
+  /**
+   * Starts playing a file to a participant, in place of what the other side sends it (rtpengine must be built with
+   * transcoding). Resolves with the file's length when rtpengine could tell it.
+   */
+  async playMedia(params: NgPlayMediaParams): Promise<{ durationMs: number | undefined }> {
+    const reply = await this.command('play media', {
+      'call-id': params.callId,
+      'from-tag': params.fromTag,
+      file: params.file,
+      'repeat-times': params.repeatTimes,
+    } as BencodeDict);
+    const duration = reply['duration'];
+    return { durationMs: typeof duration === 'number' && duration >= 0 ? duration : undefined };
+  }
+
+  /** Stops what `playMedia` started; the participant gets the other side's media again. */
+  async stopMedia(params: NgParticipant): Promise<void> {
+    await this.command('stop media', participant(params));
+  }
+
+  /** Drops the media a participant sends (its DTMF events still pass), until `unblockMedia`. */
+  async blockMedia(params: NgParticipant): Promise<void> {
+    await this.command('block media', participant(params));
+  }
+
+  async unblockMedia(params: NgParticipant): Promise<void> {
+    await this.command('unblock media', participant(params));
   }
 
   /**
@@ -333,6 +375,10 @@ export class RtpengineClient {
   private invalidReply(command: string, why: string, cause?: unknown): MediaError {
     return new MediaError('invalid-reply', `rtpengine at ${this.address} sent an unusable reply to ng ${command}: ${why}`, cause === undefined ? {} : { cause });
   }
+}
+
+function participant(params: NgParticipant): BencodeDict {
+  return { 'call-id': params.callId, 'from-tag': params.fromTag };
 }
 
 function sdpOptions(options: NgSdpOptions): BencodeDict {

@@ -55,11 +55,19 @@ export const TO_BROWSER_ANSWER: NgSdpOptions = {
   rtcpMux: ['require'],
 };
 
+/**
+ * How many times the hold music plays over: a track of a few seconds then lasts hours, longer than any hold, and a
+ * resume stops it anyway.
+ */
+export const HOLD_MUSIC_REPEATS = 10_000;
+
 export interface RtpengineMediaSessionOptions {
   readonly client: RtpengineClient;
   readonly callId: string;
   readonly codecs: readonly string[];
   readonly logger: MediaLogger;
+  /** Played to the SIP leg while the operator holds; none: the held side hears silence. */
+  readonly holdMusic?: string | undefined;
 }
 
 export class RtpengineMediaSession implements MediaSession {
@@ -67,6 +75,10 @@ export class RtpengineMediaSession implements MediaSession {
   private readonly callId: string;
   private readonly codecs: readonly string[];
   private readonly logger: MediaLogger;
+  private readonly holdMusic: string | undefined;
+  /** Whether the hold music was asked for (the operator holds), and whether rtpengine may be playing it. */
+  private onHold = false;
+  private musicMayPlay = false;
   /** Operations run one at a time, in call order, so that close() sees the last offer that reached rtpengine. */
   private queue: Promise<unknown> = Promise.resolve();
   /** The leg whose offer awaits (or last received) an answer. */
@@ -82,6 +94,7 @@ export class RtpengineMediaSession implements MediaSession {
     this.callId = options.callId;
     this.codecs = options.codecs;
     this.logger = options.logger;
+    this.holdMusic = options.holdMusic;
   }
 
   offerFromBrowser(sdp: string): Promise<string> {
@@ -98,6 +111,41 @@ export class RtpengineMediaSession implements MediaSession {
 
   answerFromBrowser(sdp: string): Promise<string> {
     return this.answer('browser', sdp);
+  }
+
+  setHoldMusic(playing: boolean): Promise<void> {
+    const file = this.holdMusic;
+    if (file === undefined || this.closed) return Promise.resolve();
+    // In the queue, so that a quick hold and resume reach rtpengine in their order.
+    return this.run(async () => {
+      if (playing === this.onHold || !this.answered) return;
+      this.onHold = playing;
+      const sip = { callId: this.callId, fromTag: SIP_TAG };
+      // A held browser still sends (silence), and rtpengine may forward it beside the music: two streams at once.
+      const browser = { callId: this.callId, fromTag: BROWSER_TAG };
+      if (playing) {
+        await this.attempt('block media', 'the far end may hear silence beside the music', () => this.client.blockMedia(browser));
+        const played = await this.attempt('play media', 'the held call is silent', () => this.client.playMedia({ ...sip, file, repeatTimes: HOLD_MUSIC_REPEATS }));
+        // Unanswered, the play may still have arrived: the resume then stops it.
+        this.musicMayPlay = typeof played !== 'string' || played === 'unreachable';
+        if (typeof played !== 'string') this.logger.debug({ callId: this.callId, file, durationMs: played.durationMs }, 'hold music playing');
+      } else {
+        if (this.musicMayPlay) await this.attempt('stop media', 'the far end may go on hearing the music', () => this.client.stopMedia(sip));
+        this.musicMayPlay = false;
+        await this.attempt('unblock media', 'the far end may not hear the operator', () => this.client.unblockMedia(browser));
+      }
+    }).catch(() => undefined);
+  }
+
+  /** One ng command of the hold music, which never fails the call: its result, or the code of its error. */
+  private async attempt<T>(command: string, consequence: string, send: () => Promise<T>): Promise<T | MediaError['code'] | 'failed'> {
+    try {
+      return await send();
+    } catch (error) {
+      const code = error instanceof MediaError ? error.code : 'failed';
+      this.logger.warn({ callId: this.callId, command, code, err: error }, `rtpengine did not ${command}: ${consequence}`);
+      return code;
+    }
   }
 
   close(): Promise<void> {

@@ -40,10 +40,13 @@ export class FakeTab implements SessionHandle {
 /** Marks every SDP with the direction it was converted in. */
 export class MarkingMedia implements CallMedia {
   closed = false;
+  /** Every hold-music change asked for, in order. */
+  readonly holdMusic: boolean[] = [];
   async offerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-offer\r\n`; }
   async answerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-answer\r\n`; }
   async offerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-offer\r\n`; }
   async answerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-answer\r\n`; }
+  async setHoldMusic(playing: boolean) { this.holdMusic.push(playing); }
   async close() { this.closed = true; }
 }
 

@@ -33,6 +33,8 @@ export interface LineCallHarness {
   inbox: IncomingRequest[];
   /** CSeq numbers of the ACKs the PBX received. */
   acks: number[];
+  /** Every call's media, in the order the calls were made. */
+  medias: MarkingMedia[];
   /** A call from the PBX, answered in the tab and ACKed: the PBX's dialog and the gateway's SDP. */
   answeredInbound(): Promise<{ callId: string; dialog: Dialog; answer: string }>;
   close(): Promise<void>;
@@ -62,6 +64,7 @@ export async function startLineCallHarness(options: HarnessOptions = {}): Promis
     },
   };
   const tab = new FakeTab('s-1', operator);
+  const medias: MarkingMedia[] = [];
   const clock = new ManualClock(Date.now());
   const layer = new SipCallLayer({
     ua: gatewayUa,
@@ -71,7 +74,11 @@ export async function startLineCallHarness(options: HarnessOptions = {}): Promis
       // The PBX is known by name (pbx.example) for calls and Refer-To, and reached at its loopback address.
       serverOf: () => ({ protocol: 'udp', host: '127.0.0.1', port: pbxPort }), isPbxServer: () => false },
     phones: options.phones?.(pbxPort) ?? { lookup: () => [], isRegisteredSource: () => false },
-    mediaFor: () => new MarkingMedia(),
+    mediaFor: () => {
+      const media = new MarkingMedia();
+      medias.push(media);
+      return media;
+    },
     calls: store.calls,
     clock,
     // No wait after a collision on a call the PBX made (0-2 s, §14.1): the test need not sleep.
@@ -93,7 +100,7 @@ export async function startLineCallHarness(options: HarnessOptions = {}): Promis
   pbxUa.on('ack', ({ request }) => acks.push(request.cseq!.seq));
 
   return {
-    gatewayUa, pbxUa, store, layer, tab, clock, gateway, pbxPort, inbox, acks,
+    gatewayUa, pbxUa, store, layer, tab, clock, gateway, pbxPort, inbox, acks, medias,
     async answeredInbound() {
       const invite = pbxUa.createRequest('INVITE', `sip:line101@127.0.0.1:${gateway.port}`, { from: 'sip:+4930123@127.0.0.1', contact: pbxUa.contact('pbx') });
       invite.setBody(OFFER, 'application/sdp');
