@@ -1,16 +1,19 @@
 /**
  * The gateway's media bridge against a real rtpengine (userspace, loopback): Chromium's WebRTC SDP becomes plain
- * RTP/AVP for a SIP phone and back, in both call directions; close() deletes the call at rtpengine; a stopped
- * rtpengine or a wrong port gives `unreachable` naming the address.
+ * RTP/AVP for a SIP phone and back, in both call directions; the hold music's commands (play, stop, block, unblock;
+ * a missing file refused); close() deletes the call at rtpengine; a stopped rtpengine or a wrong port gives
+ * `unreachable` naming the address.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createMediaSession, isMediaError, MediaError, RtpengineClient, type MediaLogger, type MediaSession } from '@switchboard/gateway';
 import { getCodecs, isWebRtc, parseSdp, type SdpSession } from '@switchboard/sip';
+import { writeToneWav } from './support/audio.js';
 import { assertPrivateNetns } from './support/netns.js';
 import { LOOPBACK } from './support/ports.js';
-import { stopAll } from './support/processes.js';
+import { stopAll, suiteDir } from './support/processes.js';
 import { startRtpengine, type Rtpengine } from './support/rtpengine.js';
 import { CHROMIUM_OFFER, chromiumAnswer, PHONE_OFFER, phoneAnswer } from './support/sdp-fixtures.js';
 
@@ -123,6 +126,24 @@ describe('media through rtpengine', () => {
       const ok = parseSdp(await media.answerFromBrowser(chromiumAnswer(incoming)));
       assertPlainRtp(ok, rtpengine);
       assert.deepEqual(codecNames(ok), ['PCMU', 'telephone-event']);
+    } finally {
+      await media.close();
+    }
+  });
+
+  it('plays a file to the SIP side and stops it, blocks and unblocks the browser; a file it cannot read is refused', async () => {
+    const callId = 'hold-music@e2e';
+    const media = session(callId);
+    try {
+      await media.answerFromSip(phoneAnswer(parseSdp(await media.offerFromBrowser(CHROMIUM_OFFER))));
+      const sip = { callId, fromTag: 'switchboard-sip' };
+      const file = join(suiteDir(suite), 'hold-music.wav');
+      writeToneWav(file, { frequency: 1100, durationS: 1.5, sampleRate: 8000 });
+      assert.deepEqual(await client.playMedia({ ...sip, file, repeatTimes: 2 }), { durationMs: 1500 });
+      await client.blockMedia({ callId, fromTag: 'switchboard-browser' });
+      await client.stopMedia(sip);
+      await client.unblockMedia({ callId, fromTag: 'switchboard-browser' });
+      await assert.rejects(client.playMedia({ ...sip, file: join(suiteDir(suite), 'no-such-music.wav') }), (e: unknown) => isMediaError(e, 'refused'));
     } finally {
       await media.close();
     }

@@ -3,9 +3,10 @@
 // arrived and its SSRC. baresip 1.0 stops recording at a call's first re-INVITE; this one hears through holds.
 import { createSocket, type Socket } from 'node:dgram';
 import {
-  cryptoRandom, Dialog, dialogIdOfIncomingRequest, dialogKey, DigestClient, formatNameAddr, nextHop, UserAgent, type IncomingRequest, type SipTransport,
+  cryptoRandom, Dialog, dialogKey, DigestClient, formatNameAddr, nextHop, UserAgent, type IncomingRequest, type SipTransport,
 } from '@switchboard/sip';
 import { createTransport, nodeDigestHasher } from '@switchboard/sip/node';
+import { admitToDialog } from './answering-uas.js';
 import { detectTone, type ToneDetection } from './audio.js';
 import type { Kamailio } from './kamailio.js';
 import { LOOPBACK } from './ports.js';
@@ -44,11 +45,15 @@ export async function startListeningPhone(options: { kamailio: Kamailio; user: s
   const rtp: Socket = createSocket('udp4');
   const heard: Heard[] = [];
   rtp.on('message', (packet) => {
-    // RTP version 2, payload type 0 (PCMU); a fixed 12-byte header plus CSRCs, no extensions from rtpengine.
+    // RTP version 2, payload type 0 (PCMU): a 12-byte header, its CSRCs and header extension, then the payload and
+    // any padding.
     if (packet.length < 12 || packet[0]! >> 6 !== 2 || (packet[1]! & 0x7f) !== 0) return;
-    const start = 12 + (packet[0]! & 0x0f) * 4;
-    const samples = new Int16Array(packet.length - start);
-    for (let i = start; i < packet.length; i++) samples[i - start] = ulawToLinear(packet[i]!);
+    let start = 12 + (packet[0]! & 0x0f) * 4;
+    if (packet[0]! & 0x10) start += packet.length >= start + 4 ? 4 + packet.readUInt16BE(start + 2) * 4 : packet.length;
+    const end = packet.length - (packet[0]! & 0x20 ? packet[packet.length - 1]! : 0);
+    if (start >= end) return;
+    const samples = new Int16Array(end - start);
+    for (let i = start; i < end; i++) samples[i - start] = ulawToLinear(packet[i]!);
     heard.push({ at: Date.now(), ssrc: packet.readUInt32BE(8), samples });
   });
   await new Promise<void>((resolve) => rtp.bind(0, LOOPBACK, resolve));
@@ -77,21 +82,12 @@ export async function startListeningPhone(options: { kamailio: Kamailio; user: s
 
   ua.on('request', (incoming) => {
     const { request } = incoming;
-    const id = dialogIdOfIncomingRequest(request);
-    const dialog = id === undefined ? undefined : dialogs.get(dialogKey(id));
     if (request.method === 'INVITE' && request.toTag === undefined) {
       answer(incoming, undefined);
       return;
     }
-    if (dialog === undefined) {
-      incoming.respond(481);
-      return;
-    }
-    const verdict = dialog.receiveRequest(request);
-    if (!verdict.accept) {
-      incoming.respond(verdict.status, { reason: verdict.reason });
-      return;
-    }
+    const dialog = admitToDialog(dialogs, incoming);
+    if (dialog === undefined) return;
     if (request.method === 'INVITE') {
       answer(incoming, dialog);
       return;

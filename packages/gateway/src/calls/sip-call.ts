@@ -498,7 +498,7 @@ export class SipCall {
     if (session !== this.carrier) throw new ProtocolError('call-state', 'the call is carried by another session of this operator');
     if (!(await updates.setLocalHold(held))) return;
     // Not awaited: the operator's hold holds with or without music, and the media session keeps the order.
-    void this.media.setHoldMusic(updates.hold.local);
+    this.media.setHoldMusic(updates.hold.local).catch((error: unknown) => this.log.warn({ err: error }, 'the hold music failed'));
     deliver(session, { type: 'call.hold-state', callId: this.id, ...updates.hold });
   }
 

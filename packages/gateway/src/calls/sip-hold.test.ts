@@ -95,6 +95,20 @@ describe('hold on calls to SIP', () => {
     assert.deepEqual(harness.medias[0]?.holdMusic, [true, false], 'the music plays from the hold to the resume, and is not asked again');
   });
 
+  it('the hold neither waits for the music nor fails with it', async () => {
+    const { callId } = await answeredInbound();
+    const media = harness.medias[0]!;
+    media.setHoldMusic = () => Promise.reject(new Error('the media relay failed'));
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    accept(await nextReinvite(), 'recvonly');
+    await holding;
+    media.setHoldMusic = () => new Promise<void>(() => {});
+    const resuming = layer.handle(tab, { type: 'call.resume', id: 'h2', callId }, deliver);
+    accept(await nextReinvite(), 'sendrecv');
+    await resuming;
+    assert.deepEqual(holdEvents(tab), [[true, false], [false, false]]);
+  });
+
   it('the PBX holds: its sendonly offer gets recvonly; with both holding the stream is inactive; its resume leaves our hold in force', async () => {
     const { callId, dialog, answer } = await answeredInbound();
     const pbxHold = (version: number, direction: string) => OFFER.replace('o=- 1 1 ', `o=- 1 ${version} `).replace('t=0 0\r\n', `t=0 0\r\na=${direction}\r\n`);

@@ -111,7 +111,7 @@ export const RtpengineSchema = Type.Object(
       Type.String({
         pattern: FILE_PATH_PATTERN,
         description:
-          'an audio file rtpengine plays in a loop to the far end of a call an operator holds: a path on rtpengine’s host, in any format its ffmpeg reads (WAV, MP3...); none: the far end hears silence',
+          'an audio file rtpengine plays over and over (up to a million times) to the far end of a call an operator holds, until the resume: a path on rtpengine’s host, in any format its ffmpeg reads (WAV, MP3...); none: the far end hears silence',
         [EXPECT]: 'an absolute path, e.g. /usr/share/sounds/hold.wav',
       }),
     ),

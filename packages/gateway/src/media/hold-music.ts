@@ -1,16 +1,20 @@
 /**
  * The hold music file is opened by rtpengine, not by the gateway, so the gateway cannot know that it exists: a
- * rtpengine on another host (or in a container) sees its own file system. Only when rtpengine runs on this host is
- * a missing file worth a warning at start; otherwise the first hold says so (rtpengine refuses the play).
+ * rtpengine on another host (or in a container) sees its own file system. Only when rtpengine is reached on a
+ * loopback address is a file missing here worth a warning at start, and even then it may be in rtpengine's
+ * container; otherwise the first hold says so (rtpengine refuses the play).
  */
 import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import type { RtpengineConfig } from '../config/types.js';
 
-export function warnOfMissingHoldMusic(config: RtpengineConfig, logger: Pick<Logger, 'warn'>, readable = isReadable): void {
+export function warnOfMissingHoldMusic(config: RtpengineConfig, logger: Pick<Logger, 'warn'>): void {
   const file = config.holdMusic;
-  if (file === undefined || !isLoopback(config.host) || readable(file)) return;
-  logger.warn({ file, rtpengine: `${config.host}:${config.port}` }, 'the hold music file is not readable on this host, where rtpengine runs: calls held will be silent');
+  if (file === undefined || !isLoopback(config.host) || isReadable(file)) return;
+  logger.warn(
+    { file, rtpengine: `${config.host}:${config.port}` },
+    'the hold music file is not readable on this host: unless rtpengine runs in a container that has it, held calls will be silent',
+  );
 }
 
 function isLoopback(host: string): boolean {

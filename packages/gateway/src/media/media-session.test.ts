@@ -284,41 +284,46 @@ describe('rtpengine media', () => {
     const musicCommands = (): Record<string, unknown>[] =>
       server.received.map((c) => ({ ...c.dict })).filter((d) => /^(play|stop|block|unblock) media$/.test(String(d['command'])));
 
-    it('on hold blocks what the browser sends and plays the file to the SIP leg, looped; on resume the reverse; asking twice changes nothing', async () => {
+    it('on hold plays the file to the SIP leg, looped, then blocks what the browser sends; on resume the reverse; asking twice changes nothing', async () => {
       await answered();
       await held.setHoldMusic(true);
       await held.setHoldMusic(true);
       await held.setHoldMusic(false);
       await held.setHoldMusic(false);
       assert.deepEqual(musicCommands(), [
-        { command: 'block media', 'call-id': 'call-8', 'from-tag': 'switchboard-browser' },
         { command: 'play media', 'call-id': 'call-8', 'from-tag': 'switchboard-sip', file: MUSIC, 'repeat-times': HOLD_MUSIC_REPEATS },
+        { command: 'block media', 'call-id': 'call-8', 'from-tag': 'switchboard-browser' },
         { command: 'stop media', 'call-id': 'call-8', 'from-tag': 'switchboard-sip' },
         { command: 'unblock media', 'call-id': 'call-8', 'from-tag': 'switchboard-browser' },
       ]);
       assert.deepEqual(warnings, []);
     });
 
-    it('keeps the order of a quick hold and resume, and plays nothing before the call is answered or after it closed', async () => {
+    it('keeps the order of a quick hold and resume, and sends nothing before the call is answered or once it is closing', async () => {
       await held.setHoldMusic(true);
       assert.deepEqual(musicCommands(), [], 'before any answer there is no SIP leg at rtpengine to play to');
       await answered();
       await Promise.all([held.setHoldMusic(true), held.setHoldMusic(false), held.setHoldMusic(true)]);
-      assert.deepEqual(musicCommands().map((d) => d['command']), ['block media', 'play media', 'stop media', 'unblock media', 'block media', 'play media']);
+      assert.deepEqual(musicCommands().map((d) => d['command']), ['play media', 'block media', 'stop media', 'unblock media', 'play media', 'block media']);
+      // A resume asked for just before close(): the delete takes music and block with the call.
+      const resuming = held.setHoldMusic(false);
       await held.close();
+      await resuming;
       await held.setHoldMusic(false);
       assert.equal(musicCommands().length, 6);
+      assert.equal(server.received.at(-1)?.dict['command'], 'delete');
     });
 
-    it('never rejects: refusals are logged and the hold goes on in silence; a play never answered still gets its stop', async () => {
+    it('never rejects: a refused play is logged, nothing is blocked, and the held call keeps the browser’s silence', async () => {
       await answered();
       server.autoReply = (command): BencodeDict => ({ result: 'error', 'error-reason': `no ${String(command.dict['command'])} here` });
       await held.setHoldMusic(true);
-      assert.deepEqual(warnings.map((w) => [w['command'], w['code']]), [['block media', 'refused'], ['play media', 'refused']]);
+      assert.deepEqual(warnings.map((w) => [w['command'], w['code']]), [['play media', 'refused']]);
       await held.setHoldMusic(false);
-      assert.deepEqual(musicCommands().map((d) => d['command']), ['block media', 'play media', 'unblock media'], 'nothing played, so nothing to stop');
+      assert.deepEqual(musicCommands().map((d) => d['command']), ['play media'], 'nothing played or blocked, so nothing to undo');
+    });
 
-      // rtpengine got the play but its reply was lost: the music may be playing, so the resume stops it.
+    it('a play never answered may have played: no block, but the resume stops it', async () => {
       const hasty = new RtpengineClient({ host: '127.0.0.1', port: server.port, timeoutMs: 100 });
       try {
         const unsure = createMediaSession({ mode: 'rtpengine', client: hasty, callId: 'call-9', codecs: CODECS, logger, holdMusic: MUSIC });
@@ -330,10 +335,47 @@ describe('rtpengine media', () => {
         await unsure.offerFromBrowser(BROWSER_OFFER);
         await unsure.answerFromSip(PHONE_SDP);
         await unsure.setHoldMusic(true);
-        assert.equal(warnings.find((w) => w['command'] === 'play media' && w['code'] === 'unreachable') !== undefined, true);
+        assert.deepEqual(warnings.map((w) => [w['command'], w['code']]), [['play media', 'unreachable']]);
         await unsure.setHoldMusic(false);
-        const commands = musicCommands().filter((d) => d['call-id'] === 'call-9').map((d) => d['command']);
-        assert.deepEqual(commands.slice(-2), ['stop media', 'unblock media']);
+        assert.deepEqual([...new Set(musicCommands().map((d) => d['command']))], ['play media', 'stop media']);
+      } finally {
+        await hasty.close();
+      }
+    });
+
+    it('sends a resume’s unblock again when it goes unanswered, so the far end hears the operator again', async () => {
+      const hasty = new RtpengineClient({ host: '127.0.0.1', port: server.port, timeoutMs: 100 });
+      try {
+        const flaky = createMediaSession({ mode: 'rtpengine', client: hasty, callId: 'call-10', codecs: CODECS, logger, holdMusic: MUSIC });
+        const unblocks = new Set<string>();
+        server.autoReply = (command): BencodeDict | undefined => {
+          const name = String(command.dict['command']);
+          if (name === 'unblock media') {
+            // The first unblock (and its retransmissions, same cookie) is lost; the next one is answered.
+            unblocks.add(command.cookie);
+            return unblocks.size === 1 ? undefined : { result: 'ok' };
+          }
+          if (name === 'play media') return { result: 'ok', duration: 1000 };
+          return name.endsWith(' media') ? { result: 'ok' } : { result: 'ok', sdp: rewritten(command) };
+        };
+        await flaky.offerFromBrowser(BROWSER_OFFER);
+        await flaky.answerFromSip(PHONE_SDP);
+        await flaky.setHoldMusic(true);
+        await flaky.setHoldMusic(false);
+        assert.equal(unblocks.size, 2, 'sent again with a new cookie');
+        assert.deepEqual(warnings, [], 'the second try worked');
+
+        // rtpengine gone for good: three tries, then a warning that says what it means.
+        server.autoReply = (command): BencodeDict | undefined => {
+          if (String(command.dict['command']) !== 'unblock media') return { result: 'ok', duration: 1000 };
+          unblocks.add(command.cookie);
+          return undefined;
+        };
+        await flaky.setHoldMusic(true);
+        const before = unblocks.size;
+        await flaky.setHoldMusic(false);
+        assert.equal(unblocks.size - before, 3);
+        assert.deepEqual(warnings.map((w) => [w['command'], w['code'], w['attempts']]), [['unblock media', 'unreachable', 3]]);
       } finally {
         await hasty.close();
       }

@@ -55,11 +55,13 @@ export const TO_BROWSER_ANSWER: NgSdpOptions = {
   rtcpMux: ['require'],
 };
 
+/** How many times the hold music plays over: days for any track, so that no hold outlasts it (a resume stops it). */
+export const HOLD_MUSIC_REPEATS = 1_000_000;
 /**
- * How many times the hold music plays over: a track of a few seconds then lasts hours, longer than any hold, and a
- * resume stops it anyway.
+ * Tries of a resume's stop and unblock, each within the client's own timeout: one lost there would leave the far end
+ * hearing music over the operator, or not hearing the operator at all, for the rest of the call.
  */
-export const HOLD_MUSIC_REPEATS = 10_000;
+const RESUME_TRIES = 3;
 
 export interface RtpengineMediaSessionOptions {
   readonly client: RtpengineClient;
@@ -76,9 +78,10 @@ export class RtpengineMediaSession implements MediaSession {
   private readonly codecs: readonly string[];
   private readonly logger: MediaLogger;
   private readonly holdMusic: string | undefined;
-  /** Whether the hold music was asked for (the operator holds), and whether rtpengine may be playing it. */
+  /** Whether the operator holds; whether rtpengine may be playing the music, and may be blocking the browser. */
   private onHold = false;
   private musicMayPlay = false;
+  private browserMayBeBlocked = false;
   /** Operations run one at a time, in call order, so that close() sees the last offer that reached rtpengine. */
   private queue: Promise<unknown> = Promise.resolve();
   /** The leg whose offer awaits (or last received) an answer. */
@@ -118,33 +121,50 @@ export class RtpengineMediaSession implements MediaSession {
     if (file === undefined || this.closed) return Promise.resolve();
     // In the queue, so that a quick hold and resume reach rtpengine in their order.
     return this.run(async () => {
-      if (playing === this.onHold || !this.answered) return;
+      // After close() the call is deleted at rtpengine, music and block with it.
+      if (this.closed || playing === this.onHold || !this.answered) return;
       this.onHold = playing;
       const sip = { callId: this.callId, fromTag: SIP_TAG };
-      // A held browser still sends (silence), and rtpengine may forward it beside the music: two streams at once.
       const browser = { callId: this.callId, fromTag: BROWSER_TAG };
       if (playing) {
-        await this.attempt('block media', 'the far end may hear silence beside the music', () => this.client.blockMedia(browser));
-        const played = await this.attempt('play media', 'the held call is silent', () => this.client.playMedia({ ...sip, file, repeatTimes: HOLD_MUSIC_REPEATS }));
-        // Unanswered, the play may still have arrived: the resume then stops it.
-        this.musicMayPlay = typeof played !== 'string' || played === 'unreachable';
-        if (typeof played !== 'string') this.logger.debug({ callId: this.callId, file, durationMs: played.durationMs }, 'hold music playing');
+        const played = await this.attempt('play media', `the held call is silent (${file})`, 1, () =>
+          this.client.playMedia({ ...sip, file, repeatTimes: HOLD_MUSIC_REPEATS }),
+        );
+        // Refused, nothing plays; any other failure may have reached rtpengine, and the resume then stops it.
+        this.musicMayPlay = played !== 'refused';
+        if (typeof played === 'string') return;
+        this.logger.debug({ callId: this.callId, file, durationMs: played.durationMs }, 'hold music playing');
+        // A held browser still sends silence, which rtpengine may forward beside the music. Blocked only once the
+        // music plays: without either, the far end would get no RTP at all, and inactivity timers drop such calls.
+        const blocked = await this.attempt('block media', 'the far end may hear silence beside the music', 1, () => this.client.blockMedia(browser));
+        this.browserMayBeBlocked = blocked !== 'refused';
       } else {
-        if (this.musicMayPlay) await this.attempt('stop media', 'the far end may go on hearing the music', () => this.client.stopMedia(sip));
+        if (this.musicMayPlay) await this.attempt('stop media', 'the far end may go on hearing the music', RESUME_TRIES, () => this.client.stopMedia(sip));
+        if (this.browserMayBeBlocked) {
+          await this.attempt('unblock media', 'the far end may not hear the operator', RESUME_TRIES, () => this.client.unblockMedia(browser));
+        }
         this.musicMayPlay = false;
-        await this.attempt('unblock media', 'the far end may not hear the operator', () => this.client.unblockMedia(browser));
+        this.browserMayBeBlocked = false;
       }
     }).catch(() => undefined);
   }
 
-  /** One ng command of the hold music, which never fails the call: its result, or the code of its error. */
-  private async attempt<T>(command: string, consequence: string, send: () => Promise<T>): Promise<T | MediaError['code'] | 'failed'> {
-    try {
-      return await send();
-    } catch (error) {
-      const code = error instanceof MediaError ? error.code : 'failed';
-      this.logger.warn({ callId: this.callId, command, code, err: error }, `rtpengine did not ${command}: ${consequence}`);
-      return code;
+  /**
+   * One ng command of the hold music, which never fails the call: its result, or the code of its error. A command
+   * that got no answer is sent again while tries remain; a refusal is final.
+   */
+  private async attempt<T>(command: string, consequence: string, tries: number, send: () => Promise<T>): Promise<T | MediaError['code'] | 'failed'> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        const code = error instanceof MediaError ? error.code : 'failed';
+        if (attempt < tries && code !== 'refused' && code !== 'closed') continue;
+        // Closed: the gateway is stopping, and the call with it.
+        const log = code === 'closed' ? this.logger.debug.bind(this.logger) : this.logger.warn.bind(this.logger);
+        log({ callId: this.callId, command, code, attempts: attempt, err: error }, `rtpengine did not ${command}: ${consequence}`);
+        return code;
+      }
     }
   }
 
