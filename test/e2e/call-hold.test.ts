@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { describeDetection, detectTone, readWav } from './support/audio.js';
 import type { Phone } from './support/baresip.js';
 import type { DemoPage } from './support/demo-page.js';
-import { startListeningPhone, type ListeningPhone } from './support/listening-phone.js';
+import { startRtpPhone, type RtpPhone } from './support/rtp-phone.js';
 import { phoneAnswers, toneLine } from './support/line-calls.js';
 import { HZ_BROWSER, HZ_BROWSER_102, HZ_MUSIC, HZ_PHONE, startLineOffice, type LineOffice } from './support/line-office.js';
 
@@ -24,13 +24,13 @@ describe('hold and resume with real peers', { timeout: 240_000 }, () => {
   let phone: Phone;
   let page: DemoPage;
   let page102: DemoPage;
-  let listeningPhone: ListeningPhone;
+  let listeningPhone: RtpPhone;
 
   before(async () => {
     const bob = 'bob-listens-7d21';
     office = await startLineOffice(suite, { line101: 'line-101-Hold-4e1b', line102: 'line-102-Hold-93c0', phone: 'alice-hold-secret' }, { holdMusic: true, users: { bob } });
     ({ phone, page, page102 } = office);
-    listeningPhone = await startListeningPhone({ kamailio: office.kamailio, user: 'bob', password: bob });
+    listeningPhone = await startRtpPhone({ kamailio: office.kamailio, user: 'bob', password: bob });
   });
 
   after(async () => {

@@ -49,9 +49,25 @@ export function holds(direction: MediaDirection): boolean {
   return !FLOWS[direction].receive;
 }
 
-/** The direction the peer's description asks for, for the first media section (the call's audio). */
+/**
+ * The direction the peer's description asks for, for the first media section (the call's audio). A connection
+ * address of 0.0.0.0 is the hold of RFC 2543 (RFC 3264 §8.4): the peer will not receive, whatever the attribute says.
+ */
 export function wishOf(sdp: string): MediaDirection {
-  return getDirection(parseSdp(sdp), 0);
+  const parsed = parseSdp(sdp);
+  const direction = getDirection(parsed, 0);
+  return getConnection(parsed, 0)?.address === '0.0.0.0' ? directionOf(FLOWS[direction].send, false) : direction;
+}
+
+/**
+ * `next` as the following version of the session `previous` describes (RFC 3264 §8): the same o= line, its version
+ * one up. The media relay writes each answer from the SDP it is given, with that SDP's origin, not ours.
+ */
+export function followingVersion(previous: string, next: string): string {
+  const before = parseSdp(previous);
+  const after = parseSdp(next);
+  after.origin = { ...before.origin };
+  return serializeSdp(bumpOriginVersion(after));
 }
 
 /**
@@ -68,7 +84,7 @@ export function withDirection(sdp: string, direction: MediaDirection): string {
 /**
  * Whether a new description from the peer keeps every stream where it was: the same sections, ports, profiles,
  * payload types and connection addresses. Only then can its direction be taken without telling the media relay.
- * The RFC 2543 hold (c= 0.0.0.0) is a change of address and so is not taken.
+ * The RFC 2543 hold (c= 0.0.0.0) is a change of address: the relay must stop sending to the old one.
  */
 export function sameTransport(before: string, after: string): boolean {
   let a: SdpSession;

@@ -513,7 +513,8 @@ export class SipCall {
 
   /**
    * A re-INVITE in this call's dialog: a session refresh (RFC 4028: PBXs send one every few minutes when session
-   * timers are on, and end the call when it fails), or the far end holding or resuming the call. See
+   * timers are on, and end the call when it fails), the far end holding or resuming the call, or moving its media
+   * (a PBX taking itself out of the media path, a transfer at the PBX). See
    * `SipSessionUpdates` for what is taken and what gets 488.
    */
   reinvite(incoming: IncomingRequest): void {
@@ -623,6 +624,7 @@ export class SipCall {
         this.end('failed', send, reason, sipStatus);
       },
       holdChanged: (hold) => this.tellCarrier({ type: 'call.hold-state', callId: this.id, ...hold }),
+      updateMedia: (offer) => this.media.updateFromSip(offer),
     }, agreed);
   }
 

@@ -206,6 +206,109 @@ describe('hold on calls to SIP', () => {
     assert.equal(tab.events.some((e) => e.type === 'call.ended'), false);
   });
 
+  /** The PBX's offer with its media moved to `port` (and `address`), and its o= version set. */
+  const moved = (version: number, port: number, address = '127.0.0.1') =>
+    OFFER.replace('o=- 1 1 ', `o=- 1 ${version} `).replace('m=audio 4000', `m=audio ${port}`).replace('c=IN IP4 127.0.0.1', `c=IN IP4 ${address}`);
+
+  it('the PBX moves its media: the relay answers the new offer; the 200 carries its answer as our next version; our later hold builds on it', async () => {
+    const { callId, dialog, answer } = await answeredInbound();
+    const media = harness.medias[0]!;
+    const response = await reinviteFromPbx(dialog, moved(2, 4100));
+    assert.equal(response.status, 200);
+    assert.deepEqual(media.reoffers.map((sdp) => /m=audio (\d+)/.exec(sdp)?.[1]), ['4100'], 'the relay was given the new offer');
+    assert.match(response.bodyText, /a=x-bridge:to-sip-reanswer/, 'the answer is the relay’s');
+    assert.equal(/^o=\S+ (\S+)/m.exec(response.bodyText)?.[1], /^o=\S+ (\S+)/m.exec(answer)?.[1], 'the same session id');
+    assert.equal(versionOf(response.bodyText), versionOf(answer) + 1, 'its next version');
+    assert.deepEqual(holdEvents(tab), [], 'a move is no hold');
+
+    const refreshed = await reinviteFromPbx(dialog, moved(2, 4100));
+    assert.equal(refreshed.bodyText, response.bodyText, 'a refresh of the moved session gets the same answer');
+    assert.equal(media.reoffers.length, 1, 'without the relay');
+
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const hold = await nextReinvite();
+    assert.match(hold.request.bodyText, /a=x-bridge:to-sip-reanswer/, 'our hold offers the session as moved');
+    assert.equal(versionOf(hold.request.bodyText), versionOf(response.bodyText) + 1);
+    assert.equal(directionOf(hold.request.bodyText), 'sendonly');
+    accept(hold, 'recvonly');
+    await holding;
+  });
+
+  it('a move the relay cannot take is refused and leaves the session as it was: 488 for passthrough or another codec, 500 when the relay fails', async () => {
+    const { callId, dialog, answer } = await answeredInbound();
+    const media = harness.medias[0]!;
+    const refusals: [string, number][] = [['unsupported', 488], ['no-common-codec', 488], ['invalid-sdp', 400], ['unreachable', 500]];
+    for (const [code, status] of refusals) {
+      media.reoffer = async () => {
+        throw Object.assign(new Error(code), { code });
+      };
+      const response = await reinviteFromPbx(dialog, moved(2, 4100));
+      assert.equal(response.status, status, code);
+    }
+    assert.equal(tab.events.some((e) => e.type === 'call.ended'), false, 'the call goes on');
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    const hold = await nextReinvite();
+    assert.equal(hold.request.bodyText.replace(/^o=.*$/m, '').replace(/^a=sendonly\r\n/m, ''), answer.replace(/^o=.*$/m, ''), 'the session as it was before');
+    accept(hold, 'recvonly');
+    await holding;
+  });
+
+  it('while the relay takes a move, another re-INVITE gets 500 with Retry-After, and the operator’s hold waits for the 200', async () => {
+    const { callId, dialog } = await answeredInbound();
+    const media = harness.medias[0]!;
+    let release!: () => void;
+    const relayed = new Promise<void>((resolve) => (release = resolve));
+    media.reoffer = async (sdp) => {
+      await relayed;
+      return `${sdp}a=x-bridge:slow\r\n`;
+    };
+    const moving = reinviteFromPbx(dialog, moved(2, 4100));
+    await waitFor(() => (media.reoffers.length === 1 ? true : undefined));
+    const second = await reinviteFromPbx(dialog, moved(3, 4200));
+    assert.equal(second.status, 500);
+    const retryAfter = Number(second.get('Retry-After'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 10, `Retry-After ${second.get('Retry-After')}`);
+
+    const holding = layer.handle(tab, { type: 'call.hold', id: 'h1', callId }, deliver);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(takeReinvite(), undefined, 'no offer of ours while the peer’s INVITE is being answered');
+    release();
+    assert.equal((await moving).status, 200);
+    const hold = await nextReinvite();
+    assert.match(hold.request.bodyText, /a=x-bridge:slow/);
+    accept(hold, 'recvonly');
+    await holding;
+    assert.deepEqual(holdEvents(tab), [[true, false]]);
+  });
+
+  it('the RFC 2543 hold (c=0.0.0.0) goes to the relay and holds the call; the PBX’s real address back resumes it', async () => {
+    const { dialog } = await answeredInbound();
+    const held = await reinviteFromPbx(dialog, moved(2, 4000, '0.0.0.0'));
+    assert.equal(held.status, 200);
+    assert.equal(directionOf(held.bodyText), 'recvonly', 'the PBX will not receive');
+    assert.deepEqual(holdEvents(tab), [[false, true]]);
+    const resumed = await reinviteFromPbx(dialog, moved(3, 4000));
+    assert.equal(resumed.status, 200);
+    assert.equal(directionOf(resumed.bodyText), 'sendrecv');
+    assert.deepEqual(holdEvents(tab), [[false, true], [false, false]]);
+    assert.equal(harness.medias[0]!.reoffers.length, 2);
+  });
+
+  it('a call that ends while the relay takes a move answers that re-INVITE 487', async () => {
+    const { dialog } = await answeredInbound();
+    const media = harness.medias[0]!;
+    let release!: () => void;
+    media.reoffer = async (sdp) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return sdp;
+    };
+    const moving = reinviteFromPbx(dialog, moved(2, 4100));
+    await waitFor(() => (media.reoffers.length === 1 ? true : undefined));
+    await layer.handle(tab, { type: 'call.hangup', id: 'x1', callId: (await tab.next('call.answered')).callId as string }, deliver);
+    release();
+    assert.equal((await moving).status, 487);
+  });
+
   it('a re-INVITE without an offer gets 488: its answer would come in the ACK, where nothing could act on it', async () => {
     const { dialog } = await answeredInbound();
     const request = dialog.createRequest('INVITE');

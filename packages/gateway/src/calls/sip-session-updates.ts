@@ -1,8 +1,9 @@
 /**
  * The SIP leg's session once a call is answered, and its changes by re-INVITE in either direction (RFC 3261 §14,
- * RFC 3264 §8): session refreshes, hold and resume. Only the direction of the media changes; the browser leg is
- * never renegotiated (the browser stops its own microphone and speaker while it holds), so an offer from the
- * peer that would move the media or change codecs is still refused with 488, which leaves the session as it was.
+ * RFC 3264 §8): session refreshes, hold and resume, and the peer moving its media or changing codecs. The browser
+ * leg is never renegotiated (the browser stops its own microphone and speaker while it holds): a peer's offer that
+ * moves the media goes to the media relay, which answers it for the browser's side as that stands; where the relay
+ * cannot (passthrough), or the browser would have to change codec, it gets 488 and the session stays as it was.
  *
  *   idle ──hold/resume──► offering ──2xx (ACKed)──► idle        our new direction in force
  *    ▲                     │  │
@@ -10,7 +11,9 @@
  *    └──other non-2xx──────┘          (the session is unchanged; 408, 481 or no answer: the call is lost)
  *   any ──call ended──► closed
  *
- * A re-INVITE from the peer is answered at once in any state but `offering`, where it gets 491.
+ * A re-INVITE from the peer is answered at once in any state but `offering`, where it gets 491. One that moves the
+ * media is answered once the relay has taken it; meanwhile our own offers wait, and another re-INVITE from the
+ * peer gets 500 with Retry-After (§14.2).
  */
 import {
   formatNameAddr,
@@ -28,7 +31,7 @@ import {
 import type { Logger } from 'pino';
 import { ProtocolError } from '../ws/errors.js';
 import { sdpOf } from '../sip/respond-while-open.js';
-import { holds, meet, ownWish, reversed, sameTransport, wishOf, withDirection } from './media-direction.js';
+import { followingVersion, holds, meet, ownWish, reversed, sameTransport, wishOf, withDirection } from './media-direction.js';
 import type { Flow } from './sip-leg.js';
 
 type UpdateState = 'idle' | 'offering' | 'waiting' | 'closed';
@@ -71,6 +74,8 @@ export interface ReinviteLeg {
   lost(reason: string, sipStatus: number | undefined): void;
   /** The peer held or resumed the call. */
   holdChanged(hold: HoldState): void;
+  /** The peer's new offer moves the media or changes codecs: the answer the media relay gives it (see MediaSession). */
+  updateMedia(offer: string): Promise<string>;
 }
 
 export interface SessionUpdatesContext {
@@ -99,6 +104,8 @@ export class SipSessionUpdates {
   private glareWait: { timer: TimerHandle; done: () => void } | undefined;
   /** Settles the offer on its way, so that a call ending meanwhile does not leave the request waiting. */
   private inFlight: ((outcome: Outcome) => void) | undefined;
+  /** The peer's re-INVITE that moves the media, while the relay takes it; never rejects. */
+  private answering: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: SessionUpdatesContext,
@@ -135,6 +142,11 @@ export class SipSessionUpdates {
       incoming.respond(491, { reason: 'Request Pending' });
       return;
     }
+    if (this.answering !== undefined) {
+      const retryAfter = this.ctx.random.bytes(1)[0]! % 11;
+      incoming.respond(500, { reason: 'Previous Re-INVITE Still Being Answered', headers: [['Retry-After', String(retryAfter)]] });
+      return;
+    }
     const offer = sdpOf(incoming.request);
     const contact = dialog.localContact;
     const headers: [string, string][] = contact === undefined ? [] : [['Contact', formatNameAddr(contact)]];
@@ -150,13 +162,45 @@ export class SipSessionUpdates {
       return;
     }
     if (!sameTransport(this.remote, offer)) {
-      this.log.info('re-INVITE that would move the media or change codecs refused');
-      incoming.respond(488, { reason: 'Media Changes Not Supported' });
+      this.answering = this.answerMove(incoming, offer, headers).finally(() => {
+        this.answering = undefined;
+      });
       return;
     }
+    this.take(incoming, offer, withDirection(this.local, this.answerDirection(offer)), headers);
+  }
+
+  /** The peer's offer moves the media: answered with the relay's answer once it has taken the new session. */
+  private async answerMove(incoming: IncomingRequest, offer: string, headers: [string, string][]): Promise<void> {
+    let answer: string;
+    try {
+      answer = await this.leg.updateMedia(offer);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const refusal = refusalFor(code);
+      this.log.info({ code, err: error }, `re-INVITE that moves the media or changes codecs refused: ${refusal.status} ${refusal.reason}`);
+      incoming.respond(refusal.status, { reason: refusal.reason });
+      return;
+    }
+    if (this.current === 'closed') {
+      incoming.respond(487);
+      return;
+    }
+    let sdp: string;
+    try {
+      sdp = withDirection(followingVersion(this.local, answer), this.answerDirection(offer));
+    } catch (error) {
+      this.log.warn({ err: error }, 'the media relay answered a re-INVITE with SDP that does not parse');
+      incoming.respond(500, { reason: 'Media Relay Failed' });
+      return;
+    }
+    this.take(incoming, offer, sdp, headers);
+  }
+
+  /** Sends the 2xx; once it is on its way, the peer's offer and our answer are the session. */
+  private take(incoming: IncomingRequest, offer: string, answer: string, headers: [string, string][]): void {
     const before = this.hold;
     const wish = wishOf(offer);
-    const answer = withDirection(this.local, meet(ownWish(this.localHold), reversed(wish)));
     if (incoming.respond(200, { body: answer, contentType: 'application/sdp', headers }) === undefined) return;
     this.local = answer;
     this.remote = offer;
@@ -164,6 +208,11 @@ export class SipSessionUpdates {
     const after = this.hold;
     this.log.info({ direction: wish }, 're-INVITE from the far end taken');
     if (after.remote !== before.remote) this.leg.holdChanged(after);
+  }
+
+  /** What both sides allow: our own hold met by the peer's wish. */
+  private answerDirection(offer: string): MediaDirection {
+    return meet(ownWish(this.localHold), reversed(wishOf(offer)));
   }
 
   /** The call has ended: nothing more is sent, and a hold waiting after glare is told so. */
@@ -190,6 +239,8 @@ export class SipSessionUpdates {
 
   private async changeHold(held: boolean): Promise<boolean> {
     for (let offers = 1; ; offers++) {
+      // §14.1: no offer of ours while an INVITE of the peer's is still being answered.
+      while (this.answering !== undefined) await this.answering;
       if (this.current === 'closed') throw new ProtocolError('call-state', 'the call has ended');
       if (this.localHold === held) return false;
       const offer = withDirection(this.local, meet(ownWish(held), reversed(this.remoteWish)));
@@ -327,6 +378,20 @@ export class SipSessionUpdates {
   /** Re-reads the state after an await, where the compiler's narrowing from before no longer holds. */
   private hasClosed(): boolean {
     return this.current === 'closed';
+  }
+}
+
+/** How the media relay's refusal of a moving offer is answered; none of these ends the dialog (RFC 6141). */
+function refusalFor(code: unknown): { status: number; reason: string } {
+  switch (code) {
+    case 'unsupported':
+      return { status: 488, reason: 'Media Changes Not Supported' };
+    case 'no-common-codec':
+      return { status: 488, reason: 'Not Acceptable Here' };
+    case 'invalid-sdp':
+      return { status: 400, reason: 'Bad Session Description' };
+    default:
+      return { status: 500, reason: 'Media Relay Failed' };
   }
 }
 

@@ -8,6 +8,6 @@ export {
   type NgDeleteParams, type NgSdpReply, type NgParticipant, type NgPlayMediaParams,
 } from './rtpengine-client.js';
 export { createMediaSession, type MediaSession, type MediaSessionOptions, type MediaMode } from './media-session.js';
-export { RtpengineMediaSession, TO_SIP, TO_BROWSER_OFFER, TO_BROWSER_ANSWER, type RtpengineMediaSessionOptions } from './rtpengine-media-session.js';
+export { RtpengineMediaSession, TO_SIP, TO_BROWSER_OFFER, TO_BROWSER_ANSWER, REOFFER_TO_BROWSER, type RtpengineMediaSessionOptions } from './rtpengine-media-session.js';
 export { PassthroughMediaSession } from './passthrough-media-session.js';
 export { restrictOffer, checkSdp, type RestrictOptions } from './codec-policy.js';

@@ -19,6 +19,8 @@ export type MediaErrorCode =
   /** Operations out of order, e.g. an answer without an offer. */
   | 'invalid-state'
   | 'invalid-argument'
+  /** What this media mode cannot do, e.g. move a passthrough call's media without the browser. */
+  | 'unsupported'
   /** The client or the media session was closed. */
   | 'closed';
 

@@ -21,6 +21,12 @@ export interface MediaSession {
   /** SIP → browser call: the browser's answer becomes the SDP of the 200 OK. */
   answerFromBrowser(sdp: string): Promise<string>;
   /**
+   * In an answered call, the SIP side's re-INVITE offers a session that moves its media or changes codecs: the
+   * result is the answer for it, while the browser's side stays as it is. Rejects `unsupported` where that cannot
+   * be done without the browser (passthrough), `no-common-codec` when the browser would have to change codec.
+   */
+  updateFromSip(sdp: string): Promise<string>;
+  /**
    * Music on hold: while the operator holds the call, the SIP side hears the configured file instead of silence.
    * `true` starts it, `false` stops it. Never rejects (a hold without music is still a hold), and does nothing where
    * no music is configured or the media does not pass the gateway's relay (passthrough).

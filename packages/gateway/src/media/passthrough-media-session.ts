@@ -33,6 +33,12 @@ export class PassthroughMediaSession implements MediaSession {
     return sdp;
   }
 
+  /** The browser would have to take the new offer itself (renegotiate), which the protocol does not do. */
+  async updateFromSip(): Promise<string> {
+    this.assertOpen();
+    throw new MediaError('unsupported', 'a passthrough call cannot move its media without the browser renegotiating');
+  }
+
   /** The media flows between browser and PBX without the gateway: nothing here could play (the PBX may, on hold). */
   async setHoldMusic(): Promise<void> {}
 

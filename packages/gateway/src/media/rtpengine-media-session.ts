@@ -6,6 +6,7 @@
  * The ng call is keyed by the call id; each leg has a fixed synthetic tag, so that re-offers from either side and
  * a repeated answer (183, then 200) address the same rtpengine monologues.
  */
+import { browserSideOfOffer, requireCommonAudioCodec } from './browser-side.js';
 import { checkSdp, restrictOffer } from './codec-policy.js';
 import { MediaError } from './media-error.js';
 import type { MediaSession } from './media-session.js';
@@ -55,6 +56,20 @@ export const TO_BROWSER_ANSWER: NgSdpOptions = {
   rtcpMux: ['require'],
 };
 
+/**
+ * The SIP side's re-offer within an answered call, towards a browser that is not asked: no DTLS role, so that the
+ * one in force stays (rtpengine 10.5 keeps an established DTLS session either way, but the browser is never told
+ * of another), and the same ICE.
+ */
+export const REOFFER_TO_BROWSER: NgSdpOptions = {
+  replace: REPLACE,
+  ice: 'force',
+  transportProtocol: 'UDP/TLS/RTP/SAVPF',
+  sdes: ['off'],
+  rtcpMux: ['offer', 'require'],
+  flags: ['generate-mid'],
+};
+
 /** How many times the hold music plays over: days for any track, so that no hold outlasts it (a resume stops it). */
 export const HOLD_MUSIC_REPEATS = 1_000_000;
 /**
@@ -88,6 +103,8 @@ export class RtpengineMediaSession implements MediaSession {
   private offerer: Leg | undefined;
   /** Once an answer went through, both tags exist and offers must name the other one. */
   private answered = false;
+  /** The browser's side of the session: its answer, or its offer and the answer that offer got. */
+  private browser: { answer: string } | { offer: string; answered?: string } | undefined;
   private sentAny = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -114,6 +131,22 @@ export class RtpengineMediaSession implements MediaSession {
 
   answerFromBrowser(sdp: string): Promise<string> {
     return this.answer('browser', sdp);
+  }
+
+  updateFromSip(sdp: string): Promise<string> {
+    return this.run(async () => {
+      const browserSide = this.browserSide();
+      const restricted = restrictOffer(sdp, this.codecs);
+      requireCommonAudioCodec(restricted, browserSide);
+      const sip = { callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG };
+      // rtpengine learns the SIP side's new address and codecs from the offer; what it would send the browser is
+      // not sent: the browser's side is answered as it stands.
+      await this.client.offer({ ...sip, sdp: restricted, ...REOFFER_TO_BROWSER });
+      this.offerer = 'sip';
+      const reply = await this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP });
+      this.logger.debug({ callId: this.callId }, 'SIP re-offer through rtpengine');
+      return reply.sdp;
+    });
   }
 
   setHoldMusic(playing: boolean): Promise<void> {
@@ -186,6 +219,7 @@ export class RtpengineMediaSession implements MediaSession {
         ...(from === 'browser' ? TO_SIP : TO_BROWSER_OFFER),
       });
       this.offerer = from;
+      if (from === 'browser') this.browser = { offer: restricted };
       this.logger.debug({ callId: this.callId, from }, 'media offer through rtpengine');
       return reply.sdp;
     });
@@ -206,9 +240,23 @@ export class RtpengineMediaSession implements MediaSession {
         ...(from === 'sip' ? TO_BROWSER_ANSWER : TO_SIP),
       });
       this.answered = true;
+      if (from === 'browser') this.browser = { answer: sdp };
+      else if (this.browser !== undefined && 'offer' in this.browser) this.browser.answered = reply.sdp;
       this.logger.debug({ callId: this.callId, from }, 'media answer through rtpengine');
       return reply.sdp;
     });
+  }
+
+  /** The browser's side of the session as an answer states it (see browser-side.ts). */
+  private browserSide(): string {
+    const browser = this.browser;
+    if (!this.answered || browser === undefined) throw new MediaError('invalid-state', 'a re-offer from the SIP leg needs an answered call');
+    if ('answer' in browser) return browser.answer;
+    try {
+      return browserSideOfOffer(browser.offer, browser.answered!);
+    } catch (error) {
+      throw new MediaError('invalid-state', `the browser's side of the call is unclear: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Operations asked for before close() still run (close waits for them); later ones are refused. */
