@@ -1,7 +1,8 @@
 // A desk phone of our own, built on @switchboard/sip, for what baresip 1.0 cannot show: it registers at Kamailio,
-// answers every call (and every re-INVITE, in the direction that meets the offer's) with G.711 µ-law, keeps what it
-// hears with the time it arrived and its SSRC, and on demand speaks a tone, calls out, and re-INVITEs its call with
-// its media moved to a new port. baresip stops recording at a call's first re-INVITE; this one hears through them.
+// answers every call (and every re-INVITE, in the direction that meets the offer's) with the first G.711 codec
+// offered (PCMU or PCMA; 488 for neither), keeps what it hears with the time it arrived and its SSRC, and on
+// demand speaks a tone, calls out, and re-INVITEs its call with its media moved to a new port. baresip stops
+// recording at a call's first re-INVITE; this one hears through them.
 import { createSocket, type Socket } from 'node:dgram';
 import {
   cryptoRandom, Dialog, dialogKey, DigestClient, formatNameAddr, nextHop, UserAgent, type IncomingRequest, type SipRequest, type SipResponse,
@@ -161,15 +162,23 @@ export async function startRtpPhone(options: { kamailio: Kamailio; user: string;
 
   const answer = (incoming: IncomingRequest, dialog: Dialog | undefined): void => {
     const offer = incoming.request.bodyText;
+    const offered = (/^m=audio \d+ \S+ ([\d ]+)/m.exec(offer)?.[1] ?? '').split(' ').map(Number);
+    const codec = (['PCMU', 'PCMA'] as const).map((name) => ({ name, payload: PAYLOAD[name] }))
+      .sort((a, b) => offered.indexOf(a.payload) - offered.indexOf(b.payload))
+      .find((entry) => offered.includes(entry.payload));
+    if (codec === undefined) {
+      incoming.respond(488);
+      return;
+    }
     const direction = MEETS[DIRECTION.exec(offer)?.[1] ?? 'sendrecv'] ?? 'sendrecv';
     const response = incoming.respond(200, {
-      body: sdp(rtp.address().port, direction), contentType: 'application/sdp', headers: [['Contact', formatNameAddr(contact)]],
+      body: sdp(rtp.address().port, direction, LOOPBACK, [codec.name]), contentType: 'application/sdp', headers: [['Contact', formatNameAddr(contact)]],
     });
     invites.push({ offer, answered: direction });
     if (response === undefined) return;
     const inCall = dialog ?? Dialog.fromUas(incoming.request, response);
     if (dialog === undefined) dialogs.set(dialogKey(inCall.id), inCall);
-    call = { dialog: inCall, peer: receiverOf(offer), sending: direction === 'sendrecv' || direction === 'sendonly', payload: 0 };
+    call = { dialog: inCall, peer: receiverOf(offer), sending: direction === 'sendrecv' || direction === 'sendonly', payload: codec.payload };
   };
 
   ua.on('request', (incoming) => {

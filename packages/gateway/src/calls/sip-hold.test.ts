@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { formatNameAddr, parseUri, type Dialog, type IncomingRequest, type ManualClock, type SipResponse, type TransportAddress, type UserAgent } from '@switchboard/sip';
 import type { SipCallLayer } from './sip-calls.js';
-import { OFFER, waitFor, type FakeTab } from './test-support/b2bua-fakes.js';
+import { OFFER, waitFor, type FakeTab, type MarkingMedia } from './test-support/b2bua-fakes.js';
 import { deliver, startLineCallHarness, type LineCallHarness } from './test-support/line-call-harness.js';
 
 /** The direction attribute of the (only) audio section, and the o= version. */
@@ -253,8 +253,8 @@ describe('hold on calls to SIP', () => {
     await holding;
   });
 
-  it('while the relay takes a move, another re-INVITE gets 500 with Retry-After, and the operator’s hold waits for the 200', async () => {
-    const { callId, dialog } = await answeredInbound();
+  /** Makes the call's relay take its time over re-offers: each answers (marked "slow") once `release()` is called. */
+  function slowRelay(): { media: MarkingMedia; release: () => void } {
     const media = harness.medias[0]!;
     let release!: () => void;
     const relayed = new Promise<void>((resolve) => (release = resolve));
@@ -262,6 +262,12 @@ describe('hold on calls to SIP', () => {
       await relayed;
       return `${sdp}a=x-bridge:slow\r\n`;
     };
+    return { media, release: () => release() };
+  }
+
+  it('while the relay takes a move, another re-INVITE gets 500 with Retry-After, and the operator’s hold waits for the 200', async () => {
+    const { callId, dialog } = await answeredInbound();
+    const { media, release } = slowRelay();
     const moving = reinviteFromPbx(dialog, moved(2, 4100));
     await waitFor(() => (media.reoffers.length === 1 ? true : undefined));
     const second = await reinviteFromPbx(dialog, moved(3, 4200));
@@ -282,10 +288,11 @@ describe('hold on calls to SIP', () => {
   });
 
   it('the RFC 2543 hold (c=0.0.0.0) goes to the relay and holds the call; the PBX’s real address back resumes it', async () => {
-    const { dialog } = await answeredInbound();
+    const { dialog, answer } = await answeredInbound();
     const held = await reinviteFromPbx(dialog, moved(2, 4000, '0.0.0.0'));
     assert.equal(held.status, 200);
     assert.equal(directionOf(held.bodyText), 'recvonly', 'the PBX will not receive');
+    assert.equal(versionOf(held.bodyText), versionOf(answer) + 1, 'one version up, the direction change included');
     assert.deepEqual(holdEvents(tab), [[false, true]]);
     const resumed = await reinviteFromPbx(dialog, moved(3, 4000));
     assert.equal(resumed.status, 200);
@@ -294,14 +301,24 @@ describe('hold on calls to SIP', () => {
     assert.equal(harness.medias[0]!.reoffers.length, 2);
   });
 
+  it('a re-INVITE CANCELled while the relay takes the move: 487, and the relay goes back to the session before', async () => {
+    const { dialog } = await answeredInbound();
+    const { media, release } = slowRelay();
+    const request = dialog.createRequest('INVITE', { body: moved(2, 4100), contentType: 'application/sdp' });
+    const transaction = pbxUa.sendInvite(request, gateway);
+    const final = new Promise<SipResponse>((resolve) => transaction.on('response', ({ response: r }) => r.status >= 200 && resolve(r)));
+    await waitFor(() => (media.reoffers.length === 1 ? true : undefined));
+    await pbxUa.transactions.cancel(transaction);
+    assert.equal((await final).status, 487);
+    release();
+    await waitFor(() => (media.reverted.length === 1 ? true : undefined));
+    const later = await reinviteFromPbx(dialog, moved(3, 4000));
+    assert.equal(later.status, 200, 'the session is as before, and the next re-INVITE is taken');
+  });
+
   it('a call that ends while the relay takes a move answers that re-INVITE 487', async () => {
     const { dialog } = await answeredInbound();
-    const media = harness.medias[0]!;
-    let release!: () => void;
-    media.reoffer = async (sdp) => {
-      await new Promise<void>((resolve) => (release = resolve));
-      return sdp;
-    };
+    const { media, release } = slowRelay();
     const moving = reinviteFromPbx(dialog, moved(2, 4100));
     await waitFor(() => (media.reoffers.length === 1 ? true : undefined));
     await layer.handle(tab, { type: 'call.hangup', id: 'x1', callId: (await tab.next('call.answered')).callId as string }, deliver);

@@ -11,6 +11,8 @@
  *    └──other non-2xx──────┘          (the session is unchanged; 408, 481 or no answer: the call is lost)
  *   any ──call ended──► closed
  *
+ *   beside these, while the relay takes a peer's offer that moves the media: answering (our offers wait)
+ *
  * A re-INVITE from the peer is answered at once in any state but `offering`, where it gets 491. One that moves the
  * media is answered once the relay has taken it; meanwhile our own offers wait, and another re-INVITE from the
  * peer gets 500 with Retry-After (§14.2).
@@ -23,6 +25,7 @@ import {
   type IncomingRequest,
   type MediaDirection,
   type Random,
+  type RespondOptions,
   type SipRequest,
   type SipResponse,
   type TimerHandle,
@@ -30,8 +33,9 @@ import {
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../ws/errors.js';
-import { sdpOf } from '../sip/respond-while-open.js';
+import { respondWhileOpen, sdpOf } from '../sip/respond-while-open.js';
 import { followingVersion, holds, meet, ownWish, reversed, sameTransport, wishOf, withDirection } from './media-direction.js';
+import type { MediaUpdate } from '../media/media-session.js';
 import type { Flow } from './sip-leg.js';
 
 type UpdateState = 'idle' | 'offering' | 'waiting' | 'closed';
@@ -74,8 +78,8 @@ export interface ReinviteLeg {
   lost(reason: string, sipStatus: number | undefined): void;
   /** The peer held or resumed the call. */
   holdChanged(hold: HoldState): void;
-  /** The peer's new offer moves the media or changes codecs: the answer the media relay gives it (see MediaSession). */
-  updateMedia(offer: string): Promise<string>;
+  /** The peer's new offer moves the media or changes codecs: the media relay's answer (see MediaSession). */
+  updateMedia(offer: string): Promise<MediaUpdate>;
 }
 
 export interface SessionUpdatesContext {
@@ -170,44 +174,55 @@ export class SipSessionUpdates {
     this.take(incoming, offer, withDirection(this.local, this.answerDirection(offer)), headers);
   }
 
-  /** The peer's offer moves the media: answered with the relay's answer once it has taken the new session. */
+  /**
+   * The peer's offer moves the media: answered with the relay's answer once it has taken the new session. The relay
+   * uses that session at once, so when no 2xx can go out (the call ended, a CANCEL came first) it goes back.
+   */
   private async answerMove(incoming: IncomingRequest, offer: string, headers: [string, string][]): Promise<void> {
-    let answer: string;
+    let update: MediaUpdate;
     try {
-      answer = await this.leg.updateMedia(offer);
+      update = await this.leg.updateMedia(offer);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      const refusal = refusalFor(code);
+      const refusal = this.current === 'closed' ? { status: 487, reason: 'Request Terminated' } : refusalFor(code);
       this.log.info({ code, err: error }, `re-INVITE that moves the media or changes codecs refused: ${refusal.status} ${refusal.reason}`);
-      incoming.respond(refusal.status, { reason: refusal.reason });
+      this.respond(incoming, refusal.status, { reason: refusal.reason });
       return;
     }
     if (this.current === 'closed') {
-      incoming.respond(487);
+      this.respond(incoming, 487);
       return;
     }
     let sdp: string;
     try {
-      sdp = withDirection(followingVersion(this.local, answer), this.answerDirection(offer));
+      // One version up from ours, whatever the relay's o= line or the direction change.
+      sdp = followingVersion(this.local, withDirection(update.answer, this.answerDirection(offer)));
     } catch (error) {
       this.log.warn({ err: error }, 'the media relay answered a re-INVITE with SDP that does not parse');
-      incoming.respond(500, { reason: 'Media Relay Failed' });
+      await update.revert();
+      this.respond(incoming, 500, { reason: 'Media Relay Failed' });
       return;
     }
-    this.take(incoming, offer, sdp, headers);
+    if (!this.take(incoming, offer, sdp, headers)) await update.revert();
   }
 
-  /** Sends the 2xx; once it is on its way, the peer's offer and our answer are the session. */
-  private take(incoming: IncomingRequest, offer: string, answer: string, headers: [string, string][]): void {
+  /** Sends the 2xx; once it is on its way, the peer's offer and our answer are the session. False if it could not go. */
+  private take(incoming: IncomingRequest, offer: string, answer: string, headers: [string, string][]): boolean {
     const before = this.hold;
     const wish = wishOf(offer);
-    if (incoming.respond(200, { body: answer, contentType: 'application/sdp', headers }) === undefined) return;
+    if (this.respond(incoming, 200, { body: answer, contentType: 'application/sdp', headers }) === undefined) return false;
     this.local = answer;
     this.remote = offer;
     this.remoteWish = wish;
     const after = this.hold;
     this.log.info({ direction: wish }, 're-INVITE from the far end taken');
     if (after.remote !== before.remote) this.leg.holdChanged(after);
+    return true;
+  }
+
+  /** After an await the request may have been answered already (a CANCEL gets 487 from the user agent). */
+  private respond(incoming: IncomingRequest, status: number, options?: RespondOptions): SipResponse | undefined {
+    return respondWhileOpen(incoming, status, options, this.log, 'the re-INVITE');
   }
 
   /** What both sides allow: our own hold met by the peer's wish. */

@@ -7,7 +7,7 @@ export {
   RtpengineClient, type RtpengineClientOptions, type MediaLogger, type NgSdpOptions, type NgOfferParams, type NgAnswerParams,
   type NgDeleteParams, type NgSdpReply, type NgParticipant, type NgPlayMediaParams,
 } from './rtpengine-client.js';
-export { createMediaSession, type MediaSession, type MediaSessionOptions, type MediaMode } from './media-session.js';
+export { createMediaSession, type MediaSession, type MediaSessionOptions, type MediaMode, type MediaUpdate } from './media-session.js';
 export { RtpengineMediaSession, TO_SIP, TO_BROWSER_OFFER, TO_BROWSER_ANSWER, REOFFER_TO_BROWSER, type RtpengineMediaSessionOptions } from './rtpengine-media-session.js';
 export { PassthroughMediaSession } from './passthrough-media-session.js';
 export { restrictOffer, checkSdp, type RestrictOptions } from './codec-policy.js';

@@ -23,9 +23,11 @@ export interface MediaSession {
   /**
    * In an answered call, the SIP side's re-INVITE offers a session that moves its media or changes codecs: the
    * result is the answer for it, while the browser's side stays as it is. Rejects `unsupported` where that cannot
-   * be done without the browser (passthrough), `no-common-codec` when the browser would have to change codec.
+   * be done without the browser (passthrough) or the media sections differ, `no-common-codec` when the browser
+   * would have to change codec. The relay uses the new session at once: `revert()` goes back to the one before
+   * when the far end never gets the answer (never rejects).
    */
-  updateFromSip(sdp: string): Promise<string>;
+  updateFromSip(sdp: string): Promise<MediaUpdate>;
   /**
    * Music on hold: while the operator holds the call, the SIP side hears the configured file instead of silence.
    * `true` starts it, `false` stops it. Never rejects (a hold without music is still a hold), and does nothing where
@@ -34,6 +36,11 @@ export interface MediaSession {
   setHoldMusic(playing: boolean): Promise<void>;
   /** Releases the call's media resources; idempotent, never rejects. Later operations reject with `closed`. */
   close(): Promise<void>;
+}
+
+export interface MediaUpdate {
+  readonly answer: string;
+  revert(): Promise<void>;
 }
 
 export type MediaMode = PbxConfig['media'];

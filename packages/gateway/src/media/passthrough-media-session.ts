@@ -4,7 +4,7 @@
  */
 import { checkSdp, restrictOffer } from './codec-policy.js';
 import { MediaError } from './media-error.js';
-import type { MediaSession } from './media-session.js';
+import type { MediaSession, MediaUpdate } from './media-session.js';
 
 export class PassthroughMediaSession implements MediaSession {
   private closed = false;
@@ -34,7 +34,7 @@ export class PassthroughMediaSession implements MediaSession {
   }
 
   /** The browser would have to take the new offer itself (renegotiate), which the protocol does not do. */
-  async updateFromSip(): Promise<string> {
+  async updateFromSip(): Promise<MediaUpdate> {
     this.assertOpen();
     throw new MediaError('unsupported', 'a passthrough call cannot move its media without the browser renegotiating');
   }

@@ -6,10 +6,10 @@
  * The ng call is keyed by the call id; each leg has a fixed synthetic tag, so that re-offers from either side and
  * a repeated answer (183, then 200) address the same rtpengine monologues.
  */
-import { browserSideOfOffer, requireCommonAudioCodec } from './browser-side.js';
+import { browserSideOfOffer, requireBrowserSide } from './browser-side.js';
 import { checkSdp, restrictOffer } from './codec-policy.js';
 import { MediaError } from './media-error.js';
-import type { MediaSession } from './media-session.js';
+import type { MediaSession, MediaUpdate } from './media-session.js';
 import type { MediaLogger, NgSdpOptions, RtpengineClient } from './rtpengine-client.js';
 
 const BROWSER_TAG = 'switchboard-browser';
@@ -105,6 +105,8 @@ export class RtpengineMediaSession implements MediaSession {
   private answered = false;
   /** The browser's side of the session: its answer, or its offer and the answer that offer got. */
   private browser: { answer: string } | { offer: string; answered?: string } | undefined;
+  /** The SIP side's description in force: its offer or its answer, then each re-offer taken. */
+  private sipSide: string | undefined;
   private sentAny = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -133,20 +135,51 @@ export class RtpengineMediaSession implements MediaSession {
     return this.answer('browser', sdp);
   }
 
-  updateFromSip(sdp: string): Promise<string> {
+  updateFromSip(sdp: string): Promise<MediaUpdate> {
     return this.run(async () => {
-      const browserSide = this.browserSide();
+      const { side, sending } = this.browserSide();
+      const previous = this.sipSide;
+      if (previous === undefined) throw new MediaError('invalid-state', 'a re-offer from the SIP leg needs an answered call');
       const restricted = restrictOffer(sdp, this.codecs);
-      requireCommonAudioCodec(restricted, browserSide);
-      const sip = { callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG };
-      // rtpengine learns the SIP side's new address and codecs from the offer; what it would send the browser is
-      // not sent: the browser's side is answered as it stands.
-      await this.client.offer({ ...sip, sdp: restricted, ...REOFFER_TO_BROWSER });
-      this.offerer = 'sip';
-      const reply = await this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP });
+      requireBrowserSide(restricted, side, sending);
+      // rtpengine takes the SIP side's new address and codecs from the offer, and uses them at once; what it would
+      // send the browser is not sent: the browser's side is answered as it stands.
+      const answer = await this.reoffer(restricted, side);
+      this.sipSide = restricted;
       this.logger.debug({ callId: this.callId }, 'SIP re-offer through rtpengine');
-      return reply.sdp;
+      return {
+        answer,
+        // The far end never took the answer: rtpengine goes back to the session it still has.
+        revert: () => this.run(async () => {
+          if (this.closed || this.sipSide !== restricted) return;
+          await this.reoffer(previous, side);
+          this.sipSide = previous;
+        }).catch((error: unknown) => {
+          this.logger.warn({ callId: this.callId, err: error }, 'rtpengine could not go back to the SIP side\'s session: its media may go to an address the far end left');
+        }),
+      };
     });
+  }
+
+  /**
+   * The SIP side's description, offered and answered with the browser's side. When the answer fails after the offer
+   * went through, rtpengine may already use the new description: the one before is offered again, best effort.
+   */
+  private async reoffer(sipSdp: string, browserSide: string): Promise<string> {
+    const sip = { callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG };
+    await this.client.offer({ ...sip, sdp: sipSdp, ...REOFFER_TO_BROWSER });
+    this.offerer = 'sip';
+    try {
+      return (await this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP })).sdp;
+    } catch (error) {
+      const previous = this.sipSide;
+      if (previous !== undefined && previous !== sipSdp) {
+        await this.client.offer({ ...sip, sdp: previous, ...REOFFER_TO_BROWSER })
+          .then(() => this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP }))
+          .catch((undo: unknown) => this.logger.warn({ callId: this.callId, err: undo }, 'rtpengine could not go back to the SIP side\'s session: its media may go to an address the far end left'));
+      }
+      throw error;
+    }
   }
 
   setHoldMusic(playing: boolean): Promise<void> {
@@ -220,6 +253,7 @@ export class RtpengineMediaSession implements MediaSession {
       });
       this.offerer = from;
       if (from === 'browser') this.browser = { offer: restricted };
+      else this.sipSide = restricted;
       this.logger.debug({ callId: this.callId, from }, 'media offer through rtpengine');
       return reply.sdp;
     });
@@ -240,20 +274,27 @@ export class RtpengineMediaSession implements MediaSession {
         ...(from === 'sip' ? TO_BROWSER_ANSWER : TO_SIP),
       });
       this.answered = true;
-      if (from === 'browser') this.browser = { answer: sdp };
-      else if (this.browser !== undefined && 'offer' in this.browser) this.browser.answered = reply.sdp;
+      if (from === 'browser') {
+        this.browser = { answer: sdp };
+      } else {
+        this.sipSide = sdp;
+        if (this.browser !== undefined && 'offer' in this.browser) this.browser.answered = reply.sdp;
+      }
       this.logger.debug({ callId: this.callId, from }, 'media answer through rtpengine');
       return reply.sdp;
     });
   }
 
-  /** The browser's side of the session as an answer states it (see browser-side.ts). */
-  private browserSide(): string {
+  /**
+   * The browser's side of the session as an answer states it (see browser-side.ts), and the answer that decided
+   * what the browser sends.
+   */
+  private browserSide(): { side: string; sending: string } {
     const browser = this.browser;
     if (!this.answered || browser === undefined) throw new MediaError('invalid-state', 'a re-offer from the SIP leg needs an answered call');
-    if ('answer' in browser) return browser.answer;
+    if ('answer' in browser) return { side: browser.answer, sending: browser.answer };
     try {
-      return browserSideOfOffer(browser.offer, browser.answered!);
+      return { side: browserSideOfOffer(browser.offer, browser.answered!), sending: browser.answered! };
     } catch (error) {
       throw new MediaError('invalid-state', `the browser's side of the call is unclear: ${(error as Error).message}`, { cause: error });
     }

@@ -59,7 +59,7 @@ describe('a re-offer from the SIP side through rtpengine', () => {
   it('on a call the browser offered: rtpengine gets the new offer, then the browser’s offer narrowed to what it agreed as the answer', async () => {
     await media.offerFromBrowser(BROWSER_OFFER);
     await media.answerFromSip(PHONE_SDP);
-    const answer = await media.updateFromSip(MOVED);
+    const { answer } = await media.updateFromSip(MOVED);
     const [offer, reanswer] = [sent(2), sent(3)];
     assert.deepEqual([offer['command'], offer['from-tag'], offer['to-tag']], ['offer', 'switchboard-sip', 'switchboard-browser']);
     assert.match(String(offer['sdp']), /m=audio 16100/);
@@ -93,6 +93,34 @@ describe('a re-offer from the SIP side through rtpengine', () => {
     assert.equal(server.received.length, count);
     await media.close();
     await rejectsWith(media.updateFromSip(MOVED), 'closed');
+  });
+
+  it('an answer that fails after the offer went through: the SIP side’s session before is offered again, and the move fails', async () => {
+    await media.offerFromSip(PHONE_SDP);
+    await media.answerFromBrowser(BROWSER_ANSWER);
+    const before = String(sent(0)['sdp']);
+    server.autoReply = (command): BencodeDict => {
+      const refuse = command.dict['command'] === 'answer' && server.received.filter((c) => c.dict['command'] === 'answer').length === 2;
+      return refuse ? { result: 'error', 'error-reason': 'no such tag' } : { result: 'ok', sdp: toSip(command) };
+    };
+    await rejectsWith(media.updateFromSip(MOVED), 'refused');
+    const after = server.received.slice(2).map((c) => [c.dict['command'], String(c.dict['sdp']).match(/m=audio (\d+)/)?.[1]]);
+    assert.deepEqual(after, [['offer', '16100'], ['answer', '40234'], ['offer', '16000'], ['answer', '40234']]);
+    assert.equal(String(sent(4)['sdp']), before, 'the description before the move, as rtpengine had it');
+  });
+
+  it('revert() goes back to the session before the move, once; a later move builds on the one before', async () => {
+    await media.offerFromSip(PHONE_SDP);
+    await media.answerFromBrowser(BROWSER_ANSWER);
+    const update = await media.updateFromSip(MOVED);
+    await update.revert();
+    await update.revert();
+    const commands = server.received.slice(2).map((c) => [c.dict['command'], String(c.dict['sdp']).match(/m=audio (\d+)/)?.[1]]);
+    assert.deepEqual(commands, [['offer', '16100'], ['answer', '40234'], ['offer', '16000'], ['answer', '40234']]);
+    const again = await media.updateFromSip(MOVED.replace('m=audio 16100', 'm=audio 16200'));
+    const count = server.received.length;
+    await again.revert();
+    assert.match(String(server.received[count]!.dict['sdp']), /m=audio 16000/, 'back to the session the far end still has');
   });
 
   it('passthrough cannot: the browser would have to renegotiate', async () => {

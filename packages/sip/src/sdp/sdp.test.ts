@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { SipError } from '../errors.js';
 import {
   bumpOriginVersion, cloneSdp, filterCodecs, getBandwidth, getCodecs, getConnection, getDirection, getDirections, hold,
-  holdDirection, isHoldOffer, isWebRtc, parseSdp, payloadTypes, resume, resumeDirection, serializeSdp, setBandwidth,
+  holdDirection, isHoldOffer, isWebRtc, keepPayloadTypes, parseSdp, payloadTypes, resume, resumeDirection, serializeSdp, setBandwidth,
   setDirection, type SdpSession,
 } from './sdp.js';
 import { CHROME_WEBRTC_OFFER, DESK_PHONE_OFFER, STATIC_PAYLOAD_OFFER } from './test-support/sdp-fixtures.js';
@@ -165,6 +165,20 @@ describe('filterCodecs', () => {
 
   test('static payload types without rtpmap are recognised by their RFC 3551 names', () => {
     assert.equal(filterCodecs(parseSdp(STATIC_PAYLOAD_OFFER), ['g729']).media[0]!.payloads, '18');
+  });
+});
+
+describe('keepPayloadTypes', () => {
+  test('keeps exactly the payload types given, by number, with their attributes, in one section', () => {
+    const offer = parseSdp(CHROME_WEBRTC_OFFER);
+    const te48 = getCodecs(offer).find((codec) => codec.name === 'telephone-event' && codec.clockRate === 48000);
+    const pcmu = getCodecs(offer).find((codec) => codec.name === 'PCMU')!;
+    const kept = pure(offer, (sdp) => keepPayloadTypes(sdp, 0, [pcmu.payload, 999]));
+    assert.deepEqual(payloadTypes(kept.media[0]!), [pcmu.payload]);
+    assert.deepEqual(kept.media[0]!.rtp.map((entry) => entry.payload), [pcmu.payload]);
+    assert.ok(te48 === undefined || !names(kept).some((name) => name.startsWith(`${te48.payload} `)));
+    assert.equal(kept.media[0]!.fmtp.length, 0);
+    assert.throws(() => keepPayloadTypes(offer, 5, [0]), (error: unknown) => error instanceof SipError && /no media section 5/.test(error.message));
   });
 });
 

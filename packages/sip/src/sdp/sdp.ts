@@ -216,6 +216,16 @@ function referencedPayloads(codec: SdpCodec): number[] {
   return [];
 }
 
+/**
+ * A copy with only `payloads` left in media section `mediaIndex`, with their rtpmap, fmtp and rtcp-fb lines: an
+ * answer's payload types applied to the offer it answers (the answer uses the offer's numbers, RFC 3264 §6.1).
+ */
+export function keepPayloadTypes(sdp: SdpSession, mediaIndex: number, payloads: Iterable<number>): SdpSession {
+  const out = clone(sdp);
+  keepPayloads(mediaAt(out, mediaIndex), new Set(payloads));
+  return out;
+}
+
 function keepPayloads(media: SdpMedia, kept: ReadonlySet<number>): void {
   media.payloads = payloadTypes(media).filter((payload) => kept.has(payload)).join(' ');
   media.rtp = media.rtp.filter((entry) => kept.has(entry.payload));

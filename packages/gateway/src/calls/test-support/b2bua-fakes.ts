@@ -46,13 +46,15 @@ export class MarkingMedia implements CallMedia {
   async answerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-answer\r\n`; }
   async offerFromSip(sdp: string) { return `${sdp}a=x-bridge:to-browser-offer\r\n`; }
   async answerFromBrowser(sdp: string) { return `${sdp}a=x-bridge:to-sip-answer\r\n`; }
-  /** Every re-offer from the SIP side, in order. */
+  /** Every re-offer from the SIP side, in order, and every one taken back. */
   readonly reoffers: string[] = [];
+  readonly reverted: string[] = [];
   /** What a re-offer from the SIP side gets; by default a marked copy of it. */
   reoffer: (sdp: string) => Promise<string> = async (sdp) => `${sdp}a=x-bridge:to-sip-reanswer\r\n`;
   async updateFromSip(sdp: string) {
     this.reoffers.push(sdp);
-    return this.reoffer(sdp);
+    const answer = await this.reoffer(sdp);
+    return { answer, revert: async () => void this.reverted.push(sdp) };
   }
   async setHoldMusic(playing: boolean) { this.holdMusic.push(playing); }
   async close() { this.closed = true; }
