@@ -163,22 +163,21 @@ export async function startRtpPhone(options: { kamailio: Kamailio; user: string;
   const answer = (incoming: IncomingRequest, dialog: Dialog | undefined): void => {
     const offer = incoming.request.bodyText;
     const offered = (/^m=audio \d+ \S+ ([\d ]+)/m.exec(offer)?.[1] ?? '').split(' ').map(Number);
-    const codec = (['PCMU', 'PCMA'] as const).map((name) => ({ name, payload: PAYLOAD[name] }))
-      .sort((a, b) => offered.indexOf(a.payload) - offered.indexOf(b.payload))
-      .find((entry) => offered.includes(entry.payload));
-    if (codec === undefined) {
+    const payload = offered.find((type) => type in ENCODE);
+    const codec = (Object.keys(PAYLOAD) as Codec[]).find((name) => PAYLOAD[name] === payload);
+    if (payload === undefined || codec === undefined) {
       incoming.respond(488);
       return;
     }
     const direction = MEETS[DIRECTION.exec(offer)?.[1] ?? 'sendrecv'] ?? 'sendrecv';
     const response = incoming.respond(200, {
-      body: sdp(rtp.address().port, direction, LOOPBACK, [codec.name]), contentType: 'application/sdp', headers: [['Contact', formatNameAddr(contact)]],
+      body: sdp(rtp.address().port, direction, LOOPBACK, [codec]), contentType: 'application/sdp', headers: [['Contact', formatNameAddr(contact)]],
     });
     invites.push({ offer, answered: direction });
     if (response === undefined) return;
     const inCall = dialog ?? Dialog.fromUas(incoming.request, response);
     if (dialog === undefined) dialogs.set(dialogKey(inCall.id), inCall);
-    call = { dialog: inCall, peer: receiverOf(offer), sending: direction === 'sendrecv' || direction === 'sendonly', payload: codec.payload };
+    call = { dialog: inCall, peer: receiverOf(offer), sending: direction === 'sendrecv' || direction === 'sendonly', payload };
   };
 
   ua.on('request', (incoming) => {

@@ -5,7 +5,8 @@
  * was agreed, because the browser takes nothing else: the payload types of the answer it was given, and the DTLS
  * role opposite to the one that answer took.
  */
-import { getCodecs, keepPayloadTypes, parseSdp, payloadTypes, serializeSdp, type SdpCodec, type SdpSession } from '@switchboard/sip';
+import { getCodecs, keepPayloadTypes, payloadTypes, serializeSdp, type SdpCodec, type SdpSession } from '@switchboard/sip';
+import { parseMediaSdp as parse } from './codec-policy.js';
 import { MediaError } from './media-error.js';
 
 /** Payloads that carry no audio of their own: agreeing on these alone is agreeing on nothing. */
@@ -70,12 +71,4 @@ function sameCodec(a: SdpCodec, b: SdpCodec): boolean {
 
 function roleOf(sdp: SdpSession): string | undefined {
   return sdp.media.find((media) => media.setup !== undefined)?.setup ?? sdp.setup;
-}
-
-function parse(sdp: string, what: string): SdpSession {
-  try {
-    return parseSdp(sdp);
-  } catch (error) {
-    throw new MediaError('invalid-sdp', `the ${what} SDP is not usable: ${(error as Error).message}`, { cause: error });
-  }
 }

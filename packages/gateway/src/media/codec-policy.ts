@@ -19,7 +19,7 @@ export interface RestrictOptions {
  * comes back exactly as given, so passthrough leaves a compliant SDP byte for byte alone.
  */
 export function restrictOffer(sdp: string, codecs: readonly string[], options: RestrictOptions = {}): string {
-  const session = parse(sdp, 'offer');
+  const session = parseMediaSdp(sdp, 'offer');
   let restricted: SdpSession;
   try {
     restricted = filterCodecs(session, codecs);
@@ -52,10 +52,11 @@ export function carriesTelephoneEvents(sdp: string): boolean {
 
 /** Throws `MediaError('invalid-sdp')` unless the text is a usable SDP. */
 export function checkSdp(sdp: string, what: string): void {
-  parse(sdp, what);
+  parseMediaSdp(sdp, what);
 }
 
-function parse(sdp: string, what: string): SdpSession {
+/** The parsed SDP, or `MediaError('invalid-sdp')` naming `what` it is. */
+export function parseMediaSdp(sdp: string, what: string): SdpSession {
   try {
     return parseSdp(sdp);
   } catch (error) {

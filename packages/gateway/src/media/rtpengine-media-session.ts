@@ -144,41 +144,46 @@ export class RtpengineMediaSession implements MediaSession {
       requireBrowserSide(restricted, side, sending);
       // rtpengine takes the SIP side's new address and codecs from the offer, and uses them at once; what it would
       // send the browser is not sent: the browser's side is answered as it stands.
-      const answer = await this.reoffer(restricted, side);
+      await this.offerSipSide(restricted);
+      let answer: string;
+      try {
+        answer = await this.answerWithBrowserSide(side);
+      } catch (error) {
+        await this.restoreSipSide(previous, side);
+        throw error;
+      }
       this.sipSide = restricted;
       this.logger.debug({ callId: this.callId }, 'SIP re-offer through rtpengine');
       return {
         answer,
-        // The far end never took the answer: rtpengine goes back to the session it still has.
+        // The far end never took the answer.
         revert: () => this.run(async () => {
-          if (this.closed || this.sipSide !== restricted) return;
-          await this.reoffer(previous, side);
-          this.sipSide = previous;
-        }).catch((error: unknown) => {
-          this.logger.warn({ callId: this.callId, err: error }, 'rtpengine could not go back to the SIP side\'s session: its media may go to an address the far end left');
-        }),
+          if (!this.closed && this.sipSide === restricted) await this.restoreSipSide(previous, side);
+        }).catch(() => undefined),
       };
     });
   }
 
-  /**
-   * The SIP side's description, offered and answered with the browser's side. When the answer fails after the offer
-   * went through, rtpengine may already use the new description: the one before is offered again, best effort.
-   */
-  private async reoffer(sipSdp: string, browserSide: string): Promise<string> {
-    const sip = { callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG };
-    await this.client.offer({ ...sip, sdp: sipSdp, ...REOFFER_TO_BROWSER });
+  private async offerSipSide(sipSdp: string): Promise<void> {
+    await this.client.offer({ callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG, sdp: sipSdp, ...REOFFER_TO_BROWSER });
     this.offerer = 'sip';
+  }
+
+  private async answerWithBrowserSide(browserSide: string): Promise<string> {
+    return (await this.client.answer({ callId: this.callId, fromTag: SIP_TAG, toTag: BROWSER_TAG, sdp: browserSide, ...TO_SIP })).sdp;
+  }
+
+  /**
+   * rtpengine back to the SIP side's session the far end still has, after a re-offer it took: best effort, since
+   * the call goes on either way; a failure is logged with what it means.
+   */
+  private async restoreSipSide(previous: string, browserSide: string): Promise<void> {
     try {
-      return (await this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP })).sdp;
+      await this.offerSipSide(previous);
+      await this.answerWithBrowserSide(browserSide);
+      this.sipSide = previous;
     } catch (error) {
-      const previous = this.sipSide;
-      if (previous !== undefined && previous !== sipSdp) {
-        await this.client.offer({ ...sip, sdp: previous, ...REOFFER_TO_BROWSER })
-          .then(() => this.client.answer({ ...sip, sdp: browserSide, ...TO_SIP }))
-          .catch((undo: unknown) => this.logger.warn({ callId: this.callId, err: undo }, 'rtpengine could not go back to the SIP side\'s session: its media may go to an address the far end left'));
-      }
-      throw error;
+      this.logger.warn({ callId: this.callId, err: error }, 'rtpengine could not go back to the SIP side\'s session: its media may go to an address the far end left');
     }
   }
 

@@ -123,6 +123,17 @@ describe('a re-offer from the SIP side through rtpengine', () => {
     assert.match(String(server.received[count]!.dict['sdp']), /m=audio 16000/, 'back to the session the far end still has');
   });
 
+  it('a revert rtpengine refuses is logged and stops there: the new session is not offered again', async () => {
+    await media.offerFromSip(PHONE_SDP);
+    await media.answerFromBrowser(BROWSER_ANSWER);
+    const update = await media.updateFromSip(MOVED);
+    const count = server.received.length;
+    server.autoReply = (command): BencodeDict => (command.dict['command'] === 'answer' ? { result: 'error', 'error-reason': 'gone' } : { result: 'ok', sdp: toSip(command) });
+    await update.revert();
+    const commands = server.received.slice(count).map((c) => [c.dict['command'], String(c.dict['sdp']).match(/m=audio (\d+)/)?.[1]]);
+    assert.deepEqual(commands, [['offer', '16000'], ['answer', '40234']]);
+  });
+
   it('passthrough cannot: the browser would have to renegotiate', async () => {
     const passthrough = createMediaSession({ mode: 'passthrough', callId: 'c', codecs: ['PCMU'], logger: silent });
     await rejectsWith(passthrough.updateFromSip(MOVED), 'unsupported');
